@@ -1,0 +1,176 @@
+use crate::error::{SqlError, SqlResult};
+use crate::rules::DataSourceConfig;
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Opts, OptsBuilder};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Session state a client has set (SET NAMES, SET SESSION ...), replayed on backend connections.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionState {
+    /// Statements to run on a freshly reset connection, in order.
+    pub statements: Vec<String>,
+    /// 0 = server defaults.
+    pub fingerprint: u64,
+}
+
+impl SessionState {
+    pub fn recompute_fingerprint(&mut self) {
+        use std::hash::{Hash, Hasher};
+        if self.statements.is_empty() {
+            self.fingerprint = 0;
+            return;
+        }
+        // Process-local only (never persisted or used for placement), so DefaultHasher is fine.
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        self.statements.hash(&mut h);
+        self.fingerprint = h.finish() | 1;
+    }
+}
+
+struct Pooled {
+    conn: Conn,
+    state: u64,
+}
+
+pub struct Backend {
+    name: String,
+    opts: Opts,
+    idle: Mutex<Vec<Pooled>>,
+    limit: Arc<Semaphore>,
+}
+
+impl Backend {
+    pub fn new(name: &str, ds: &DataSourceConfig) -> Backend {
+        let opts = OptsBuilder::default()
+            .ip_or_hostname(ds.host.clone())
+            .tcp_port(ds.port)
+            .user(Some(ds.user.clone()))
+            .pass(if ds.password.is_empty() {
+                None
+            } else {
+                Some(ds.password.clone())
+            })
+            .db_name(Some(ds.database.clone()))
+            .prefer_socket(false)
+            .tcp_nodelay(true)
+            .stmt_cache_size(0)
+            // A slow client must not make MariaDB abort a stream it cannot write.
+            .init(vec!["SET SESSION net_write_timeout = 3600".to_string()]);
+        Backend {
+            name: name.to_string(),
+            opts: opts.into(),
+            idle: Mutex::new(Vec::new()),
+            limit: Arc::new(Semaphore::new(ds.pool_size.max(1) as usize)),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Check out a connection (waits when `pool_size` are in use).
+    pub async fn acquire(self: &Arc<Self>) -> SqlResult<Lease> {
+        let permit = self
+            .limit
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SqlError::internal("backend pool closed"))?;
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let pooled = match idle {
+            Some(p) => p,
+            None => Pooled {
+                conn: Conn::new(self.opts.clone()).await.map_err(SqlError::from)?,
+                state: 0,
+            },
+        };
+        Ok(Lease {
+            pooled: Some(pooled),
+            backend: self.clone(),
+            _permit: permit,
+            broken: false,
+        })
+    }
+
+    pub async fn close_idle(&self) {
+        let conns: Vec<Pooled> = match self.idle.lock() {
+            Ok(mut v) => std::mem::take(&mut *v),
+            Err(_) => return,
+        };
+        for p in conns {
+            let _ = p.conn.disconnect().await;
+        }
+    }
+}
+
+/// A checked-out backend connection; returns to the pool on drop unless marked broken.
+pub struct Lease {
+    pooled: Option<Pooled>,
+    backend: Arc<Backend>,
+    _permit: OwnedSemaphorePermit,
+    broken: bool,
+}
+
+impl Lease {
+    pub fn conn(&mut self) -> &mut Conn {
+        // `pooled` is only None after drop.
+        &mut self.pooled.as_mut().expect("lease used after release").conn
+    }
+
+    pub fn data_source(&self) -> &str {
+        &self.backend.name
+    }
+
+    /// Do not return this connection to the pool (abandoned stream, protocol error).
+    pub fn mark_broken(&mut self) {
+        self.broken = true;
+    }
+
+    /// Bring the connection to the session's state (no-op when it already has it).
+    pub async fn apply_state(&mut self, state: &SessionState) -> SqlResult<()> {
+        let Some(p) = self.pooled.as_mut() else {
+            return Ok(());
+        };
+        if p.state == state.fingerprint {
+            return Ok(());
+        }
+        if p.state != 0 {
+            p.conn.reset().await.map_err(SqlError::from)?;
+            p.conn
+                .query_drop("SET SESSION net_write_timeout = 3600")
+                .await
+                .map_err(SqlError::from)?;
+            p.state = 0;
+        }
+        for s in &state.statements {
+            p.conn
+                .query_drop(s.as_str())
+                .await
+                .map_err(SqlError::from)?;
+        }
+        p.state = state.fingerprint;
+        Ok(())
+    }
+
+    /// Record that the session changed the connection's state in place (e.g. a SET just ran on it).
+    pub fn set_state(&mut self, fingerprint: u64) {
+        if let Some(p) = self.pooled.as_mut() {
+            p.state = fingerprint;
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(p) = self.pooled.take() {
+            if !self.broken {
+                if let Ok(mut idle) = self.backend.idle.lock() {
+                    idle.push(p);
+                    return;
+                }
+            }
+            drop(p);
+        }
+    }
+}

@@ -1,0 +1,158 @@
+use super::pool::{Lease, SessionState};
+use crate::error::SqlError;
+use crate::result::{ColumnDef, OkInfo, Row};
+use bytes::Bytes;
+use mysql_async::prelude::Queryable;
+use mysql_async::Value;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Events of one backend statement, in order: optional `Columns`, `Row`s, then `Done` or `Error`.
+pub enum NodeMsg {
+    Columns(Arc<[ColumnDef]>),
+    Row(Row),
+    Done { ok: OkInfo, lease: Option<Lease> },
+    Error { err: SqlError, lease: Option<Lease> },
+}
+
+pub type RowStream = mpsc::Receiver<NodeMsg>;
+
+/// Rows buffered per shard stream before the backend read waits (backpressure).
+const STREAM_DEPTH: usize = 256;
+
+pub fn column_def(c: &mysql_async::Column) -> ColumnDef {
+    ColumnDef {
+        schema: Bytes::copy_from_slice(c.schema_ref()),
+        table: Bytes::copy_from_slice(c.table_ref()),
+        org_table: Bytes::copy_from_slice(c.org_table_ref()),
+        name: Bytes::copy_from_slice(c.name_ref()),
+        org_name: Bytes::copy_from_slice(c.org_name_ref()),
+        charset: c.character_set(),
+        column_length: c.column_length(),
+        column_type: c.column_type(),
+        flags: c.flags(),
+        decimals: c.decimals(),
+    }
+}
+
+/// Text-protocol cells of a backend row, without copying the values.
+pub fn row_cells(row: mysql_async::Row) -> Row {
+    row.unwrap_raw()
+        .into_iter()
+        .map(|v| match v {
+            None | Some(Value::NULL) => None,
+            Some(Value::Bytes(b)) => Some(Bytes::from(b)),
+            // The text protocol only yields bytes; keep other forms printable just in case.
+            Some(other) => Some(Bytes::from(other.as_sql(true).into_bytes())),
+        })
+        .collect()
+}
+
+/// Run `sql` on the leased connection in its own task, streaming the result.
+pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -> RowStream {
+    let (tx, rx) = mpsc::channel(STREAM_DEPTH);
+    tokio::spawn(async move {
+        if let Some(state) = state {
+            if let Err(err) = lease.apply_state(&state).await {
+                lease.mark_broken();
+                let _ = tx
+                    .send(NodeMsg::Error {
+                        err,
+                        lease: Some(lease),
+                    })
+                    .await;
+                return;
+            }
+        }
+        let outcome = run(&mut lease, &sql, &tx).await;
+        match outcome {
+            Ok(Some(ok)) => {
+                let _ = tx
+                    .send(NodeMsg::Done {
+                        ok,
+                        lease: Some(lease),
+                    })
+                    .await;
+            }
+            Ok(None) => {
+                // The receiver went away mid-stream: the connection still has rows in flight.
+                lease.mark_broken();
+            }
+            Err(err) => {
+                let fatal = !matches!(err, mysql_async::Error::Server(_));
+                if fatal {
+                    lease.mark_broken();
+                }
+                let _ = tx
+                    .send(NodeMsg::Error {
+                        err: err.into(),
+                        lease: Some(lease),
+                    })
+                    .await;
+            }
+        }
+    });
+    rx
+}
+
+async fn run(
+    lease: &mut Lease,
+    sql: &str,
+    tx: &mpsc::Sender<NodeMsg>,
+) -> Result<Option<OkInfo>, mysql_async::Error> {
+    let mut res = lease.conn().query_iter(sql).await?;
+    if let Some(cols) = res.columns() {
+        if !cols.is_empty() {
+            let defs: Arc<[ColumnDef]> = cols.iter().map(column_def).collect();
+            if tx.send(NodeMsg::Columns(defs)).await.is_err() {
+                return Ok(None);
+            }
+            while let Some(row) = res.next().await? {
+                if tx.send(NodeMsg::Row(row_cells(row))).await.is_err() {
+                    return Ok(None);
+                }
+            }
+        }
+    }
+    let ok = OkInfo {
+        affected_rows: res.affected_rows(),
+        last_insert_id: res.last_insert_id().unwrap_or(0),
+        warnings: res.warnings(),
+        info: res.info().into_owned(),
+    };
+    // Later result sets (e.g. of CALL) are not relayed; drain them so the connection stays usable.
+    res.drop_result().await?;
+    Ok(Some(ok))
+}
+
+/// Run a statement whose rows are collected (small metadata queries: SHOW TABLES, VERSION()).
+pub async fn query_collect(
+    lease: &mut Lease,
+    sql: &str,
+) -> Result<(Vec<ColumnDef>, Vec<Row>), SqlError> {
+    let mut res = lease.conn().query_iter(sql).await.map_err(SqlError::from)?;
+    let cols: Vec<ColumnDef> = res
+        .columns()
+        .map(|c| c.iter().map(column_def).collect())
+        .unwrap_or_default();
+    let mut rows = Vec::new();
+    while let Some(r) = res.next().await.map_err(SqlError::from)? {
+        rows.push(row_cells(r));
+    }
+    res.drop_result().await.map_err(SqlError::from)?;
+    Ok((cols, rows))
+}
+
+/// Run a statement that returns no rows.
+pub async fn exec_drop(lease: &mut Lease, sql: &str) -> Result<(), SqlError> {
+    lease.conn().query_drop(sql).await.map_err(SqlError::from)
+}
+
+/// Parameter and column metadata of a statement, from the backend preparing (and closing) it.
+pub async fn describe(lease: &mut Lease, sql: &str) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
+    let stmt = lease.conn().prep(sql).await.map_err(SqlError::from)?;
+    let params = stmt.params().iter().map(column_def).collect();
+    let cols = stmt.columns().iter().map(column_def).collect();
+    lease.conn().close(stmt).await.map_err(SqlError::from)?;
+    Ok((params, cols))
+}

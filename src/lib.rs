@@ -1,0 +1,29 @@
+//! shardgate — a SQL-aware MySQL-protocol sharding proxy.
+//!
+//! Module map (data flows top to bottom):
+//! - [`protocol`]: the only code that speaks the client wire protocol (on mysql_common).
+//! - [`session`]: per-connection state (database, autocommit, transaction, prepared statements).
+//! - [`plan`]: statement → plan (route kind, per-node SQL, merge steps).
+//! - [`route`]: pure: rules + predicates → data nodes.
+//! - [`rewrite`]: pure: AST-guided edits of the client's SQL per data node.
+//! - [`execute`]: runs plans on backends, scatter in parallel, streams results.
+//! - [`merge`]: pure: k-way ordered merge, limit/offset over shard streams.
+//! - [`backend`]: the only user of mysql_async (pools per data source).
+//! - [`rules`]: loads and validates rule files; sharding algorithms.
+//! - [`collation`]: MySQL collations (utf8mb4_general_ci weights) and cell comparison.
+//! - [`localdb`]: starts local `mariadbd` servers (demo and integration tests).
+pub mod backend;
+pub mod collation;
+pub mod error;
+pub mod localdb;
+pub mod merge;
+pub mod plan;
+pub mod protocol;
+pub mod result;
+pub mod rewrite;
+pub mod route;
+pub mod rules;
+pub mod sql;
+pub mod server;
+pub mod session;
+pub mod demo;

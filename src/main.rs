@@ -1,0 +1,100 @@
+use clap::{Parser, Subcommand};
+use shardgate::server::{Server, Shared};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "shardgate", version, about = "SQL-aware MySQL-protocol sharding proxy")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the proxy.
+    Serve {
+        #[arg(long, default_value = "rules/shardgate.toml")]
+        config: PathBuf,
+        /// Listen address (overrides [server].listen).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Validate a rules file and print a summary.
+    Check {
+        #[arg(long, default_value = "rules/shardgate.toml")]
+        config: PathBuf,
+    },
+    /// Print the plan for a statement (route kind, nodes, SQL per node).
+    Explain {
+        #[arg(long, default_value = "rules/shardgate.toml")]
+        config: PathBuf,
+        /// Logical database (default: the only/first one).
+        #[arg(long)]
+        db: Option<String>,
+        sql: String,
+    },
+    /// Start two local MariaDB shards and the proxy with the e-commerce example.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:3307")]
+        listen: String,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SHARDGATE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("shardgate: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli.cmd)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("shardgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cmd: Cmd) -> Result<(), String> {
+    match cmd {
+        Cmd::Check { config } => {
+            let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
+            println!("{} is valid\n{}", config.display(), c.summary());
+            Ok(())
+        }
+        Cmd::Explain { config, db, sql } => {
+            let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
+            let d = match &db {
+                Some(n) => c.databases.values().find(|d| d.name.eq_ignore_ascii_case(n)),
+                None => c.databases.values().next(),
+            }
+            .ok_or_else(|| "no such logical database".to_string())?;
+            let plan = shardgate::plan::explain(d, &sql).map_err(|e| e.to_string())?;
+            print!("{plan}");
+            Ok(())
+        }
+        Cmd::Serve { config, listen } => {
+            let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
+            let addr = listen.unwrap_or_else(|| c.server.listen.clone());
+            let shared = Arc::new(Shared::new(c).await.map_err(|e| e.to_string())?);
+            let server = Server::bind(&addr, shared).await.map_err(|e| format!("listen on {addr}: {e}"))?;
+            tracing::info!("shardgate listening on {}", server.local_addr().map_err(|e| e.to_string())?);
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            let task = tokio::spawn(server.run(rx));
+            shardgate::demo::wait_for_signal().await;
+            let _ = tx.send(true);
+            let _ = task.await;
+            Ok(())
+        }
+        Cmd::Demo { listen } => shardgate::demo::run(&listen).await,
+    }
+}

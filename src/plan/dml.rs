@@ -1,0 +1,309 @@
+//! INSERT / UPDATE / DELETE planning.
+
+use super::{MergeSpec, NodeSql, Plan, PlanCtx};
+use crate::error::{SqlError, SqlResult};
+use crate::route::{self, Placement, Route, RouteInput, RouteKind, RouteUnit};
+use crate::rules::{ShardValue, Values};
+use crate::sql::{name_parts, Edits};
+use sqlparser::ast::{
+    Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert, OnInsert, SetExpr, Spanned,
+    Update,
+};
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
+    // The visitor meets the INSERT target before anything in its source.
+    let target = ctx
+        .refs
+        .tables
+        .first()
+        .ok_or_else(|| SqlError::internal("INSERT without a target table"))?;
+    let Placement::Sharded(table) = route::placement(ctx.db, target) else {
+        // Unsharded target: any SELECT part must be on the same data source.
+        let sharding = route::sharding_columns(ctx.db, ctx.refs);
+        if sharding.iter().any(|c| !c.is_empty()) {
+            return Err(SqlError::unsupported(
+                "INSERT ... SELECT from a sharded table",
+            ));
+        }
+        return write_plan(ctx, &route::Conditions::new());
+    };
+    let source = ins.source.as_deref().ok_or_else(|| {
+        SqlError::unsupported(format!(
+            "INSERT ... SET into sharded table {} (use a column list and VALUES)",
+            table.name
+        ))
+    })?;
+    let SetExpr::Values(values) = source.body.as_ref() else {
+        return Err(SqlError::unsupported(format!(
+            "INSERT ... SELECT into sharded table {}",
+            table.name
+        )));
+    };
+    if ctx.refs.tables.len() > 1 {
+        return Err(SqlError::unsupported(format!(
+            "INSERT into sharded table {} with subqueries",
+            table.name
+        )));
+    }
+    let columns: Vec<String> = ins
+        .columns
+        .iter()
+        .filter_map(|c| name_parts(c).last().map(|i| i.value.to_ascii_lowercase()))
+        .collect();
+    if columns.is_empty() {
+        return Err(SqlError::unsupported(format!(
+            "INSERT into sharded table {} without a column list",
+            table.name
+        )));
+    }
+    if let Some(OnInsert::DuplicateKeyUpdate(assignments)) = &ins.on {
+        for a in assignments {
+            if let Some(col) = assigned_column(a) {
+                if table.sharding_columns().iter().any(|c| *c == col) {
+                    return Err(SqlError::unsupported(format!(
+                        "ON DUPLICATE KEY UPDATE of sharding column {}.{col}",
+                        table.name
+                    )));
+                }
+            }
+        }
+    }
+    let pos = |strategy: &Option<crate::rules::Strategy>| -> SqlResult<Option<usize>> {
+        match strategy {
+            None => Ok(None),
+            Some(s) => columns
+                .iter()
+                .position(|c| *c == s.column)
+                .map(Some)
+                .ok_or_else(|| {
+                    SqlError::unsupported(format!(
+                        "INSERT into {} without its sharding column {}",
+                        table.name, s.column
+                    ))
+                }),
+        }
+    };
+    let db_pos = pos(&table.database_strategy)?;
+    let tbl_pos = pos(&table.table_strategy)?;
+    let sharding = route::sharding_columns(ctx.db, ctx.refs);
+    let cc = ctx.cond_ctx(&sharding);
+    let value_at = |row: &[Expr], p: Option<usize>| -> SqlResult<Values> {
+        let Some(p) = p else { return Ok(Values::Any) };
+        let e = row.get(p).ok_or_else(|| {
+            SqlError::new(
+                1136,
+                "21S01",
+                "Column count doesn't match value count at row 1",
+            )
+        })?;
+        match cc.value_of(e) {
+            Some(ShardValue::Null) => Err(SqlError::new(
+                1048,
+                "23000",
+                format!("Column '{}' cannot be null", columns[p]),
+            )),
+            Some(v) => Ok(Values::eq(v)),
+            None => Err(SqlError::unsupported(format!(
+                "INSERT with a non-literal value {e} for sharding column {}",
+                columns[p]
+            ))),
+        }
+    };
+    // Group rows by target node, keeping their order.
+    let mut groups: BTreeMap<usize, Vec<Range<usize>>> = BTreeMap::new();
+    let mut all_rows: Option<Range<usize>> = None;
+    for row in &values.rows {
+        let nodes = table
+            .route(&value_at(row, db_pos)?, &value_at(row, tbl_pos)?)
+            .map_err(|e| SqlError::new(1105, "HY000", format!("routing {}: {e}", table.name)))?;
+        let [node] = nodes.as_slice() else {
+            return Err(SqlError::unsupported(format!(
+                "an INSERT row of {} that does not route to exactly one node",
+                table.name
+            )));
+        };
+        let r = row_range(ctx, row)?;
+        all_rows = Some(match all_rows {
+            None => r.clone(),
+            Some(a) => a.start.min(r.start)..a.end.max(r.end),
+        });
+        groups.entry(*node).or_default().push(r);
+    }
+    let all_rows = all_rows.ok_or_else(|| SqlError::parse("INSERT without rows"))?;
+    let params = ctx.param_edits()?;
+    let mut nodes = Vec::new();
+    for (idx, rows) in &groups {
+        let node = &table.nodes[*idx];
+        let unit = RouteUnit {
+            data_source: node.data_source.clone(),
+            tables: BTreeMap::from([(target.name.clone(), node.table.clone())]),
+        };
+        let mut e = crate::rewrite::table_edits(ctx.refs, &unit, &ctx.db.name);
+        if groups.len() > 1 {
+            let text: Vec<String> = rows
+                .iter()
+                .map(|r| crate::rewrite::rewrite_slice(ctx.sql, r.clone(), &params))
+                .collect();
+            e.replace(all_rows.clone(), text.join(", "));
+            // Parameters inside the rows were spliced above; keep the ones outside.
+            for (r, s) in ctx.refs.placeholders.iter().zip(ctx.param_sql) {
+                if r.start < all_rows.start || r.end > all_rows.end {
+                    e.replace(r.clone(), s.clone());
+                }
+            }
+        } else {
+            e.extend(&params);
+        }
+        nodes.push(NodeSql {
+            data_source: unit.data_source,
+            sql: e.apply(ctx.sql),
+        });
+    }
+    let kind = if nodes.len() == 1 {
+        RouteKind::Unicast
+    } else {
+        RouteKind::Multicast
+    };
+    Ok(Plan {
+        kind,
+        nodes,
+        merge: MergeSpec::default(),
+        write: true,
+        ddl: false,
+    })
+}
+
+/// The text of one VALUES row including its parentheses.
+fn row_range(ctx: &PlanCtx, row: &[Expr]) -> SqlResult<Range<usize>> {
+    let bad = || SqlError::unsupported("an INSERT row whose text cannot be located");
+    let first = ctx
+        .sm
+        .range(row.first().ok_or_else(bad)?.span())
+        .ok_or_else(bad)?;
+    let last = ctx
+        .sm
+        .range(row.last().ok_or_else(bad)?.span())
+        .ok_or_else(bad)?;
+    let before = &ctx.sql[..first.start];
+    let open = before.trim_end().strip_suffix('(').ok_or_else(bad)?.len();
+    let after = &ctx.sql[last.end..];
+    let close = last.end + (after.len() - after.trim_start().len());
+    if !ctx.sql[close..].starts_with(')') {
+        return Err(bad());
+    }
+    Ok(open..close + 1)
+}
+
+fn assigned_column(a: &Assignment) -> Option<String> {
+    match &a.target {
+        AssignmentTarget::ColumnName(n) => {
+            name_parts(n).last().map(|i| i.value.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
+pub fn plan_update(ctx: &PlanCtx, u: &Update) -> SqlResult<Plan> {
+    if u.from.is_some() || !u.table.joins.is_empty() {
+        let sharding = route::sharding_columns(ctx.db, ctx.refs);
+        if sharding.iter().filter(|c| !c.is_empty()).count() > 0 && ctx.refs.tables.len() > 1 {
+            return Err(SqlError::unsupported(
+                "multi-table UPDATE over sharded tables",
+            ));
+        }
+    }
+    let sharding = route::sharding_columns(ctx.db, ctx.refs);
+    let cc = ctx.cond_ctx(&sharding);
+    let conds = u
+        .selection
+        .as_ref()
+        .map(|w| cc.extract(w))
+        .unwrap_or_default();
+    // Changing a sharding column would leave the row on the wrong node; setting it to the
+    // value the WHERE already fixes is harmless (ORMs send that).
+    for a in &u.assignments {
+        let Some(col) = assigned_column(a) else {
+            continue;
+        };
+        for (i, cols) in sharding.iter().enumerate() {
+            if !cols.contains(&col) {
+                continue;
+            }
+            let fixed = match (conds.get(&(i, col.clone())), cc.value_of(&a.value)) {
+                (Some(Values::List(l)), Some(v)) => l.len() == 1 && l[0] == v,
+                _ => false,
+            };
+            if !fixed {
+                return Err(SqlError::unsupported(format!(
+                    "UPDATE of sharding column {}.{col} to a different value",
+                    ctx.refs.tables[i].name
+                )));
+            }
+        }
+    }
+    if u.limit.is_some() || !u.order_by.is_empty() {
+        let r = route_write(ctx, &conds)?;
+        if r.units.len() > 1 {
+            return Err(SqlError::unsupported(
+                "UPDATE ... ORDER BY/LIMIT across shards",
+            ));
+        }
+    }
+    write_plan(ctx, &conds)
+}
+
+pub fn plan_delete(ctx: &PlanCtx, d: &Delete) -> SqlResult<Plan> {
+    let from = match &d.from {
+        FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
+    };
+    let sharding = route::sharding_columns(ctx.db, ctx.refs);
+    if (!d.tables.is_empty()
+        || from.len() > 1
+        || from.iter().any(|t| !t.joins.is_empty())
+        || d.using.is_some())
+        && sharding.iter().any(|c| !c.is_empty())
+    {
+        return Err(SqlError::unsupported(
+            "multi-table DELETE over sharded tables",
+        ));
+    }
+    let cc = ctx.cond_ctx(&sharding);
+    let conds = d
+        .selection
+        .as_ref()
+        .map(|w| cc.extract(w))
+        .unwrap_or_default();
+    if d.limit.is_some() || !d.order_by.is_empty() {
+        let r = route_write(ctx, &conds)?;
+        if r.units.len() > 1 {
+            return Err(SqlError::unsupported(
+                "DELETE ... ORDER BY/LIMIT across shards",
+            ));
+        }
+    }
+    write_plan(ctx, &conds)
+}
+
+fn route_write(ctx: &PlanCtx, conds: &route::Conditions) -> SqlResult<Route> {
+    route::route(&RouteInput {
+        db: ctx.db,
+        refs: ctx.refs,
+        conditions: conds,
+        write: true,
+        nested: &ctx.refs.nested,
+    })
+}
+
+fn write_plan(ctx: &PlanCtx, conds: &route::Conditions) -> SqlResult<Plan> {
+    let route = route_write(ctx, conds)?;
+    let params: Edits = ctx.param_edits()?;
+    Ok(Plan {
+        kind: route.kind,
+        nodes: ctx.node_sql(&route, &params),
+        merge: MergeSpec::default(),
+        write: true,
+        ddl: false,
+    })
+}

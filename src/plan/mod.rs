@@ -1,0 +1,272 @@
+//! Planning: a parsed statement + session context → a plan: the route (named kind, per-node
+//! SQL) and what the proxy must do with the results (merge order, limit, hidden columns).
+
+mod dml;
+mod select;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{SqlError, SqlResult};
+use crate::route::{self, CondCtx, Route, RouteKind};
+use crate::rules::{LogicalDatabase, ShardValue};
+use crate::sql::refs::Refs;
+use crate::sql::{Edits, SourceMap};
+use sqlparser::ast::Statement;
+use std::fmt;
+
+/// What to do with the rows of several nodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergeSpec {
+    /// ORDER BY keys: result column and direction.
+    pub order_by: Vec<OrderKey>,
+    /// Rows to skip, then rows to return, after the merge.
+    pub offset: u64,
+    pub limit: Option<u64>,
+    /// Trailing helper columns added for sorting; never sent to the client.
+    pub hidden: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderKey {
+    /// Column index from the left.
+    Index(usize, bool),
+    /// k-th hidden column (counted from the first hidden column).
+    Hidden(usize, bool),
+}
+
+impl MergeSpec {
+    /// (column index, descending) pairs once the result's column count is known.
+    pub fn resolve(&self, total_columns: usize) -> Vec<(usize, bool)> {
+        let first_hidden = total_columns.saturating_sub(self.hidden);
+        self.order_by
+            .iter()
+            .map(|k| match *k {
+                OrderKey::Index(i, d) => (i, d),
+                OrderKey::Hidden(k, d) => (first_hidden + k, d),
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeSql {
+    pub data_source: String,
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub kind: RouteKind,
+    pub nodes: Vec<NodeSql>,
+    pub merge: MergeSpec,
+    /// The statement changes data or schema.
+    pub write: bool,
+    /// DDL: refresh the catalog and commit first, as MySQL's implicit commit does.
+    pub ddl: bool,
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", self.kind)?;
+        for n in &self.nodes {
+            writeln!(f, "  {}: {}", n.data_source, n.sql)?;
+        }
+        if !self.merge.order_by.is_empty() || self.merge.limit.is_some() || self.merge.offset > 0 {
+            writeln!(
+                f,
+                "  merge: order_by={:?} offset={} limit={:?} hidden={}",
+                self.merge.order_by, self.merge.offset, self.merge.limit, self.merge.hidden
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything planning needs besides the statement.
+pub struct PlanCtx<'a> {
+    pub db: &'a LogicalDatabase,
+    pub sql: &'a str,
+    pub sm: &'a SourceMap<'a>,
+    pub refs: &'a Refs,
+    /// Prepared-statement parameters as routing values and as SQL literals, in order.
+    pub params: &'a [ShardValue],
+    pub param_sql: &'a [String],
+}
+
+impl PlanCtx<'_> {
+    /// Edits that splice prepared-statement parameters into the text.
+    pub fn param_edits(&self) -> SqlResult<Edits> {
+        let mut e = Edits::new();
+        if self.refs.placeholders.len() != self.param_sql.len() {
+            if self.param_sql.is_empty() && !self.refs.placeholders.is_empty() {
+                return Err(SqlError::parse(
+                    "'?' placeholders are only allowed in prepared statements",
+                ));
+            }
+            return Err(SqlError::new(
+                1210,
+                "HY000",
+                "Incorrect arguments to mysqld_stmt_execute",
+            ));
+        }
+        for (r, s) in self.refs.placeholders.iter().zip(self.param_sql) {
+            e.replace(r.clone(), s.clone());
+        }
+        Ok(e)
+    }
+
+    pub fn cond_ctx<'b>(&'b self, sharding_columns: &'b [Vec<String>]) -> CondCtx<'b> {
+        CondCtx {
+            refs: self.refs,
+            sm: self.sm,
+            sharding_columns,
+            params: self.params,
+        }
+    }
+
+    /// Per-node SQL for a route: shared edits plus each unit's table names.
+    pub fn node_sql(&self, route: &Route, shared: &Edits) -> Vec<NodeSql> {
+        route
+            .units
+            .iter()
+            .map(|u| {
+                let mut e = crate::rewrite::table_edits(self.refs, u, &self.db.name);
+                e.extend(shared);
+                NodeSql {
+                    data_source: u.data_source.clone(),
+                    sql: e.apply(self.sql),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Plan a data statement (SELECT / INSERT / UPDATE / DELETE / DDL).
+pub fn plan(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
+    if ctx.refs.unmapped {
+        return Err(SqlError::unsupported(
+            "a statement whose identifiers cannot be located in the SQL text",
+        ));
+    }
+    match stmt {
+        Statement::Query(q) => select::plan_query(ctx, q),
+        Statement::Insert(ins) => dml::plan_insert(ctx, ins),
+        Statement::Update(u) => dml::plan_update(ctx, u),
+        Statement::Delete(d) => dml::plan_delete(ctx, d),
+        _ if is_ddl(stmt) => plan_ddl(ctx, stmt),
+        _ => plan_passthrough(ctx, stmt),
+    }
+}
+
+pub fn is_ddl(stmt: &Statement) -> bool {
+    matches!(
+        stmt,
+        Statement::CreateTable(_)
+            | Statement::Drop { .. }
+            | Statement::AlterTable(_)
+            | Statement::Truncate(_)
+            | Statement::CreateIndex(_)
+            | Statement::CreateView(_)
+            | Statement::RenameTable(_)
+    )
+}
+
+/// DDL on a logical table runs on every physical table of it.
+fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
+    let ours: Vec<usize> = (0..ctx.refs.tables.len())
+        .filter(|&i| {
+            !matches!(
+                route::placement(ctx.db, &ctx.refs.tables[i]),
+                route::Placement::Foreign
+            )
+        })
+        .collect();
+    let route = match ours.as_slice() {
+        [] => Route {
+            kind: RouteKind::Unicast,
+            units: vec![route::RouteUnit {
+                data_source: ctx.db.default_data_source.clone(),
+                tables: Default::default(),
+            }],
+        },
+        [i] => route::all_nodes(ctx.db, &ctx.refs.tables[*i]),
+        many => {
+            // Several tables (DROP TABLE a, b; CREATE TABLE a LIKE b): all must share one layout.
+            let first = route::all_nodes(ctx.db, &ctx.refs.tables[many[0]]);
+            let mut units = first.units.clone();
+            for &i in &many[1..] {
+                let other = route::all_nodes(ctx.db, &ctx.refs.tables[i]);
+                if other.units.len() != units.len()
+                    || other
+                        .units
+                        .iter()
+                        .zip(&units)
+                        .any(|(a, b)| a.data_source != b.data_source)
+                {
+                    return Err(SqlError::unsupported(format!(
+                        "one DDL statement over tables with different layouts ({} and {})",
+                        ctx.refs.tables[many[0]].name, ctx.refs.tables[i].name
+                    )));
+                }
+                for (u, o) in units.iter_mut().zip(other.units) {
+                    u.tables.extend(o.tables);
+                }
+            }
+            Route {
+                kind: first.kind,
+                units,
+            }
+        }
+    };
+    let _ = stmt;
+    let shared = ctx.param_edits()?;
+    Ok(Plan {
+        kind: route.kind,
+        nodes: ctx.node_sql(&route, &shared),
+        merge: MergeSpec::default(),
+        write: true,
+        ddl: true,
+    })
+}
+
+/// Other statements naming tables (SHOW CREATE TABLE, EXPLAIN, ...): one node.
+fn plan_passthrough(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
+    let _ = stmt;
+    let sharding = route::sharding_columns(ctx.db, ctx.refs);
+    let conds = route::Conditions::new();
+    let nested = vec![false; ctx.refs.tables.len()];
+    let _ = &sharding;
+    let route = route::route(&route::RouteInput {
+        db: ctx.db,
+        refs: ctx.refs,
+        conditions: &conds,
+        write: false,
+        nested: &nested,
+    })?;
+    let unit = route
+        .units
+        .into_iter()
+        .next()
+        .ok_or_else(|| SqlError::internal("empty route"))?;
+    let route = Route {
+        kind: RouteKind::Unicast,
+        units: vec![unit],
+    };
+    let shared = ctx.param_edits()?;
+    Ok(Plan {
+        kind: route.kind,
+        nodes: ctx.node_sql(&route, &shared),
+        merge: MergeSpec::default(),
+        write: false,
+        ddl: false,
+    })
+}
+
+/// Plan `sql` against the rules alone (no backends): `shardgate explain`.
+pub fn explain(db: &LogicalDatabase, sql: &str) -> SqlResult<Plan> {
+    let stmt = crate::sql::parse_one(sql).map_err(SqlError::parse)?;
+    let sm = SourceMap::new(sql);
+    let refs = Refs::collect(&stmt, &sm);
+    let ctx = PlanCtx { db, sql, sm: &sm, refs: &refs, params: &[], param_sql: &[] };
+    plan(&ctx, &stmt)
+}

@@ -1,0 +1,9 @@
+//! The MySQL client protocol (server side), on mysql_common types plus hand-written encoders.
+//! No other module writes packets to clients.
+
+pub mod auth;
+pub mod binary;
+pub mod conn;
+pub mod packet;
+pub mod wire;
+pub mod writer;

@@ -1,0 +1,144 @@
+//! MySQL packet framing: 3-byte length, 1-byte sequence id, 16 MiB splitting.
+//! Writes are buffered; callers flush once per response.
+
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+pub const MAX_PAYLOAD: usize = 0xFF_FFFF;
+/// Upper bound for one logical client packet (matches MariaDB's default max_allowed_packet cap).
+pub const MAX_CLIENT_PACKET: usize = 1 << 30;
+
+pub struct PacketIo<S> {
+    stream: S,
+    rbuf: BytesMut,
+    wbuf: Vec<u8>,
+    seq: u8,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
+    pub fn new(stream: S) -> Self {
+        PacketIo {
+            stream,
+            rbuf: BytesMut::with_capacity(16 * 1024),
+            wbuf: Vec::with_capacity(16 * 1024),
+            seq: 0,
+        }
+    }
+
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.stream
+    }
+
+    /// Reset the sequence id (a new command starts at 0).
+    pub fn reset_seq(&mut self) {
+        self.seq = 0;
+    }
+
+    /// Read one logical packet (joining 16 MiB continuation frames). `None` on clean EOF.
+    pub async fn read_packet(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let mut payload: Vec<u8> = Vec::new();
+        loop {
+            while self.rbuf.len() < 4 {
+                if self.stream.read_buf(&mut self.rbuf).await? == 0 {
+                    if self.rbuf.is_empty() && payload.is_empty() {
+                        return Ok(None);
+                    }
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            let len = u32::from_le_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], 0]) as usize;
+            let seq = self.rbuf[3];
+            while self.rbuf.len() < 4 + len {
+                self.rbuf.reserve(4 + len - self.rbuf.len());
+                if self.stream.read_buf(&mut self.rbuf).await? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+            }
+            self.rbuf.advance(4);
+            payload.extend_from_slice(&self.rbuf[..len]);
+            self.rbuf.advance(len);
+            self.seq = seq.wrapping_add(1);
+            if payload.len() > MAX_CLIENT_PACKET {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    "packet too large",
+                ));
+            }
+            if len < MAX_PAYLOAD {
+                return Ok(Some(payload));
+            }
+        }
+    }
+
+    /// Queue one logical packet (split into frames as needed).
+    pub fn write_packet(&mut self, payload: &[u8]) {
+        let mut rest = payload;
+        loop {
+            let n = rest.len().min(MAX_PAYLOAD);
+            let len = (n as u32).to_le_bytes();
+            self.wbuf
+                .extend_from_slice(&[len[0], len[1], len[2], self.seq]);
+            self.wbuf.extend_from_slice(&rest[..n]);
+            self.seq = self.seq.wrapping_add(1);
+            rest = &rest[n..];
+            if n < MAX_PAYLOAD {
+                break;
+            }
+        }
+    }
+
+    /// Queue a packet built by `f` directly into the write buffer (no intermediate allocation
+    /// for packets under 16 MiB).
+    pub fn write_with(&mut self, f: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.wbuf.len();
+        self.wbuf.extend_from_slice(&[0, 0, 0, 0]);
+        f(&mut self.wbuf);
+        let len = self.wbuf.len() - start - 4;
+        if len < MAX_PAYLOAD {
+            let l = (len as u32).to_le_bytes();
+            self.wbuf[start..start + 4].copy_from_slice(&[l[0], l[1], l[2], self.seq]);
+            self.seq = self.seq.wrapping_add(1);
+        } else {
+            let payload = self.wbuf.split_off(start + 4);
+            self.wbuf.truncate(start);
+            self.write_packet(&payload);
+        }
+    }
+
+    pub fn buffered(&self) -> usize {
+        self.wbuf.len()
+    }
+
+    pub async fn flush(&mut self) -> std::io::Result<()> {
+        if !self.wbuf.is_empty() {
+            self.stream.write_all(&self.wbuf).await?;
+            self.wbuf.clear();
+            if self.wbuf.capacity() > 1 << 20 {
+                self.wbuf.shrink_to(64 * 1024);
+            }
+        }
+        self.stream.flush().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn roundtrip_small_and_split_packets() {
+        let (a, b) = tokio::io::duplex(64 << 20);
+        let mut w = PacketIo::new(a);
+        let mut r = PacketIo::new(b);
+        let big = vec![7u8; MAX_PAYLOAD + 10];
+        w.write_packet(b"hello");
+        w.write_with(|buf| buf.extend_from_slice(&big));
+        w.write_packet(&[]);
+        w.flush().await.unwrap();
+        assert_eq!(r.read_packet().await.unwrap().unwrap(), b"hello");
+        assert_eq!(r.read_packet().await.unwrap().unwrap().len(), big.len());
+        assert_eq!(r.read_packet().await.unwrap().unwrap(), b"");
+        drop(w);
+        assert!(r.read_packet().await.unwrap().is_none());
+    }
+}

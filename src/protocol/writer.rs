@@ -1,0 +1,106 @@
+//! The one place that turns protocol-neutral results into client packets.
+
+use super::binary::binary_row;
+use super::packet::PacketIo;
+use super::wire;
+use crate::error::SqlError;
+use crate::result::{ColumnDef, OkInfo, Row};
+use mysql_common::constants::StatusFlags;
+use std::io;
+use tokio::io::{AsyncRead, AsyncWrite};
+
+/// A client byte stream (TCP today; TLS later).
+pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientStream for T {}
+
+pub type ClientIo = PacketIo<Box<dyn ClientStream>>;
+
+/// Flush to the socket once this much is buffered (rows stream; memory stays bounded).
+const FLUSH_AT: usize = 64 * 1024;
+
+pub struct ResultWriter<'a> {
+    io: &'a mut ClientIo,
+    deprecate_eof: bool,
+    binary: bool,
+    columns: Vec<ColumnDef>,
+    pub status: StatusFlags,
+}
+
+impl<'a> ResultWriter<'a> {
+    pub fn new(io: &'a mut ClientIo, deprecate_eof: bool, binary: bool, status: StatusFlags) -> ResultWriter<'a> {
+        ResultWriter { io, deprecate_eof, binary, columns: Vec::new(), status }
+    }
+
+    /// Start a result set with these (visible) columns.
+    pub async fn begin(&mut self, columns: &[ColumnDef]) -> io::Result<()> {
+        self.io.write_with(|b| wire::put_lenenc_int(b, columns.len() as u64));
+        for c in columns {
+            self.io.write_with(|b| wire::column_definition(b, c));
+        }
+        if !self.deprecate_eof {
+            let st = self.status;
+            self.io.write_with(|b| wire::eof_packet(b, st, 0));
+        }
+        self.columns = columns.to_vec();
+        if self.io.buffered() >= FLUSH_AT {
+            self.io.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// One row; only the first `columns.len()` cells are sent (hidden helper columns are cut).
+    pub async fn row(&mut self, row: &Row) -> io::Result<()> {
+        let n = self.columns.len().min(row.len());
+        let cells = &row[..n];
+        if self.binary {
+            let cols = &self.columns;
+            self.io.write_with(|b| binary_row(b, cols, cells));
+        } else {
+            self.io.write_with(|b| wire::text_row(b, cells));
+        }
+        if self.io.buffered() >= FLUSH_AT {
+            self.io.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// End the current result set.
+    pub async fn end(&mut self, warnings: u16) -> io::Result<()> {
+        let st = self.status;
+        if self.deprecate_eof {
+            self.io.write_with(|b| wire::ok_packet(b, 0xfe, 0, 0, st, warnings, ""));
+        } else {
+            self.io.write_with(|b| wire::eof_packet(b, st, warnings));
+        }
+        self.io.flush().await
+    }
+
+    pub async fn ok(&mut self, ok: &OkInfo) -> io::Result<()> {
+        let st = self.status;
+        self.io.write_with(|b| wire::ok_packet(b, 0x00, ok.affected_rows, ok.last_insert_id, st, ok.warnings, &ok.info));
+        self.io.flush().await
+    }
+
+    pub async fn error(&mut self, e: &SqlError) -> io::Result<()> {
+        self.io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
+        self.io.flush().await
+    }
+
+    /// A small result computed by the proxy.
+    pub async fn rows(&mut self, columns: &[ColumnDef], rows: &[Row]) -> io::Result<()> {
+        self.begin(columns).await?;
+        for r in rows {
+            self.row(r).await?;
+        }
+        self.end(0).await
+    }
+
+    /// Raw access for prepared-statement replies.
+    pub fn io(&mut self) -> &mut ClientIo {
+        self.io
+    }
+
+    pub fn deprecate_eof(&self) -> bool {
+        self.deprecate_eof
+    }
+}

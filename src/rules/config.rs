@@ -1,0 +1,196 @@
+//! Serde shapes of the rules file. `Raw*` types are private to the rules module and are
+//! turned into the public model by `validate`; [`ServerConfig`], [`DataSourceConfig`] and
+//! [`UserConfig`] are used as-is.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// `[server]`: the proxy's own listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// `host:port` to listen on (default `127.0.0.1:3307`).
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    /// Server version announced to clients; `None` = take it from a backend.
+    #[serde(default)]
+    pub server_version: Option<String>,
+    /// Worker id for snowflake key generation (0..=1023).
+    #[serde(default)]
+    pub worker_id: u16,
+    /// Maximum number of concurrent client connections; `None` = unlimited.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: default_listen(),
+            server_version: None,
+            worker_id: 0,
+            max_connections: None,
+        }
+    }
+}
+
+fn default_listen() -> String {
+    super::DEFAULT_LISTEN.to_string()
+}
+
+fn default_pool_size() -> u32 {
+    super::DEFAULT_POOL_SIZE
+}
+
+/// `[data_sources.<name>]`: one physical MySQL schema.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataSourceConfig {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    #[serde(default)]
+    pub password: String,
+    /// Physical schema name on the backend server.
+    pub database: String,
+    /// Connection pool size (default 16).
+    #[serde(default = "default_pool_size")]
+    pub pool_size: u32,
+}
+
+/// `[[databases.<db>.users]]`: a client account (mysql_native_password, plaintext here).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
+    pub data_sources: BTreeMap<String, DataSourceConfig>,
+    #[serde(default)]
+    pub databases: BTreeMap<String, RawDatabase>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDatabase {
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+    #[serde(default)]
+    pub default_data_source: Option<String>,
+    /// Optional explicit list of the data sources this database uses (broadcast tables go
+    /// to all of them). Default: every data source referenced by the database.
+    #[serde(default)]
+    pub data_sources: Option<Vec<String>>,
+    #[serde(default)]
+    pub tables: BTreeMap<String, RawTable>,
+    #[serde(default)]
+    pub binding_tables: Vec<Vec<String>>,
+    #[serde(default)]
+    pub broadcast_tables: Vec<String>,
+    /// table → data source
+    #[serde(default)]
+    pub single_tables: BTreeMap<String, String>,
+    #[serde(default)]
+    pub algorithms: BTreeMap<String, RawAlgorithm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTable {
+    pub actual_data_nodes: String,
+    #[serde(default)]
+    pub database_strategy: Option<RawStrategy>,
+    #[serde(default)]
+    pub table_strategy: Option<RawStrategy>,
+    #[serde(default)]
+    pub key_generator: Option<RawKeyGenerator>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawStrategy {
+    pub column: String,
+    pub algorithm: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawKeyGenerator {
+    pub column: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// All algorithm parameters; which ones are required / allowed depends on `type` and is
+/// checked by `validate` so that messages can name the algorithm.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAlgorithm {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub sharding_count: Option<i64>,
+    #[serde(default)]
+    pub collation: Option<String>,
+    #[serde(default)]
+    pub boundaries: Option<Vec<i64>>,
+    #[serde(default)]
+    pub datetime_lower: Option<String>,
+    #[serde(default)]
+    pub datetime_upper: Option<String>,
+    #[serde(default)]
+    pub interval: Option<String>,
+    #[serde(default)]
+    pub interval_amount: Option<i64>,
+    #[serde(default)]
+    pub suffix_pattern: Option<String>,
+    #[serde(default)]
+    pub slot_count: Option<i64>,
+    #[serde(default)]
+    pub slots: Option<Vec<RawSlot>>,
+    #[serde(default)]
+    pub expression: Option<String>,
+}
+
+impl RawAlgorithm {
+    /// Names of the parameters that are set (excluding `type`), in declaration order.
+    pub fn present_fields(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        let checks: [(&'static str, bool); 11] = [
+            ("sharding_count", self.sharding_count.is_some()),
+            ("collation", self.collation.is_some()),
+            ("boundaries", self.boundaries.is_some()),
+            ("datetime_lower", self.datetime_lower.is_some()),
+            ("datetime_upper", self.datetime_upper.is_some()),
+            ("interval", self.interval.is_some()),
+            ("interval_amount", self.interval_amount.is_some()),
+            ("suffix_pattern", self.suffix_pattern.is_some()),
+            ("slot_count", self.slot_count.is_some()),
+            ("slots", self.slots.is_some()),
+            ("expression", self.expression.is_some()),
+        ];
+        for (name, set) in checks {
+            if set {
+                out.push(name);
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSlot {
+    /// `"0..511"` (inclusive both ends) or a single slot `"7"`.
+    pub range: String,
+    pub node: String,
+}

@@ -1,0 +1,144 @@
+//! The listener: accepts clients and serves each in its own task; shared state for sessions.
+
+use crate::backend::Backends;
+use crate::error::{SqlError, SqlResult};
+use crate::rules::{Config, LogicalDatabase, TableRule};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// State shared by all sessions of one proxy.
+pub struct Shared {
+    pub config: Config,
+    pub backends: Backends,
+    /// Version announced to clients (the backends' own unless configured).
+    pub server_version: String,
+    /// Physical table name → logical table name, for result metadata and messages.
+    pub physical_to_logical: HashMap<String, String>,
+    /// Physical database names of the data sources → logical database name.
+    pub physical_dbs: HashMap<String, String>,
+    pub started: Instant,
+    pub questions: std::sync::atomic::AtomicU64,
+    pub connections: AtomicU32,
+}
+
+impl Shared {
+    pub async fn new(config: Config) -> SqlResult<Shared> {
+        let backends = Backends::from_config(&config);
+        backends.warm_up().await?;
+        let server_version = match &config.server.server_version {
+            Some(v) => v.clone(),
+            None => backend_version(&config, &backends).await?,
+        };
+        let mut physical_to_logical = HashMap::new();
+        let mut physical_dbs = HashMap::new();
+        for db in config.databases.values() {
+            for ds in &db.data_sources {
+                if let Some(d) = config.data_sources.get(ds) {
+                    physical_dbs.insert(d.database.clone(), db.name.clone());
+                }
+            }
+            for (name, rule) in &db.tables {
+                if let TableRule::Sharded(s) = rule {
+                    for n in &s.nodes {
+                        physical_to_logical.insert(n.table.clone(), name.clone());
+                    }
+                }
+            }
+        }
+        Ok(Shared {
+            config,
+            backends,
+            server_version,
+            physical_to_logical,
+            physical_dbs,
+            started: Instant::now(),
+            questions: Default::default(),
+            connections: AtomicU32::new(0),
+        })
+    }
+
+    pub fn password_of(&self, user: &str) -> Option<String> {
+        self.config.databases.values().find_map(|d| d.user(user).map(|u| u.password.clone()))
+    }
+
+    pub fn database(&self, name: &str) -> Option<&LogicalDatabase> {
+        self.config.databases.values().find(|d| d.name.eq_ignore_ascii_case(name))
+    }
+
+    /// The logical databases a user may use.
+    pub fn databases_of(&self, user: &str) -> Vec<&LogicalDatabase> {
+        self.config.databases.values().filter(|d| d.user(user).is_some()).collect()
+    }
+}
+
+async fn backend_version(config: &Config, backends: &Backends) -> SqlResult<String> {
+    let ds = config
+        .databases
+        .values()
+        .next()
+        .map(|d| d.default_data_source.clone())
+        .or_else(|| config.data_sources.keys().next().cloned())
+        .ok_or_else(|| SqlError::internal("no data sources configured"))?;
+    let mut lease = backends.get(&ds)?.acquire().await?;
+    let (_, rows) = crate::backend::query_collect(&mut lease, "SELECT VERSION()").await?;
+    let v = rows
+        .first()
+        .and_then(|r| r.first().cloned().flatten())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|| "10.11.0-MariaDB".into());
+    // MariaDB announces itself with the 5.5.5- prefix for old clients; do the same.
+    Ok(if v.contains("MariaDB") && !v.starts_with("5.5.5-") { format!("5.5.5-{v}") } else { v })
+}
+
+/// A running proxy: bound listener plus shutdown handle.
+pub struct Server {
+    listener: TcpListener,
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    pub async fn bind(addr: &str, shared: Arc<Shared>) -> std::io::Result<Server> {
+        Ok(Server { listener: TcpListener::bind(addr).await?, shared })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Accept until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let next_id = AtomicU32::new(1);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() { break; }
+                }
+                accepted = self.listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(x) => x,
+                        Err(e) => {
+                            tracing::warn!("accept failed: {e}");
+                            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    };
+                    let _ = stream.set_nodelay(true);
+                    let id = next_id.fetch_add(1, Ordering::Relaxed);
+                    let shared = self.shared.clone();
+                    tokio::spawn(async move {
+                        shared.connections.fetch_add(1, Ordering::Relaxed);
+                        if let Err(e) = crate::protocol::conn::serve(Box::new(stream), shared.clone(), id).await {
+                            tracing::debug!("connection {id} from {peer} ended: {e}");
+                        }
+                        shared.connections.fetch_sub(1, Ordering::Relaxed);
+                    });
+                }
+            }
+        }
+        self.shared.backends.disconnect_all().await;
+    }
+}

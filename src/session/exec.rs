@@ -1,0 +1,352 @@
+//! Running plans: leases (pinned inside transactions), parallel node queries, and delivering
+//! their results to the client — relayed for one node, merged for several.
+
+use super::{FlowResult, Session};
+use crate::backend::{spawn_query, Lease, NodeMsg, RowStream};
+use crate::error::SqlError;
+use crate::merge::{KWayMerge, LimitState, SortSpec};
+use crate::plan::Plan;
+use crate::protocol::writer::ResultWriter;
+use crate::result::{ColumnDef, OkInfo, Row};
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
+impl Session {
+    /// Execute a plan and answer the client.
+    pub(crate) async fn run_plan(&mut self, plan: &Plan, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+        if plan.ddl && self.in_txn {
+            // DDL commits the open transaction first, as in MySQL.
+            self.commit_all().await?;
+        }
+        let txn = !plan.ddl && (self.in_txn || !self.autocommit);
+        if txn {
+            self.in_txn = true;
+        }
+        w.status = self.status();
+        let mut streams: Vec<RowStream> = Vec::with_capacity(plan.nodes.len());
+        if txn {
+            let single = plan.nodes.len() == 1;
+            for n in &plan.nodes {
+                let lease = self.txn_lease(&n.data_source).await?;
+                let rx = spawn_query(lease, n.sql.clone(), None);
+                if single {
+                    streams.push(rx);
+                } else {
+                    // Several queries share one pinned connection: run them one at a time.
+                    streams.push(self.buffer_and_repin(rx).await);
+                }
+            }
+        } else {
+            for n in &plan.nodes {
+                let backend = self.shared.backends.get(&n.data_source)?.clone();
+                let lease = backend.acquire().await?;
+                streams.push(spawn_query(lease, n.sql.clone(), Some(self.state.clone())));
+            }
+        }
+        let leases = self.deliver(plan, streams, w).await?;
+        if txn {
+            for l in leases {
+                self.repin(l);
+            }
+        }
+        Ok(())
+    }
+
+    /// The session's connection to `ds` inside a transaction (joined on first use).
+    async fn txn_lease(&mut self, ds: &str) -> FlowResult<Lease> {
+        if let Some(l) = self.pinned.remove(ds) {
+            return Ok(l);
+        }
+        let backend = self.shared.backends.get(ds)?.clone();
+        let mut lease = backend.acquire().await?;
+        lease.apply_state(&self.state).await?;
+        crate::backend::exec_drop(&mut lease, &self.begin_sql).await?;
+        Ok(lease)
+    }
+
+    fn repin(&mut self, lease: Lease) {
+        let ds = lease.data_source().to_string();
+        self.pinned.insert(ds, lease);
+    }
+
+    /// Drain a node's stream into memory (transactions with several queries per connection).
+    async fn buffer_and_repin(&mut self, mut rx: RowStream) -> RowStream {
+        let mut msgs = Vec::new();
+        while let Some(m) = rx.recv().await {
+            match m {
+                NodeMsg::Done { ok, lease } => {
+                    if let Some(l) = lease {
+                        self.repin(l);
+                    }
+                    msgs.push(NodeMsg::Done { ok, lease: None });
+                }
+                NodeMsg::Error { err, lease } => {
+                    if let Some(l) = lease {
+                        self.repin(l);
+                    }
+                    msgs.push(NodeMsg::Error { err, lease: None });
+                }
+                other => msgs.push(other),
+            }
+        }
+        let (tx, rx) = mpsc::channel(msgs.len().max(1));
+        for m in msgs {
+            let _ = tx.try_send(m);
+        }
+        rx
+    }
+
+    /// Send the results of the node streams to the client; returns the leases that came back.
+    async fn deliver(&mut self, plan: &Plan, mut streams: Vec<RowStream>, w: &mut ResultWriter<'_>) -> FlowResult<Vec<Lease>> {
+        let mut leases = Vec::new();
+        if streams.len() == 1 {
+            let mut rx = streams.remove(0);
+            self.relay(&mut rx, w, &mut leases).await?;
+            return Ok(leases);
+        }
+        // Several nodes: look at the first message of each.
+        let mut firsts = Vec::with_capacity(streams.len());
+        for rx in streams.iter_mut() {
+            firsts.push(rx.recv().await);
+        }
+        let mut first_err: Option<(usize, SqlError)> = None;
+        for (i, m) in firsts.iter_mut().enumerate() {
+            match m {
+                Some(NodeMsg::Error { err, lease }) => {
+                    if let Some(l) = lease.take() {
+                        leases.push(l);
+                    }
+                    if first_err.is_none() {
+                        first_err = Some((i, err.clone()));
+                    }
+                }
+                None if first_err.is_none() => first_err = Some((i, SqlError::internal("backend task ended early"))),
+                _ => {}
+            }
+        }
+        if let Some((i, e)) = first_err {
+            // Inside a transaction the other nodes' (buffered) results hold pinned connections
+            // to keep; otherwise dropping their streams abandons those queries.
+            if self.in_txn {
+                for (j, (m, rx)) in firsts.into_iter().zip(streams.iter_mut()).enumerate() {
+                    if j != i {
+                        collect_leases(m, rx, &mut leases).await;
+                    }
+                }
+            }
+            let e = self.map_error(e).with_suffix(&format!(" (data source {})", plan.nodes[i].data_source));
+            w.error(&e).await?;
+            return Ok(leases);
+        }
+        let columns = match &firsts[0] {
+            Some(NodeMsg::Columns(c)) => Some(c.clone()),
+            _ => None,
+        };
+        let Some(columns) = columns else {
+            // No result set: a write on several nodes. Sum what they report.
+            let mut total = OkInfo::default();
+            for (m, rx) in firsts.into_iter().zip(streams.iter_mut()) {
+                let mut m = m;
+                loop {
+                    match m {
+                        Some(NodeMsg::Done { ok, lease }) => {
+                            total.affected_rows += ok.affected_rows;
+                            total.warnings = total.warnings.saturating_add(ok.warnings);
+                            if total.last_insert_id == 0 {
+                                total.last_insert_id = ok.last_insert_id;
+                            }
+                            leases.extend(lease);
+                            break;
+                        }
+                        Some(NodeMsg::Error { err, lease }) => {
+                            leases.extend(lease);
+                            if first_err.is_none() {
+                                first_err = Some((0, err));
+                            }
+                            break;
+                        }
+                        Some(_) => m = rx.recv().await,
+                        None => break,
+                    }
+                }
+            }
+            if let Some((_, e)) = first_err {
+                w.error(&self.map_error(e)).await?;
+            } else {
+                if total.last_insert_id != 0 {
+                    self.last_insert_id = total.last_insert_id;
+                }
+                w.ok(&total).await?;
+            }
+            return Ok(leases);
+        };
+
+        let keys = plan.merge.resolve(columns.len());
+        let spec = SortSpec::new(&keys, &columns);
+        let visible = columns.len().saturating_sub(plan.merge.hidden);
+        let client_cols: Vec<ColumnDef> = columns[..visible].iter().map(|c| self.map_column(c)).collect();
+        w.begin(&client_cols).await?;
+        let mut merge = KWayMerge::new(spec);
+        let mut limit = LimitState::new(plan.merge.offset, plan.merge.limit);
+        let mut warnings = 0u16;
+        for (i, rx) in streams.iter_mut().enumerate() {
+            match next_row(rx, &mut leases, &mut warnings).await {
+                Ok(Some(r)) => merge.push(i, r),
+                Ok(None) => {}
+                Err(e) => {
+                    w.error(&self.map_error(e)).await?;
+                    return Ok(leases);
+                }
+            }
+        }
+        while !limit.done() {
+            let Some((src, row)) = merge.pop() else { break };
+            if limit.offer() {
+                w.row(&row).await?;
+            }
+            match next_row(&mut streams[src], &mut leases, &mut warnings).await {
+                Ok(Some(r)) => merge.push(src, r),
+                Ok(None) => {}
+                Err(e) => {
+                    w.error(&self.map_error(e)).await?;
+                    return Ok(leases);
+                }
+            }
+        }
+        // Streams still open here were cut by LIMIT; dropping them abandons those queries.
+        drop(streams);
+        w.end(warnings).await?;
+        Ok(leases)
+    }
+
+    /// One node's result, relayed as it arrives.
+    async fn relay(&mut self, rx: &mut RowStream, w: &mut ResultWriter<'_>, leases: &mut Vec<Lease>) -> FlowResult<()> {
+        let mut started = false;
+        while let Some(m) = rx.recv().await {
+            match m {
+                NodeMsg::Columns(c) => {
+                    let cols: Vec<ColumnDef> = c.iter().map(|c| self.map_column(c)).collect();
+                    w.begin(&cols).await?;
+                    started = true;
+                }
+                NodeMsg::Row(r) => w.row(&r).await?,
+                NodeMsg::Done { ok, lease } => {
+                    leases.extend(lease);
+                    if started {
+                        w.end(ok.warnings).await?;
+                    } else {
+                        if ok.last_insert_id != 0 {
+                            self.last_insert_id = ok.last_insert_id;
+                        }
+                        w.ok(&ok).await?;
+                    }
+                    return Ok(());
+                }
+                NodeMsg::Error { err, lease } => {
+                    leases.extend(lease);
+                    w.error(&self.map_error(err)).await?;
+                    return Ok(());
+                }
+            }
+        }
+        w.error(&SqlError::internal("backend task ended early")).await?;
+        Ok(())
+    }
+
+    /// Result metadata with logical names instead of physical ones.
+    pub(crate) fn map_column(&self, c: &ColumnDef) -> ColumnDef {
+        let mut c = c.clone();
+        let map_table = |b: &Bytes| -> Option<Bytes> {
+            let s = std::str::from_utf8(b).ok()?;
+            self.shared.physical_to_logical.get(s).map(|l| Bytes::copy_from_slice(l.as_bytes()))
+        };
+        if let Some(t) = map_table(&c.org_table) {
+            c.org_table = t;
+        }
+        if let Some(t) = map_table(&c.table) {
+            c.table = t;
+        }
+        if let Ok(s) = std::str::from_utf8(&c.schema) {
+            if let Some(l) = self.shared.physical_dbs.get(s) {
+                c.schema = Bytes::copy_from_slice(l.as_bytes());
+            }
+        }
+        c
+    }
+
+    /// Backend errors keep code and SQLSTATE; physical names in the message become logical.
+    pub(crate) fn map_error(&self, mut e: SqlError) -> SqlError {
+        let mut names: Vec<(&String, &String)> = self.shared.physical_to_logical.iter().collect();
+        names.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
+        for (p, l) in names {
+            if e.message.contains(p.as_str()) {
+                e.message = replace_word(&e.message, p, l);
+            }
+        }
+        for (p, l) in &self.shared.physical_dbs {
+            if e.message.contains(p.as_str()) {
+                e.message = replace_word(&e.message, p, l);
+            }
+        }
+        e
+    }
+}
+
+/// Replace whole-identifier occurrences only (`t_order_1` but not inside `t_order_10`).
+fn replace_word(s: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
+    while let Some(i) = rest.find(from) {
+        let before_ok = rest[..i].chars().next_back().is_none_or(|c| !is_ident(c));
+        let after = &rest[i + from.len()..];
+        let after_ok = after.chars().next().is_none_or(|c| !is_ident(c));
+        out.push_str(&rest[..i]);
+        out.push_str(if before_ok && after_ok { to } else { from });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+async fn next_row(rx: &mut RowStream, leases: &mut Vec<Lease>, warnings: &mut u16) -> Result<Option<Row>, SqlError> {
+    loop {
+        match rx.recv().await {
+            Some(NodeMsg::Row(r)) => return Ok(Some(r)),
+            Some(NodeMsg::Columns(_)) => continue,
+            Some(NodeMsg::Done { ok, lease }) => {
+                *warnings = warnings.saturating_add(ok.warnings);
+                leases.extend(lease);
+                return Ok(None);
+            }
+            Some(NodeMsg::Error { err, lease }) => {
+                leases.extend(lease);
+                return Err(err);
+            }
+            None => return Err(SqlError::internal("backend task ended early")),
+        }
+    }
+}
+
+/// Drain a stream that will not be delivered, keeping its lease.
+async fn collect_leases(first: Option<NodeMsg>, rx: &mut RowStream, leases: &mut Vec<Lease>) {
+    let mut m = first;
+    loop {
+        match m {
+            Some(NodeMsg::Done { lease, .. }) | Some(NodeMsg::Error { lease, .. }) => {
+                leases.extend(lease);
+                return;
+            }
+            Some(_) => m = rx.recv().await,
+            None => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn replace_word_respects_identifier_boundaries() {
+        assert_eq!(super::replace_word("Table 'shop_0.t_order_1' x t_order_10", "t_order_1", "t_order"), "Table 'shop_0.t_order' x t_order_10");
+    }
+}

@@ -1,0 +1,144 @@
+//! Per-connection session: database, autocommit and transaction state, session variables,
+//! prepared statements, and the backend connections pinned while a transaction is open.
+
+mod exec;
+mod query;
+mod setvar;
+mod show;
+mod stmt;
+mod txn;
+
+use crate::backend::{Lease, SessionState};
+use crate::error::SqlError;
+use crate::server::Shared;
+use mysql_common::constants::StatusFlags;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub use stmt::Prepared;
+
+/// Either an error to answer the client with, or a broken client connection.
+#[derive(Debug)]
+pub enum Flow {
+    Sql(SqlError),
+    Io(std::io::Error),
+}
+
+impl From<SqlError> for Flow {
+    fn from(e: SqlError) -> Flow {
+        Flow::Sql(e)
+    }
+}
+
+impl From<std::io::Error> for Flow {
+    fn from(e: std::io::Error) -> Flow {
+        Flow::Io(e)
+    }
+}
+
+pub type FlowResult<T> = Result<T, Flow>;
+
+pub struct Session {
+    shared: Arc<Shared>,
+    conn_id: u32,
+    user: String,
+    db: Option<String>,
+    autocommit: bool,
+    in_txn: bool,
+    /// How the client opened the transaction (replayed on each backend that joins it).
+    begin_sql: String,
+    /// SET statements replayed on backend connections (keys name the variables they set).
+    state: SessionState,
+    state_keys: Vec<String>,
+    no_backslash_escapes: bool,
+    last_insert_id: u64,
+    /// One backend connection per data source while a transaction is open.
+    pinned: BTreeMap<String, Lease>,
+    stmts: HashMap<u32, Prepared>,
+    next_stmt: u32,
+}
+
+impl Session {
+    pub fn new(shared: Arc<Shared>, conn_id: u32, user: String) -> Session {
+        Session {
+            shared,
+            conn_id,
+            user,
+            db: None,
+            autocommit: true,
+            in_txn: false,
+            begin_sql: "START TRANSACTION".into(),
+            state: SessionState::default(),
+            state_keys: Vec::new(),
+            no_backslash_escapes: false,
+            last_insert_id: 0,
+            pinned: BTreeMap::new(),
+            stmts: HashMap::new(),
+            next_stmt: 1,
+        }
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    pub fn status(&self) -> StatusFlags {
+        let mut s = StatusFlags::empty();
+        if self.autocommit {
+            s |= StatusFlags::SERVER_STATUS_AUTOCOMMIT;
+        }
+        if self.in_txn {
+            s |= StatusFlags::SERVER_STATUS_IN_TRANS;
+        }
+        if self.no_backslash_escapes {
+            s |= StatusFlags::SERVER_STATUS_NO_BACKSLASH_ESCAPES;
+        }
+        s
+    }
+
+    pub fn use_db(&mut self, name: &str) -> Result<(), SqlError> {
+        let name = name.trim().trim_matches('`');
+        let allowed = self.shared.databases_of(&self.user);
+        match allowed.iter().find(|d| d.name.eq_ignore_ascii_case(name)) {
+            Some(d) => {
+                self.db = Some(d.name.clone());
+                Ok(())
+            }
+            None if self.shared.database(name).is_some() => Err(SqlError::new(
+                1044,
+                "42000",
+                format!("Access denied for user '{}'@'%' to database '{name}'", self.user),
+            )),
+            None => Err(SqlError::unknown_database(name)),
+        }
+    }
+
+    pub fn statistics(&self) -> String {
+        let up = self.shared.started.elapsed().as_secs();
+        let threads = self.shared.connections.load(std::sync::atomic::Ordering::Relaxed);
+        let q = self.shared.questions.load(std::sync::atomic::Ordering::Relaxed);
+        format!("Uptime: {up}  Threads: {threads}  Questions: {q}  Slow queries: 0  Opens: 0  Open tables: 0  Queries per second avg: {:.3}", q as f64 / up.max(1) as f64)
+    }
+
+    /// COM_RESET_CONNECTION: roll back, forget variables and statements, keep user and db.
+    pub async fn reset(&mut self) {
+        self.rollback_all().await;
+        self.autocommit = true;
+        self.state = SessionState::default();
+        self.state_keys.clear();
+        self.no_backslash_escapes = false;
+        self.last_insert_id = 0;
+        self.stmts.clear();
+    }
+
+    pub async fn change_user(&mut self, user: String) {
+        self.reset().await;
+        self.user = user;
+        self.db = None;
+    }
+
+    /// The client went away: anything uncommitted is rolled back.
+    pub async fn close(&mut self) {
+        self.rollback_all().await;
+    }
+}

@@ -1,0 +1,297 @@
+//! COM_QUERY (and bound prepared statements): classify, parse, plan, run.
+
+use super::{Flow, FlowResult, Session};
+use crate::error::SqlError;
+use crate::plan::{self, PlanCtx};
+use crate::protocol::writer::ResultWriter;
+use crate::result::ColumnDef;
+use crate::rules::{LogicalDatabase, ShardValue};
+use crate::sql::refs::Refs;
+use crate::sql::{first_keyword, Edits, SourceMap};
+use bytes::Bytes;
+use sqlparser::ast::{Expr, FunctionArguments, SelectItem, SetExpr, Spanned, Statement, Visit, Visitor};
+use std::ops::ControlFlow;
+
+/// Prepared-statement parameters, as routing values and as SQL literals.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Bound {
+    pub values: Vec<ShardValue>,
+    pub sql: Vec<String>,
+}
+
+impl Session {
+    pub async fn query(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+        self.shared.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let r = self.dispatch(sql, &Bound::default(), w).await;
+        self.finish(r, w).await
+    }
+
+    pub(crate) async fn finish(&mut self, r: FlowResult<()>, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+        match r {
+            Ok(()) => Ok(()),
+            Err(Flow::Sql(e)) => {
+                w.status = self.status();
+                let e = self.map_error(e);
+                w.error(&e).await
+            }
+            Err(Flow::Io(e)) => Err(e),
+        }
+    }
+
+    pub(crate) async fn dispatch(&mut self, sql: &str, bound: &Bound, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+        let kw = first_keyword(sql);
+        let second = || first_keyword(sql.trim_start().get(kw.len()..).unwrap_or(""));
+        match kw.as_str() {
+            "" if sql.trim().trim_end_matches(';').trim().is_empty() => {
+                return Err(SqlError::new(1065, "42000", "Query was empty").into());
+            }
+            "BEGIN" => return self.begin(sql, w).await,
+            "START" if second() == "TRANSACTION" => return self.begin(sql, w).await,
+            "COMMIT" => return self.commit(w).await,
+            "ROLLBACK" => {
+                let upper = sql.to_ascii_uppercase();
+                if upper.split_whitespace().any(|t| t == "TO") {
+                    return self.savepoint(sql, w).await;
+                }
+                return self.rollback(w).await;
+            }
+            "SAVEPOINT" | "RELEASE" => return self.savepoint(sql, w).await,
+            "SET" => return self.set_statement(sql, w).await,
+            "USE" => {
+                let name = sql.trim().trim_end_matches(';').trim()[3..].trim().to_string();
+                self.use_db(&name)?;
+                w.ok(&Default::default()).await?;
+                return Ok(());
+            }
+            "SHOW" => return self.show(sql, w).await,
+            "PREVIEW" => return self.explain_sharding(sql.trim_start()[7..].trim_start(), bound, w).await,
+            "EXPLAIN" | "DESCRIBE" | "DESC" if second() == "SHARDING" => {
+                let rest = sql.trim_start()[kw.len()..].trim_start();
+                return self.explain_sharding(rest["SHARDING".len()..].trim_start(), bound, w).await;
+            }
+            "XA" => return Err(SqlError::unsupported("XA statements from clients (shardgate coordinates XA itself)").into()),
+            "LOCK" => return Err(SqlError::unsupported("LOCK TABLES").into()),
+            "UNLOCK" => {
+                w.ok(&Default::default()).await?;
+                return Ok(());
+            }
+            "PREPARE" | "EXECUTE" | "DEALLOCATE" => {
+                return Err(SqlError::unsupported("SQL-level PREPARE/EXECUTE (use the binary protocol)").into())
+            }
+            _ => {}
+        }
+        let text = tolerant_text(sql);
+        let stmt = match crate::sql::parse_one(&text) {
+            Ok(s) => s,
+            Err(e) => return self.unparseable(sql, &e.to_string(), w).await,
+        };
+        let plan = self.plan_for(sql, &stmt, bound)?;
+        self.run_plan(&plan, w).await
+    }
+
+    /// The logical database to plan against (table references need one selected).
+    fn plan_db(&self, refs: &Refs) -> Result<&LogicalDatabase, SqlError> {
+        let has_local_tables = refs.tables.iter().any(|t| t.schema.is_none());
+        match &self.db {
+            Some(d) => self.shared.database(d).ok_or_else(|| SqlError::unknown_database(d)),
+            None if has_local_tables => Err(SqlError::no_database()),
+            None => {
+                // Schema-qualified names pick their database; otherwise the user's first one.
+                let named = refs.tables.iter().filter_map(|t| t.schema.as_deref()).find_map(|s| self.shared.database(s));
+                named
+                    .or_else(|| self.shared.databases_of(&self.user).first().copied())
+                    .ok_or_else(|| SqlError::internal("no logical database configured"))
+            }
+        }
+    }
+
+    pub(crate) fn plan_for(&self, sql: &str, stmt: &Statement, bound: &Bound) -> Result<plan::Plan, SqlError> {
+        let sm = SourceMap::new(sql);
+        let refs = Refs::collect(stmt, &sm);
+        let db = self.plan_db(&refs)?;
+        let fn_edits = self.function_edits(stmt, &sm, db);
+        let ctx = PlanCtx { db, sql, sm: &sm, refs: &refs, params: &bound.values, param_sql: &bound.sql };
+        let mut p = plan::plan(&ctx, stmt)?;
+        if !fn_edits.is_empty() {
+            // Session functions are answered by the proxy: re-plan with their values spliced in.
+            let text = fn_edits.apply(sql);
+            let stmt2 = crate::sql::parse_one(&tolerant_text(&text)).map_err(|e| SqlError::internal(e))?;
+            let sm2 = SourceMap::new(&text);
+            let refs2 = Refs::collect(&stmt2, &sm2);
+            let ctx2 = PlanCtx { db, sql: &text, sm: &sm2, refs: &refs2, params: &bound.values, param_sql: &bound.sql };
+            p = plan::plan(&ctx2, &stmt2)?;
+        }
+        Ok(p)
+    }
+
+    /// DATABASE(), LAST_INSERT_ID(), CONNECTION_ID() describe the proxy session, not a backend's.
+    fn function_edits(&self, stmt: &Statement, sm: &SourceMap, db: &LogicalDatabase) -> Edits {
+        let mut f = SessionFns { sm, edits: Edits::new(), db: self.db.clone(), last_id: self.last_insert_id, conn_id: self.conn_id, aliased: Vec::new(), found: false };
+        let _ = db;
+        if let Statement::Query(q) = stmt {
+            if let SetExpr::Select(s) = q.body.as_ref() {
+                for item in &s.projection {
+                    if let SelectItem::UnnamedExpr(e) = item {
+                        if let Some(r) = sm.range(e.span()) {
+                            f.aliased.push(r);
+                        }
+                    }
+                }
+            }
+        }
+        let _ = stmt.visit(&mut f);
+        if f.found {
+            f.edits
+        } else {
+            Edits::new()
+        }
+    }
+
+    /// SQL the parser cannot read: pass through when it names no table of the rules (it can
+    /// only concern the default data source); otherwise 1064 if MariaDB also rejects it, else 1235.
+    async fn unparseable(&mut self, sql: &str, parse_err: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+        let names_rule_table = self.db.as_deref().and_then(|d| self.shared.database(d)).is_some_and(|db| {
+            word_tokens(sql).iter().any(|t| db.table(t).is_some())
+        });
+        let ds = self.default_ds()?;
+        if !names_rule_table {
+            let plan = plan::Plan {
+                kind: crate::route::RouteKind::Unicast,
+                nodes: vec![plan::NodeSql { data_source: ds, sql: sql.to_string() }],
+                merge: Default::default(),
+                write: true,
+                ddl: false,
+            };
+            return self.run_plan(&plan, w).await;
+        }
+        let backend = self.shared.backends.get(&ds)?.clone();
+        let mut lease = backend.acquire().await?;
+        let check = format!("PREPARE __sg_syntax_check FROM {}", crate::sql::literal::quote_str(sql, false));
+        match crate::backend::exec_drop(&mut lease, &check).await {
+            Err(e) if e.code == 1064 => Err(e.into()),
+            other => {
+                if other.is_ok() {
+                    let _ = crate::backend::exec_drop(&mut lease, "DEALLOCATE PREPARE __sg_syntax_check").await;
+                }
+                Err(SqlError::unsupported(format!("this SQL syntax ({parse_err})")).into())
+            }
+        }
+    }
+
+    /// EXPLAIN SHARDING / PREVIEW: the plan as a result set.
+    async fn explain_sharding(&mut self, inner: &str, bound: &Bound, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+        let stmt = crate::sql::parse_one(&tolerant_text(inner)).map_err(SqlError::parse)?;
+        let plan = self.plan_for(inner, &stmt, bound)?;
+        let cols = [ColumnDef::text("route"), ColumnDef::text("data_source"), ColumnDef::text("actual_sql")];
+        let mut rows = Vec::new();
+        for n in &plan.nodes {
+            rows.push(vec![
+                Some(Bytes::from(plan.kind.to_string())),
+                Some(Bytes::from(n.data_source.clone())),
+                Some(Bytes::from(n.sql.clone())),
+            ]);
+        }
+        w.rows(&cols, &rows).await?;
+        Ok(())
+    }
+}
+
+/// Hide clauses sqlparser cannot read but MariaDB accepts, keeping byte offsets (the edits
+/// still apply to the original text, so the backend gets them unchanged).
+pub(crate) fn tolerant_text(sql: &str) -> std::borrow::Cow<'_, str> {
+    let trimmed = sql.trim_end().trim_end_matches(';').trim_end();
+    let upper = trimmed.to_ascii_uppercase();
+    const TAIL: &str = "LOCK IN SHARE MODE";
+    if upper.ends_with(TAIL) {
+        let start = trimmed.len() - TAIL.len();
+        let mut s = sql.to_string();
+        s.replace_range(start..trimmed.len(), &" ".repeat(TAIL.len()));
+        return std::borrow::Cow::Owned(s);
+    }
+    std::borrow::Cow::Borrowed(sql)
+}
+
+fn word_tokens(sql: &str) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    Tokenizer::new(&dialect, sql)
+        .tokenize()
+        .map(|toks| {
+            toks.into_iter()
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+struct SessionFns<'a, 'b> {
+    sm: &'b SourceMap<'a>,
+    edits: Edits,
+    db: Option<String>,
+    last_id: u64,
+    conn_id: u32,
+    /// Ranges of unaliased select-list items (the replacement keeps the column name).
+    aliased: Vec<std::ops::Range<usize>>,
+    found: bool,
+}
+
+impl Visitor for SessionFns<'_, '_> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        let Expr::Function(f) = e else { return ControlFlow::Continue(()) };
+        let no_args = match &f.args {
+            FunctionArguments::None => true,
+            FunctionArguments::List(l) => l.args.is_empty(),
+            _ => false,
+        };
+        if !no_args {
+            return ControlFlow::Continue(());
+        }
+        let value = match f.name.to_string().to_ascii_lowercase().as_str() {
+            "database" | "schema" => match &self.db {
+                Some(d) => crate::sql::literal::quote_str(d, false),
+                None => "NULL".into(),
+            },
+            "last_insert_id" => self.last_id.to_string(),
+            "connection_id" => self.conn_id.to_string(),
+            _ => return ControlFlow::Continue(()),
+        };
+        let Some(r) = self.sm.range(e.span()) else { return ControlFlow::Continue(()) };
+        // The span of a call may stop before its `)`; include it.
+        let text = self.sm.text();
+        let mut end = r.end;
+        let rest = &text[end..];
+        if !text[r.clone()].ends_with(')') {
+            if let Some(i) = rest.find(')') {
+                if rest[..i].trim().is_empty() || rest[..i].trim() == "(" {
+                    end += i + 1;
+                }
+            }
+        }
+        let orig = &text[r.start..end];
+        let replacement = if self.aliased.iter().any(|a| a.start == r.start) {
+            format!("{value} AS `{}`", orig.replace('`', "``"))
+        } else {
+            value
+        };
+        self.edits.replace(r.start..end, replacement);
+        self.found = true;
+        ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tolerant_text_keeps_offsets() {
+        let s = "SELECT * FROM t WHERE a=1 LOCK IN SHARE MODE;";
+        let t = tolerant_text(s);
+        assert_eq!(t.len(), s.len());
+        assert!(crate::sql::parse_one(&t).is_ok());
+    }
+}

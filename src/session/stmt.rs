@@ -1,0 +1,211 @@
+//! Prepared statements (COM_STMT_*). Parameters are decoded here and spliced into the SQL as
+//! literals at the placeholders' exact positions, so they route exactly like literals.
+
+use super::query::Bound;
+use super::{Flow, Session};
+use crate::error::SqlError;
+use crate::protocol::binary::parse_execute;
+use crate::protocol::wire;
+use crate::protocol::writer::ResultWriter;
+use crate::result::ColumnDef;
+use crate::sql::{Edits, SourceMap};
+use mysql_common::constants::ColumnType;
+
+pub struct Prepared {
+    sql: String,
+    /// Byte ranges of the `?` placeholders in `sql`.
+    placeholders: Vec<std::ops::Range<usize>>,
+    param_types: Option<Vec<(ColumnType, bool)>>,
+    long_data: Vec<Option<Vec<u8>>>,
+}
+
+/// `?` placeholders found by the tokenizer (never inside strings, comments or quoted names).
+fn placeholders(sql: &str) -> Result<Vec<std::ops::Range<usize>>, SqlError> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let dialect = sqlparser::dialect::MySqlDialect {};
+    let toks = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(SqlError::parse)?;
+    let sm = SourceMap::new(sql);
+    let mut v = Vec::new();
+    for t in toks {
+        if matches!(&t.token, Token::Placeholder(p) if p == "?") {
+            v.push(sm.range(t.span).ok_or_else(|| SqlError::unsupported("a placeholder that cannot be located"))?);
+        }
+    }
+    Ok(v)
+}
+
+impl Session {
+    pub async fn prepare(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+        let r = self.prepare_inner(sql, w).await;
+        self.finish(r, w).await
+    }
+
+    async fn prepare_inner(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+        let holes = placeholders(sql)?;
+        let (params, columns) = self.describe(sql, holes.len()).await?;
+        let id = self.next_stmt;
+        self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
+        let n = holes.len();
+        self.stmts.insert(id, Prepared { sql: sql.to_string(), placeholders: holes, param_types: None, long_data: vec![None; n] });
+        let deprecate_eof = w.deprecate_eof();
+        let status = self.status();
+        let io = w.io();
+        io.write_with(|b| {
+            b.push(0);
+            b.extend_from_slice(&id.to_le_bytes());
+            b.extend_from_slice(&(columns.len() as u16).to_le_bytes());
+            b.extend_from_slice(&(n as u16).to_le_bytes());
+            b.push(0);
+            b.extend_from_slice(&0u16.to_le_bytes());
+        });
+        for defs in [&params, &columns] {
+            if defs.is_empty() {
+                continue;
+            }
+            for c in defs.iter() {
+                io.write_with(|b| wire::column_definition(b, c));
+            }
+            if !deprecate_eof {
+                io.write_with(|b| wire::eof_packet(b, status, 0));
+            }
+        }
+        io.flush().await?;
+        Ok(())
+    }
+
+    /// Parameter and result metadata, from MariaDB preparing the statement on the data node
+    /// that holds the first table it names.
+    async fn describe(&mut self, sql: &str, n_params: usize) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
+        let text = super::query::tolerant_text(sql);
+        let mut ds = self.default_ds()?;
+        let mut node_sql = sql.to_string();
+        if let Ok(stmt) = crate::sql::parse_one(&text) {
+            let sm = SourceMap::new(sql);
+            let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
+            let mut unit = crate::route::RouteUnit { data_source: ds.clone(), tables: Default::default() };
+            for (i, t) in refs.tables.iter().enumerate() {
+                let name = sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(t.name.clone())]);
+                if let Ok((d, phys)) = self.first_node(&name) {
+                    if i == 0 {
+                        ds = d.clone();
+                        unit.data_source = d;
+                    }
+                    unit.tables.insert(t.name.clone(), phys);
+                }
+            }
+            if let Some(db) = self.db.clone() {
+                node_sql = crate::rewrite::table_edits(&refs, &unit, &db).apply(sql);
+            }
+        }
+        let backend = self.shared.backends.get(&ds)?.clone();
+        let mut lease = backend.acquire().await?;
+        lease.apply_state(&self.state).await?;
+        match crate::backend::describe(&mut lease, &node_sql).await {
+            Ok((p, c)) => {
+                let mut params: Vec<ColumnDef> = p.iter().map(|c| self.map_column(c)).collect();
+                params.resize(n_params, ColumnDef::text("?"));
+                Ok((params, c.iter().map(|c| self.map_column(c)).collect()))
+            }
+            // Statements MariaDB cannot prepare (BEGIN, SHOW ..., SET ...) still run per execute.
+            Err(e) if e.code == 1295 => Ok((vec![ColumnDef::text("?"); n_params], Vec::new())),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn execute(&mut self, body: &[u8], w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+        self.shared.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let r = self.execute_inner(body, w).await;
+        self.finish(r, w).await
+    }
+
+    async fn execute_inner(&mut self, body: &[u8], w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+        let id = body.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+        let nbe = self.no_backslash_escapes;
+        let Some(st) = self.stmts.get_mut(&id) else {
+            return Err(SqlError::unknown_stmt(id, "mysqld_stmt_execute").into());
+        };
+        let p = parse_execute(body, st.placeholders.len(), st.param_types.as_deref(), &st.long_data)
+            .map_err(|m| SqlError::new(1210, "HY000", m))?;
+        if let Some(t) = p.types {
+            st.param_types = Some(t);
+        }
+        let types = st.param_types.clone().unwrap_or_default();
+        let mut e = Edits::new();
+        for (i, (r, v)) in st.placeholders.iter().zip(&p.values).enumerate() {
+            let ty = types.get(i).map(|t| t.0).unwrap_or(ColumnType::MYSQL_TYPE_VAR_STRING);
+            e.replace(r.clone(), crate::sql::literal::value_to_sql(v, ty, nbe));
+        }
+        let sql = e.apply(&st.sql);
+        for d in st.long_data.iter_mut() {
+            *d = None;
+        }
+        self.dispatch(&sql, &Bound::default(), w).await
+    }
+
+    pub fn send_long_data(&mut self, body: &[u8]) {
+        if body.len() < 6 {
+            return;
+        }
+        let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
+        let param = u16::from_le_bytes([body[4], body[5]]) as usize;
+        if let Some(st) = self.stmts.get_mut(&id) {
+            if let Some(slot) = st.long_data.get_mut(param) {
+                slot.get_or_insert_with(Vec::new).extend_from_slice(&body[6..]);
+            }
+        }
+    }
+
+    pub fn close_stmt(&mut self, body: &[u8]) {
+        if let Some(b) = body.get(..4) {
+            self.stmts.remove(&u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        }
+    }
+
+    pub async fn reset_stmt(&mut self, body: &[u8], w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+        let id = body.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+        match self.stmts.get_mut(&id) {
+            Some(st) => {
+                for d in st.long_data.iter_mut() {
+                    *d = None;
+                }
+                w.ok(&Default::default()).await
+            }
+            None => w.error(&SqlError::unknown_stmt(id, "mysqld_stmt_reset")).await,
+        }
+    }
+
+    /// COM_FIELD_LIST: the columns of a table (the mariadb CLI asks at connect unless -A).
+    pub async fn field_list(&mut self, table: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+        let r = self.field_list_inner(table, w).await;
+        self.finish(r, w).await
+    }
+
+    async fn field_list_inner(&mut self, table: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+        let name = sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(table)]);
+        let (ds, phys) = self.first_node(&name)?;
+        let backend = self.shared.backends.get(&ds)?.clone();
+        let mut lease = backend.acquire().await?;
+        let (cols, _) = crate::backend::query_collect(&mut lease, &format!("SELECT * FROM {} LIMIT 0", crate::rewrite::ident(&phys))).await?;
+        let io = w.io();
+        for c in &cols {
+            let c = self.map_column(c);
+            io.write_with(|b| {
+                wire::column_definition(b, &c);
+                b.push(0xfb);
+            });
+        }
+        w.end(0).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholders_skip_strings_and_comments() {
+        let sql = "SELECT '?', `?`, ? /* ? */ FROM t WHERE a = ? -- ?\n";
+        let p = super::placeholders(sql).unwrap();
+        assert_eq!(p.len(), 2);
+        assert!(p.iter().all(|r| &sql[r.clone()] == "?"));
+    }
+}

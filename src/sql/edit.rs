@@ -1,0 +1,142 @@
+//! Span-based editing of the client's SQL text: the AST says *where* (exact source spans of
+//! identifiers, placeholders, LIMIT values); the edit replaces just those bytes, so everything
+//! else reaches the backend exactly as the client wrote it.
+
+use sqlparser::tokenizer::{Location, Span};
+use std::ops::Range;
+
+/// Maps sqlparser line/column locations (1-based, columns in characters) to byte offsets.
+pub struct SourceMap<'a> {
+    text: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> SourceMap<'a> {
+    pub fn new(text: &'a str) -> SourceMap<'a> {
+        let mut line_starts = vec![0];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                line_starts.push(i + 1);
+            }
+        }
+        SourceMap { text, line_starts }
+    }
+
+    pub fn offset(&self, loc: Location) -> Option<usize> {
+        if loc.line == 0 || loc.column == 0 {
+            return None;
+        }
+        let start = *self.line_starts.get(usize::try_from(loc.line - 1).ok()?)?;
+        let col = usize::try_from(loc.column - 1).ok()?;
+        let line = &self.text[start..];
+        if line.is_ascii() || line.len() <= col {
+            // Fast path only when the prefix is ASCII; otherwise count characters.
+            if line.as_bytes().iter().take(col).all(|b| b.is_ascii()) {
+                return Some(start + col.min(line.len()));
+            }
+        }
+        let mut chars = line.char_indices();
+        match chars.nth(col) {
+            Some((i, _)) => Some(start + i),
+            None => Some(start + line.len()),
+        }
+    }
+
+    pub fn range(&self, span: Span) -> Option<Range<usize>> {
+        let s = self.offset(span.start)?;
+        let e = self.offset(span.end)?;
+        (s <= e).then_some(s..e)
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+}
+
+/// A set of non-overlapping replacements of byte ranges.
+#[derive(Debug, Clone, Default)]
+pub struct Edits {
+    items: Vec<(Range<usize>, String)>,
+}
+
+impl Edits {
+    pub fn new() -> Edits {
+        Edits::default()
+    }
+
+    pub fn replace(&mut self, range: Range<usize>, with: impl Into<String>) {
+        self.items.push((range, with.into()));
+    }
+
+    pub fn insert(&mut self, at: usize, text: impl Into<String>) {
+        self.items.push((at..at, text.into()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn extend(&mut self, other: &Edits) {
+        self.items.extend(other.items.iter().cloned());
+    }
+
+    /// Apply the edits lying inside `range` to that slice of `text`.
+    pub fn apply_within(&self, text: &str, range: Range<usize>) -> String {
+        let mut inner = Edits::new();
+        for (r, w) in &self.items {
+            if r.start >= range.start && r.end <= range.end {
+                inner.replace(r.start - range.start..r.end - range.start, w.clone());
+            }
+        }
+        inner.apply(&text[range])
+    }
+
+    /// Apply to `text`. Overlapping edits are a bug in the caller: the later one is dropped.
+    pub fn apply(&self, text: &str) -> String {
+        let mut items: Vec<&(Range<usize>, String)> = self.items.iter().collect();
+        items.sort_by_key(|(r, _)| (r.start, r.end));
+        let mut out = String::with_capacity(text.len() + 32);
+        let mut pos = 0;
+        for (r, with) in items {
+            if r.start < pos || r.end > text.len() {
+                continue;
+            }
+            out.push_str(&text[pos..r.start]);
+            out.push_str(with);
+            pos = r.end;
+        }
+        out.push_str(&text[pos..]);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loc(line: u64, column: u64) -> Location {
+        Location { line, column }
+    }
+
+    #[test]
+    fn offsets_count_characters_not_bytes() {
+        let sm = SourceMap::new("SELECT 'É', x\nFROM t");
+        assert_eq!(sm.offset(loc(1, 1)), Some(0));
+        // 'É' is two bytes; column 13 is 'x'.
+        assert_eq!(&sm.text()[sm.offset(loc(1, 13)).unwrap()..][..1], "x");
+        assert_eq!(&sm.text()[sm.offset(loc(2, 6)).unwrap()..], "t");
+        assert_eq!(sm.offset(loc(0, 0)), None);
+    }
+
+    #[test]
+    fn edits_apply_in_order() {
+        let mut e = Edits::new();
+        e.replace(14..15, "t_1");
+        e.replace(7..8, "a");
+        e.insert(8, ", b");
+        assert_eq!(
+            e.apply("SELECT x FROM t WHERE 1"),
+            "SELECT a, b FROM t_1 WHERE 1"
+        );
+    }
+}

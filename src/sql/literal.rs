@@ -1,0 +1,154 @@
+//! Rendering values as SQL literals (prepared-statement parameters spliced into SQL text).
+
+use mysql_common::constants::ColumnType;
+use mysql_common::value::Value;
+use std::fmt::Write;
+
+/// Quote bytes as a string literal; bytes that are not UTF-8 become a hex literal.
+pub fn quote_bytes(b: &[u8], no_backslash_escapes: bool) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => quote_str(s, no_backslash_escapes),
+        Err(_) => {
+            let mut out = String::with_capacity(3 + b.len() * 2);
+            out.push_str("X'");
+            for byte in b {
+                let _ = write!(out, "{byte:02X}");
+            }
+            out.push('\'');
+            out
+        }
+    }
+}
+
+pub fn quote_str(s: &str, no_backslash_escapes: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' if !no_backslash_escapes => out.push_str("\\\\"),
+            '\0' if !no_backslash_escapes => out.push_str("\\0"),
+            '\x1a' if !no_backslash_escapes => out.push_str("\\Z"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// A parameter value as SQL. `ty` is the type the client declared for the parameter.
+pub fn value_to_sql(v: &Value, ty: ColumnType, no_backslash_escapes: bool) -> String {
+    match v {
+        Value::NULL => "NULL".to_string(),
+        Value::Bytes(b) => quote_bytes(b, no_backslash_escapes),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::Float(f) => float_sql(*f as f64, Some(*f)),
+        Value::Double(d) => float_sql(*d, None),
+        Value::Date(y, mo, d, h, mi, s, us) => {
+            if ty == ColumnType::MYSQL_TYPE_DATE
+                || (*h == 0
+                    && *mi == 0
+                    && *s == 0
+                    && *us == 0
+                    && ty != ColumnType::MYSQL_TYPE_DATETIME
+                    && ty != ColumnType::MYSQL_TYPE_TIMESTAMP)
+            {
+                format!("'{y:04}-{mo:02}-{d:02}'")
+            } else if *us == 0 {
+                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}'")
+            } else {
+                format!("'{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{us:06}'")
+            }
+        }
+        Value::Time(neg, days, h, mi, s, us) => {
+            let hours = *days as u64 * 24 + *h as u64;
+            let sign = if *neg { "-" } else { "" };
+            if *us == 0 {
+                format!("'{sign}{hours:02}:{mi:02}:{s:02}'")
+            } else {
+                format!("'{sign}{hours:02}:{mi:02}:{s:02}.{us:06}'")
+            }
+        }
+    }
+}
+
+fn float_sql(d: f64, single: Option<f32>) -> String {
+    if !d.is_finite() {
+        return "NULL".to_string();
+    }
+    let s = match single {
+        Some(f) => format!("{f:?}"),
+        None => format!("{d:?}"),
+    };
+    // Rust's `{:?}` gives the shortest round-trip form, e.g. `1e20` or `0.1`; both are SQL.
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals() {
+        let t = ColumnType::MYSQL_TYPE_VAR_STRING;
+        let cases: Vec<(Value, ColumnType, bool, &str)> = vec![
+            (Value::NULL, t, false, "NULL"),
+            (Value::Int(-5), t, false, "-5"),
+            (Value::UInt(u64::MAX), t, false, "18446744073709551615"),
+            (
+                Value::Bytes(b"it's \\ ok".to_vec()),
+                t,
+                false,
+                "'it''s \\\\ ok'",
+            ),
+            (
+                Value::Bytes(b"it's \\ ok".to_vec()),
+                t,
+                true,
+                "'it''s \\ ok'",
+            ),
+            (
+                Value::Bytes(vec![0xff, 0x00]),
+                ColumnType::MYSQL_TYPE_BLOB,
+                false,
+                "X'FF00'",
+            ),
+            (
+                Value::Bytes("Émile".as_bytes().to_vec()),
+                t,
+                false,
+                "'Émile'",
+            ),
+            (Value::Double(0.1), t, false, "0.1"),
+            (Value::Float(1.5), t, false, "1.5"),
+            (
+                Value::Date(2026, 1, 2, 3, 4, 5, 0),
+                ColumnType::MYSQL_TYPE_DATETIME,
+                false,
+                "'2026-01-02 03:04:05'",
+            ),
+            (
+                Value::Date(2026, 1, 2, 0, 0, 0, 0),
+                ColumnType::MYSQL_TYPE_DATE,
+                false,
+                "'2026-01-02'",
+            ),
+            (
+                Value::Date(2026, 1, 2, 3, 4, 5, 7),
+                ColumnType::MYSQL_TYPE_DATETIME,
+                false,
+                "'2026-01-02 03:04:05.000007'",
+            ),
+            (
+                Value::Time(true, 1, 2, 3, 4, 0),
+                ColumnType::MYSQL_TYPE_TIME,
+                false,
+                "'-26:03:04'",
+            ),
+        ];
+        for (v, ty, nbe, want) in cases {
+            assert_eq!(value_to_sql(&v, ty, nbe), want, "{v:?}");
+        }
+    }
+}

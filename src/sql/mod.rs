@@ -1,0 +1,85 @@
+//! SQL text handling: parsing with the MySQL dialect and span-based edits.
+
+pub mod edit;
+pub mod literal;
+pub mod refs;
+
+use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Statement};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::{Parser, ParserError};
+
+pub use edit::{Edits, SourceMap};
+
+pub fn parse(sql: &str) -> Result<Vec<Statement>, ParserError> {
+    Parser::parse_sql(&MySqlDialect {}, sql)
+}
+
+/// Parse exactly one statement (a trailing `;` is allowed).
+pub fn parse_one(sql: &str) -> Result<Statement, ParserError> {
+    let mut v = parse(sql)?;
+    match v.len() {
+        1 => Ok(v.remove(0)),
+        0 => Err(ParserError::ParserError("empty statement".into())),
+        _ => Err(ParserError::ParserError(
+            "multiple statements in one query are not supported".into(),
+        )),
+    }
+}
+
+/// The identifier parts of an object name (`shop.t_order` → [shop, t_order]).
+pub fn name_parts(name: &ObjectName) -> Vec<&Ident> {
+    name.0
+        .iter()
+        .filter_map(|p| match p {
+            ObjectNamePart::Identifier(i) => Some(i),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Lower-cased last part of an object name.
+pub fn object_base_name(name: &ObjectName) -> Option<String> {
+    name_parts(name)
+        .last()
+        .map(|i| i.value.to_ascii_lowercase())
+}
+
+/// First word of a statement, upper-cased, skipping comments and whitespace.
+pub fn first_keyword(sql: &str) -> String {
+    let mut s = sql.trim_start();
+    loop {
+        if let Some(rest) = s.strip_prefix("/*") {
+            // `/*!` version comments hold real SQL; keep them for the parser.
+            if rest.starts_with('!') {
+                break;
+            }
+            match rest.find("*/") {
+                Some(i) => s = rest[i + 2..].trim_start(),
+                None => return String::new(),
+            }
+        } else if s.starts_with("--") || s.starts_with('#') {
+            match s.find('\n') {
+                Some(i) => s = s[i + 1..].trim_start(),
+                None => return String::new(),
+            }
+        } else {
+            break;
+        }
+    }
+    s.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .next()
+        .unwrap_or("")
+        .to_ascii_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_keyword_skips_comments() {
+        assert_eq!(first_keyword("  /* x */ select 1"), "SELECT");
+        assert_eq!(first_keyword("-- c\nXA START 'x'"), "XA");
+        assert_eq!(first_keyword("begin"), "BEGIN");
+    }
+}
