@@ -37,7 +37,9 @@ pub fn statements(script: &str) -> Vec<String> {
 
 /// Run a script through a MySQL endpoint.
 pub async fn run_script(url: &str, script: &str) -> Result<(), String> {
-    let mut conn = mysql_async::Conn::from_url(url).await.map_err(|e| format!("connect {url}: {e}"))?;
+    let mut conn = mysql_async::Conn::from_url(url)
+        .await
+        .map_err(|e| format!("connect {url}: {e}"))?;
     for s in statements(script) {
         conn.query_drop(&s).await.map_err(|e| format!("{s}: {e}"))?;
     }
@@ -58,7 +60,9 @@ pub async fn run(listen: &str) -> Result<(), String> {
         opts.push(o);
     }
     println!("starting MariaDB shards on 127.0.0.1:3316 (ds_0) and 127.0.0.1:3317 (ds_1) ...");
-    let servers = LocalMariaDb::start_many(opts).await.map_err(|e| e.to_string())?;
+    let servers = LocalMariaDb::start_many(opts)
+        .await
+        .map_err(|e| e.to_string())?;
     let result = serve_demo(listen).await;
     println!("stopping MariaDB shards ...");
     for s in servers {
@@ -69,11 +73,14 @@ pub async fn run(listen: &str) -> Result<(), String> {
 }
 
 async fn serve_demo(listen: &str) -> Result<(), String> {
-    let config = crate::rules::parse(RULES, "examples/ecommerce/rules.toml").map_err(|e| e.to_string())?;
+    let config =
+        crate::rules::parse(RULES, "examples/ecommerce/rules.toml").map_err(|e| e.to_string())?;
     let shared = Arc::new(Shared::new(config).await.map_err(|e| e.to_string())?);
     // Load the schema and sample data through a private listener first.
     let (stop_tx, stop_rx) = watch::channel(false);
-    let loader = Server::bind("127.0.0.1:0", shared.clone()).await.map_err(|e| e.to_string())?;
+    let loader = Server::bind("127.0.0.1:0", shared.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     let addr = loader.local_addr().map_err(|e| e.to_string())?;
     let task = tokio::spawn(loader.run(stop_rx));
     let url = format!("mysql://root:root@{addr}/shop");
@@ -82,9 +89,14 @@ async fn serve_demo(listen: &str) -> Result<(), String> {
     let _ = stop_tx.send(true);
     let _ = task.await;
 
-    let server = Server::bind(listen, shared).await.map_err(|e| format!("listen on {listen}: {e}"))?;
+    let server = Server::bind(listen, shared)
+        .await
+        .map_err(|e| format!("listen on {listen}: {e}"))?;
     let (tx, rx) = watch::channel(false);
-    println!("shardgate demo ready on {listen}: mariadb -h127.0.0.1 -P{} -uroot -proot shop", listen.rsplit(':').next().unwrap_or("3307"));
+    println!(
+        "shardgate demo ready on {listen}: mariadb -h127.0.0.1 -P{} -uroot -proot shop",
+        listen.rsplit(':').next().unwrap_or("3307")
+    );
     println!("(shards: mariadb -h127.0.0.1 -P3316 -uroot shop_0 / -P3317 shop_1; Ctrl-C stops everything)");
     let serve = tokio::spawn(server.run(rx));
     wait_for_signal().await;

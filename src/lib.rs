@@ -14,6 +14,7 @@
 //! - [`localdb`]: starts local `mariadbd` servers (demo and integration tests).
 pub mod backend;
 pub mod collation;
+pub mod demo;
 pub mod error;
 pub mod localdb;
 pub mod merge;
@@ -23,7 +24,6 @@ pub mod result;
 pub mod rewrite;
 pub mod route;
 pub mod rules;
-pub mod sql;
 pub mod server;
 pub mod session;
-pub mod demo;
+pub mod sql;

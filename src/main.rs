@@ -5,7 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "shardgate", version, about = "SQL-aware MySQL-protocol sharding proxy")]
+#[command(
+    name = "shardgate",
+    version,
+    about = "SQL-aware MySQL-protocol sharding proxy"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -44,11 +48,17 @@ enum Cmd {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("SHARDGATE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SHARDGATE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("shardgate: cannot start runtime: {e}");
@@ -74,7 +84,10 @@ async fn run(cmd: Cmd) -> Result<(), String> {
         Cmd::Explain { config, db, sql } => {
             let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
             let d = match &db {
-                Some(n) => c.databases.values().find(|d| d.name.eq_ignore_ascii_case(n)),
+                Some(n) => c
+                    .databases
+                    .values()
+                    .find(|d| d.name.eq_ignore_ascii_case(n)),
                 None => c.databases.values().next(),
             }
             .ok_or_else(|| "no such logical database".to_string())?;
@@ -86,8 +99,13 @@ async fn run(cmd: Cmd) -> Result<(), String> {
             let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
             let addr = listen.unwrap_or_else(|| c.server.listen.clone());
             let shared = Arc::new(Shared::new(c).await.map_err(|e| e.to_string())?);
-            let server = Server::bind(&addr, shared).await.map_err(|e| format!("listen on {addr}: {e}"))?;
-            tracing::info!("shardgate listening on {}", server.local_addr().map_err(|e| e.to_string())?);
+            let server = Server::bind(&addr, shared)
+                .await
+                .map_err(|e| format!("listen on {addr}: {e}"))?;
+            tracing::info!(
+                "shardgate listening on {}",
+                server.local_addr().map_err(|e| e.to_string())?
+            );
             let (tx, rx) = tokio::sync::watch::channel(false);
             let task = tokio::spawn(server.run(rx));
             shardgate::demo::wait_for_signal().await;

@@ -62,16 +62,26 @@ impl Shared {
     }
 
     pub fn password_of(&self, user: &str) -> Option<String> {
-        self.config.databases.values().find_map(|d| d.user(user).map(|u| u.password.clone()))
+        self.config
+            .databases
+            .values()
+            .find_map(|d| d.user(user).map(|u| u.password.clone()))
     }
 
     pub fn database(&self, name: &str) -> Option<&LogicalDatabase> {
-        self.config.databases.values().find(|d| d.name.eq_ignore_ascii_case(name))
+        self.config
+            .databases
+            .values()
+            .find(|d| d.name.eq_ignore_ascii_case(name))
     }
 
     /// The logical databases a user may use.
     pub fn databases_of(&self, user: &str) -> Vec<&LogicalDatabase> {
-        self.config.databases.values().filter(|d| d.user(user).is_some()).collect()
+        self.config
+            .databases
+            .values()
+            .filter(|d| d.user(user).is_some())
+            .collect()
     }
 }
 
@@ -91,7 +101,11 @@ async fn backend_version(config: &Config, backends: &Backends) -> SqlResult<Stri
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_else(|| "10.11.0-MariaDB".into());
     // MariaDB announces itself with the 5.5.5- prefix for old clients; do the same.
-    Ok(if v.contains("MariaDB") && !v.starts_with("5.5.5-") { format!("5.5.5-{v}") } else { v })
+    Ok(if v.contains("MariaDB") && !v.starts_with("5.5.5-") {
+        format!("5.5.5-{v}")
+    } else {
+        v
+    })
 }
 
 /// A running proxy: bound listener plus shutdown handle.
@@ -102,7 +116,10 @@ pub struct Server {
 
 impl Server {
     pub async fn bind(addr: &str, shared: Arc<Shared>) -> std::io::Result<Server> {
-        Ok(Server { listener: TcpListener::bind(addr).await?, shared })
+        Ok(Server {
+            listener: TcpListener::bind(addr).await?,
+            shared,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {

@@ -8,7 +8,9 @@ mod pool;
 mod query;
 
 pub use pool::{Backend, Lease, SessionState};
-pub use query::{column_def, describe, exec_drop, query_collect, row_cells, spawn_query, NodeMsg, RowStream};
+pub use query::{
+    column_def, describe, exec_drop, query_collect, row_cells, spawn_query, NodeMsg, RowStream,
+};
 
 use crate::error::SqlResult;
 use crate::rules::Config;

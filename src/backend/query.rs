@@ -149,7 +149,10 @@ pub async fn exec_drop(lease: &mut Lease, sql: &str) -> Result<(), SqlError> {
 }
 
 /// Parameter and column metadata of a statement, from the backend preparing (and closing) it.
-pub async fn describe(lease: &mut Lease, sql: &str) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
+pub async fn describe(
+    lease: &mut Lease,
+    sql: &str,
+) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
     let stmt = lease.conn().prep(sql).await.map_err(SqlError::from)?;
     let params = stmt.params().iter().map(column_def).collect();
     let cols = stmt.columns().iter().map(column_def).collect();

@@ -6,8 +6,8 @@ use crate::route::{self, Placement, Route, RouteInput, RouteKind, RouteUnit};
 use crate::rules::{ShardValue, Values};
 use crate::sql::{name_parts, Edits};
 use sqlparser::ast::{
-    Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert, OnInsert, SetExpr, Spanned,
-    Update,
+    Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert, OnInsert, Parens, SetExpr,
+    Spanned, Update,
 };
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -175,25 +175,17 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
     })
 }
 
-/// The text of one VALUES row including its parentheses.
-fn row_range(ctx: &PlanCtx, row: &[Expr]) -> SqlResult<Range<usize>> {
-    let bad = || SqlError::unsupported("an INSERT row whose text cannot be located");
-    let first = ctx
-        .sm
-        .range(row.first().ok_or_else(bad)?.span())
-        .ok_or_else(bad)?;
-    let last = ctx
-        .sm
-        .range(row.last().ok_or_else(bad)?.span())
-        .ok_or_else(bad)?;
-    let before = &ctx.sql[..first.start];
-    let open = before.trim_end().strip_suffix('(').ok_or_else(bad)?.len();
-    let after = &ctx.sql[last.end..];
-    let close = last.end + (after.len() - after.trim_start().len());
-    if !ctx.sql[close..].starts_with(')') {
-        return Err(bad());
+/// The text of one VALUES row including its parentheses (exact token spans).
+fn row_range(ctx: &PlanCtx, row: &Parens<Vec<Expr>>) -> SqlResult<Range<usize>> {
+    let r = ctx.sm.range(row.span()).filter(|r| !r.is_empty());
+    match r {
+        Some(r) if ctx.sql[r.clone()].starts_with('(') && ctx.sql[r.clone()].ends_with(')') => {
+            Ok(r)
+        }
+        _ => Err(SqlError::unsupported(
+            "an INSERT row whose text cannot be located",
+        )),
     }
-    Ok(open..close + 1)
 }
 
 fn assigned_column(a: &Assignment) -> Option<String> {

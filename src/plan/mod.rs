@@ -267,6 +267,13 @@ pub fn explain(db: &LogicalDatabase, sql: &str) -> SqlResult<Plan> {
     let stmt = crate::sql::parse_one(sql).map_err(SqlError::parse)?;
     let sm = SourceMap::new(sql);
     let refs = Refs::collect(&stmt, &sm);
-    let ctx = PlanCtx { db, sql, sm: &sm, refs: &refs, params: &[], param_sql: &[] };
+    let ctx = PlanCtx {
+        db,
+        sql,
+        sm: &sm,
+        refs: &refs,
+        params: &[],
+        param_sql: &[],
+    };
     plan(&ctx, &stmt)
 }

@@ -23,8 +23,10 @@ pub fn verify(plugin: &str, scramble: &[u8], password: &str, response: &[u8]) ->
         return response.is_empty();
     }
     match plugin {
-        NATIVE => scramble_native(scramble, password.as_bytes()).is_some_and(|x| constant_eq(&x, response)),
-        CACHING_SHA2 => scramble_sha256(scramble, password.as_bytes()).is_some_and(|x| constant_eq(&x, response)),
+        NATIVE => scramble_native(scramble, password.as_bytes())
+            .is_some_and(|x| constant_eq(&x, response)),
+        CACHING_SHA2 => scramble_sha256(scramble, password.as_bytes())
+            .is_some_and(|x| constant_eq(&x, response)),
         _ => false,
     }
 }

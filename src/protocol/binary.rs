@@ -34,7 +34,11 @@ pub fn parse_execute(
     let stmt_id = u32::from_le_bytes([payload[0], payload[1], payload[2], payload[3]]);
     let mut rest = &payload[9..];
     if num_params == 0 {
-        return Ok(ExecuteParams { stmt_id, types: None, values: Vec::new() });
+        return Ok(ExecuteParams {
+            stmt_id,
+            types: None,
+            values: Vec::new(),
+        });
     }
     let nb = num_params.div_ceil(8);
     if rest.len() < nb + 1 {
@@ -50,7 +54,12 @@ pub fn parse_execute(
         }
         let t: Vec<(ColumnType, bool)> = rest[..num_params * 2]
             .chunks(2)
-            .map(|c| (ColumnType::try_from(c[0]).unwrap_or(ColumnType::MYSQL_TYPE_VAR_STRING), c[1] & 0x80 != 0))
+            .map(|c| {
+                (
+                    ColumnType::try_from(c[0]).unwrap_or(ColumnType::MYSQL_TYPE_VAR_STRING),
+                    c[1] & 0x80 != 0,
+                )
+            })
             .collect();
         rest = &rest[num_params * 2..];
         types = Some(t);
@@ -71,13 +80,21 @@ pub fn parse_execute(
             values.push(Value::Bytes(data.clone()));
             continue;
         }
-        let flags = if *unsigned { ColumnFlags::UNSIGNED_FLAG } else { ColumnFlags::empty() };
+        let flags = if *unsigned {
+            ColumnFlags::UNSIGNED_FLAG
+        } else {
+            ColumnFlags::empty()
+        };
         let v = ValueDeserializer::<BinValue>::deserialize((*ty, flags), &mut buf)
             .map_err(|e| bad(&format!("parameter {}: {e}", i + 1)))?
             .0;
         values.push(v);
     }
-    Ok(ExecuteParams { stmt_id, types, values })
+    Ok(ExecuteParams {
+        stmt_id,
+        types,
+        values,
+    })
 }
 
 /// Encode one row of text cells as a binary-protocol result row.
@@ -97,25 +114,40 @@ pub fn binary_row(buf: &mut Vec<u8>, columns: &[ColumnDef], cells: &[Option<Byte
 }
 
 fn parse_int(v: &[u8]) -> i128 {
-    std::str::from_utf8(v).ok().and_then(|s| s.trim().parse::<i128>().ok()).unwrap_or(0)
+    std::str::from_utf8(v)
+        .ok()
+        .and_then(|s| s.trim().parse::<i128>().ok())
+        .unwrap_or(0)
 }
 
 fn encode_cell(buf: &mut Vec<u8>, c: &ColumnDef, v: &[u8]) {
     use ColumnType::*;
     match c.column_type {
         MYSQL_TYPE_TINY => buf.push(parse_int(v) as u8),
-        MYSQL_TYPE_SHORT | MYSQL_TYPE_YEAR => buf.extend_from_slice(&(parse_int(v) as u16).to_le_bytes()),
-        MYSQL_TYPE_LONG | MYSQL_TYPE_INT24 => buf.extend_from_slice(&(parse_int(v) as u32).to_le_bytes()),
+        MYSQL_TYPE_SHORT | MYSQL_TYPE_YEAR => {
+            buf.extend_from_slice(&(parse_int(v) as u16).to_le_bytes())
+        }
+        MYSQL_TYPE_LONG | MYSQL_TYPE_INT24 => {
+            buf.extend_from_slice(&(parse_int(v) as u32).to_le_bytes())
+        }
         MYSQL_TYPE_LONGLONG => buf.extend_from_slice(&(parse_int(v) as u64).to_le_bytes()),
         MYSQL_TYPE_FLOAT => {
-            let f: f32 = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+            let f: f32 = std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0.0);
             buf.extend_from_slice(&f.to_le_bytes());
         }
         MYSQL_TYPE_DOUBLE => {
-            let f: f64 = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+            let f: f64 = std::str::from_utf8(v)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0.0);
             buf.extend_from_slice(&f.to_le_bytes());
         }
-        MYSQL_TYPE_DATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_NEWDATE => encode_datetime(buf, v),
+        MYSQL_TYPE_DATE | MYSQL_TYPE_DATETIME | MYSQL_TYPE_TIMESTAMP | MYSQL_TYPE_NEWDATE => {
+            encode_datetime(buf, v)
+        }
         MYSQL_TYPE_TIME => encode_time(buf, v),
         _ => put_lenenc_str(buf, v),
     }
@@ -123,13 +155,21 @@ fn encode_cell(buf: &mut Vec<u8>, c: &ColumnDef, v: &[u8]) {
 
 /// Split "2026-01-02 03:04:05.000007" into numbers.
 fn numbers(s: &str) -> Vec<u64> {
-    s.split(|c: char| !c.is_ascii_digit()).filter(|p| !p.is_empty()).map(|p| p.parse().unwrap_or(0)).collect()
+    s.split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().unwrap_or(0))
+        .collect()
 }
 
 fn micros(s: &str) -> u32 {
     match s.split_once('.') {
         Some((_, frac)) => {
-            let digits: String = frac.chars().take_while(|c| c.is_ascii_digit()).chain(std::iter::repeat('0')).take(6).collect();
+            let digits: String = frac
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .chain(std::iter::repeat('0'))
+                .take(6)
+                .collect();
             digits.parse().unwrap_or(0)
         }
         None => 0,
@@ -142,8 +182,16 @@ fn encode_datetime(buf: &mut Vec<u8>, v: &[u8]) {
     let d = numbers(date_part);
     let t = numbers(time_part.split('.').next().unwrap_or(""));
     let us = micros(time_part);
-    let (y, mo, da) = (d.first().copied().unwrap_or(0), d.get(1).copied().unwrap_or(0), d.get(2).copied().unwrap_or(0));
-    let (h, mi, se) = (t.first().copied().unwrap_or(0), t.get(1).copied().unwrap_or(0), t.get(2).copied().unwrap_or(0));
+    let (y, mo, da) = (
+        d.first().copied().unwrap_or(0),
+        d.get(1).copied().unwrap_or(0),
+        d.get(2).copied().unwrap_or(0),
+    );
+    let (h, mi, se) = (
+        t.first().copied().unwrap_or(0),
+        t.get(1).copied().unwrap_or(0),
+        t.get(2).copied().unwrap_or(0),
+    );
     let len: u8 = if us != 0 {
         11
     } else if h != 0 || mi != 0 || se != 0 {
@@ -178,7 +226,11 @@ fn encode_time(buf: &mut Vec<u8>, v: &[u8]) {
     };
     let t = numbers(body.split('.').next().unwrap_or(""));
     let us = micros(body);
-    let (hours, mi, se) = (t.first().copied().unwrap_or(0), t.get(1).copied().unwrap_or(0), t.get(2).copied().unwrap_or(0));
+    let (hours, mi, se) = (
+        t.first().copied().unwrap_or(0),
+        t.get(1).copied().unwrap_or(0),
+        t.get(2).copied().unwrap_or(0),
+    );
     if hours == 0 && mi == 0 && se == 0 && us == 0 {
         buf.push(0);
         return;
@@ -199,7 +251,10 @@ mod tests {
     use super::*;
 
     fn col(t: ColumnType) -> ColumnDef {
-        ColumnDef { column_type: t, ..ColumnDef::text("c") }
+        ColumnDef {
+            column_type: t,
+            ..ColumnDef::text("c")
+        }
     }
 
     #[test]
@@ -215,9 +270,21 @@ mod tests {
             (MYSQL_TYPE_NEWDECIMAL, "12.50", b"\x0512.50".to_vec()),
             (MYSQL_TYPE_DATE, "2026-01-02", vec![4, 0xea, 0x07, 1, 2]),
             (MYSQL_TYPE_DATE, "0000-00-00", vec![0]),
-            (MYSQL_TYPE_DATETIME, "2026-01-02 03:04:05", vec![7, 0xea, 0x07, 1, 2, 3, 4, 5]),
-            (MYSQL_TYPE_DATETIME, "2026-01-02 03:04:05.5", vec![11, 0xea, 0x07, 1, 2, 3, 4, 5, 0x20, 0xa1, 0x07, 0]),
-            (MYSQL_TYPE_TIME, "-26:03:04", vec![8, 1, 1, 0, 0, 0, 2, 3, 4]),
+            (
+                MYSQL_TYPE_DATETIME,
+                "2026-01-02 03:04:05",
+                vec![7, 0xea, 0x07, 1, 2, 3, 4, 5],
+            ),
+            (
+                MYSQL_TYPE_DATETIME,
+                "2026-01-02 03:04:05.5",
+                vec![11, 0xea, 0x07, 1, 2, 3, 4, 5, 0x20, 0xa1, 0x07, 0],
+            ),
+            (
+                MYSQL_TYPE_TIME,
+                "-26:03:04",
+                vec![8, 1, 1, 0, 0, 0, 2, 3, 4],
+            ),
             (MYSQL_TYPE_TIME, "00:00:00", vec![0]),
         ];
         for (t, text, want) in cases {
@@ -229,7 +296,10 @@ mod tests {
 
     #[test]
     fn null_bitmap_offset_two() {
-        let cols = vec![col(ColumnType::MYSQL_TYPE_LONG), col(ColumnType::MYSQL_TYPE_VAR_STRING)];
+        let cols = vec![
+            col(ColumnType::MYSQL_TYPE_LONG),
+            col(ColumnType::MYSQL_TYPE_VAR_STRING),
+        ];
         let mut b = Vec::new();
         binary_row(&mut b, &cols, &[None, Some(Bytes::from_static(b"x"))]);
         assert_eq!(b, vec![0x00, 0b100, 1, b'x']);
@@ -244,7 +314,10 @@ mod tests {
         p.extend_from_slice(&[2, b'h', b'i']);
         let e = parse_execute(&p, 3, None, &[]).unwrap();
         assert_eq!(e.stmt_id, 7);
-        assert_eq!(e.values, vec![Value::NULL, Value::Int(5), Value::Bytes(b"hi".to_vec())]);
+        assert_eq!(
+            e.values,
+            vec![Value::NULL, Value::Int(5), Value::Bytes(b"hi".to_vec())]
+        );
         assert!(parse_execute(&p[..12], 3, None, &[]).is_err());
     }
 }

@@ -2,8 +2,8 @@
 
 use super::auth::{self, CACHING_SHA2, NATIVE};
 use super::packet::PacketIo;
-use super::writer::{ClientIo, ClientStream, ResultWriter};
 use super::wire;
+use super::writer::{ClientIo, ClientStream, ResultWriter};
 use crate::error::SqlError;
 use crate::server::Shared;
 use crate::session::Session;
@@ -47,12 +47,18 @@ const CMD_SET_OPTION: u8 = 0x1b;
 const CMD_RESET_CONNECTION: u8 = 0x1f;
 
 /// Serve one client until it quits or the connection breaks.
-pub async fn serve(stream: Box<dyn ClientStream>, shared: Arc<Shared>, conn_id: u32) -> std::io::Result<()> {
+pub async fn serve(
+    stream: Box<dyn ClientStream>,
+    shared: Arc<Shared>,
+    conn_id: u32,
+) -> std::io::Result<()> {
     let mut io: ClientIo = PacketIo::new(stream);
     let scramble = auth::new_scramble();
     io.write_with(|b| handshake(b, &shared.server_version, conn_id, &scramble));
     io.flush().await?;
-    let Some(pkt) = io.read_packet().await? else { return Ok(()) };
+    let Some(pkt) = io.read_packet().await? else {
+        return Ok(());
+    };
     let resp = match HandshakeResponse::deserialize((), &mut ParseBuf(&pkt)) {
         Ok(r) => r,
         Err(_) => {
@@ -63,8 +69,14 @@ pub async fn serve(stream: Box<dyn ClientStream>, shared: Arc<Shared>, conn_id: 
     };
     let caps = resp.capabilities() & server_capabilities();
     let user = String::from_utf8_lossy(resp.user()).into_owned();
-    let db = resp.db_name().map(|d| String::from_utf8_lossy(d).into_owned()).filter(|d| !d.is_empty());
-    let plugin = resp.auth_plugin().map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned()).unwrap_or_else(|| NATIVE.to_string());
+    let db = resp
+        .db_name()
+        .map(|d| String::from_utf8_lossy(d).into_owned())
+        .filter(|d| !d.is_empty());
+    let plugin = resp
+        .auth_plugin()
+        .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
+        .unwrap_or_else(|| NATIVE.to_string());
     let response = resp.scramble_buf().to_vec();
     let deprecate_eof = caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF);
 
@@ -119,7 +131,9 @@ async fn authenticate(
         }
         plugin = NATIVE.to_string();
     }
-    let Some(password) = password else { return Ok(Some(false)) };
+    let Some(password) = password else {
+        return Ok(Some(false));
+    };
     let ok = auth::verify(&plugin, scramble, password, &response);
     if ok && plugin == CACHING_SHA2 && !password.is_empty() {
         // Fast authentication succeeded (we know the password, so the "cache" always hits).
@@ -148,11 +162,20 @@ fn handshake(b: &mut Vec<u8>, version: &str, conn_id: u32, scramble: &[u8; 20]) 
     b.push(0);
 }
 
-async fn command_loop(io: &mut ClientIo, session: &mut Session, deprecate_eof: bool, scramble: &[u8; 20]) -> std::io::Result<()> {
+async fn command_loop(
+    io: &mut ClientIo,
+    session: &mut Session,
+    deprecate_eof: bool,
+    scramble: &[u8; 20],
+) -> std::io::Result<()> {
     loop {
         io.reset_seq();
-        let Some(pkt) = io.read_packet().await? else { return Ok(()) };
-        let Some((&cmd, body)) = pkt.split_first() else { continue };
+        let Some(pkt) = io.read_packet().await? else {
+            return Ok(());
+        };
+        let Some((&cmd, body)) = pkt.split_first() else {
+            continue;
+        };
         let status = session.status();
         let binary = cmd == CMD_STMT_EXECUTE;
         let mut w = ResultWriter::new(io, deprecate_eof, binary, status);
@@ -172,7 +195,9 @@ async fn command_loop(io: &mut ClientIo, session: &mut Session, deprecate_eof: b
             CMD_PING => w.ok(&Default::default()).await?,
             CMD_FIELD_LIST => {
                 let table = body.split(|b| *b == 0).next().unwrap_or_default();
-                session.field_list(&String::from_utf8_lossy(table), &mut w).await?;
+                session
+                    .field_list(&String::from_utf8_lossy(table), &mut w)
+                    .await?;
             }
             CMD_STATISTICS => {
                 let text = session.statistics();
@@ -194,7 +219,10 @@ async fn command_loop(io: &mut ClientIo, session: &mut Session, deprecate_eof: b
                     w.io().write_with(|b| wire::eof_packet(b, st, 0));
                     w.io().flush().await?;
                 } else {
-                    w.error(&SqlError::unsupported("multi-statements (CLIENT_MULTI_STATEMENTS)")).await?;
+                    w.error(&SqlError::unsupported(
+                        "multi-statements (CLIENT_MULTI_STATEMENTS)",
+                    ))
+                    .await?;
                 }
             }
             CMD_RESET_CONNECTION => {
@@ -204,7 +232,8 @@ async fn command_loop(io: &mut ClientIo, session: &mut Session, deprecate_eof: b
             }
             CMD_CHANGE_USER => {
                 let Some((user, db)) = parse_change_user(body) else {
-                    w.error(&SqlError::new(1043, "08S01", "Bad handshake")).await?;
+                    w.error(&SqlError::new(1043, "08S01", "Bad handshake"))
+                        .await?;
                     continue;
                 };
                 // Always re-authenticate with a fresh scramble via an auth switch.
@@ -218,11 +247,16 @@ async fn command_loop(io: &mut ClientIo, session: &mut Session, deprecate_eof: b
                     b.push(0);
                 });
                 w.io().flush().await?;
-                let Some(resp) = w.io().read_packet().await? else { return Ok(()) };
+                let Some(resp) = w.io().read_packet().await? else {
+                    return Ok(());
+                };
                 let pw = session.shared().password_of(&user);
-                let ok = pw.as_deref().is_some_and(|p| auth::verify(NATIVE, &fresh, p, &resp));
+                let ok = pw
+                    .as_deref()
+                    .is_some_and(|p| auth::verify(NATIVE, &fresh, p, &resp));
                 if !ok {
-                    w.error(&SqlError::access_denied(&user, !resp.is_empty())).await?;
+                    w.error(&SqlError::access_denied(&user, !resp.is_empty()))
+                        .await?;
                     return Ok(());
                 }
                 session.change_user(user).await;

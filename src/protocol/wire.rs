@@ -72,8 +72,8 @@ pub fn ok_packet(
     buf.extend_from_slice(&status.bits().to_le_bytes());
     buf.extend_from_slice(&warnings.to_le_bytes());
     if !info.is_empty() {
-        // CLIENT_SESSION_TRACK is never advertised, so the info string is the rest of the packet.
-        buf.extend_from_slice(info.as_bytes());
+        // Servers write the info string length-encoded (net_store_data), and clients parse it so.
+        put_lenenc_str(buf, info.as_bytes());
     }
 }
 

@@ -27,13 +27,25 @@ pub struct ResultWriter<'a> {
 }
 
 impl<'a> ResultWriter<'a> {
-    pub fn new(io: &'a mut ClientIo, deprecate_eof: bool, binary: bool, status: StatusFlags) -> ResultWriter<'a> {
-        ResultWriter { io, deprecate_eof, binary, columns: Vec::new(), status }
+    pub fn new(
+        io: &'a mut ClientIo,
+        deprecate_eof: bool,
+        binary: bool,
+        status: StatusFlags,
+    ) -> ResultWriter<'a> {
+        ResultWriter {
+            io,
+            deprecate_eof,
+            binary,
+            columns: Vec::new(),
+            status,
+        }
     }
 
     /// Start a result set with these (visible) columns.
     pub async fn begin(&mut self, columns: &[ColumnDef]) -> io::Result<()> {
-        self.io.write_with(|b| wire::put_lenenc_int(b, columns.len() as u64));
+        self.io
+            .write_with(|b| wire::put_lenenc_int(b, columns.len() as u64));
         for c in columns {
             self.io.write_with(|b| wire::column_definition(b, c));
         }
@@ -68,7 +80,8 @@ impl<'a> ResultWriter<'a> {
     pub async fn end(&mut self, warnings: u16) -> io::Result<()> {
         let st = self.status;
         if self.deprecate_eof {
-            self.io.write_with(|b| wire::ok_packet(b, 0xfe, 0, 0, st, warnings, ""));
+            self.io
+                .write_with(|b| wire::ok_packet(b, 0xfe, 0, 0, st, warnings, ""));
         } else {
             self.io.write_with(|b| wire::eof_packet(b, st, warnings));
         }
@@ -77,12 +90,23 @@ impl<'a> ResultWriter<'a> {
 
     pub async fn ok(&mut self, ok: &OkInfo) -> io::Result<()> {
         let st = self.status;
-        self.io.write_with(|b| wire::ok_packet(b, 0x00, ok.affected_rows, ok.last_insert_id, st, ok.warnings, &ok.info));
+        self.io.write_with(|b| {
+            wire::ok_packet(
+                b,
+                0x00,
+                ok.affected_rows,
+                ok.last_insert_id,
+                st,
+                ok.warnings,
+                &ok.info,
+            )
+        });
         self.io.flush().await
     }
 
     pub async fn error(&mut self, e: &SqlError) -> io::Result<()> {
-        self.io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
+        self.io
+            .write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
         self.io.flush().await
     }
 

@@ -13,7 +13,11 @@ use tokio::sync::mpsc;
 
 impl Session {
     /// Execute a plan and answer the client.
-    pub(crate) async fn run_plan(&mut self, plan: &Plan, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+    pub(crate) async fn run_plan(
+        &mut self,
+        plan: &Plan,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
         if plan.ddl && self.in_txn {
             // DDL commits the open transaction first, as in MySQL.
             self.commit_all().await?;
@@ -97,7 +101,12 @@ impl Session {
     }
 
     /// Send the results of the node streams to the client; returns the leases that came back.
-    async fn deliver(&mut self, plan: &Plan, mut streams: Vec<RowStream>, w: &mut ResultWriter<'_>) -> FlowResult<Vec<Lease>> {
+    async fn deliver(
+        &mut self,
+        plan: &Plan,
+        mut streams: Vec<RowStream>,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<Vec<Lease>> {
         let mut leases = Vec::new();
         if streams.len() == 1 {
             let mut rx = streams.remove(0);
@@ -120,7 +129,9 @@ impl Session {
                         first_err = Some((i, err.clone()));
                     }
                 }
-                None if first_err.is_none() => first_err = Some((i, SqlError::internal("backend task ended early"))),
+                None if first_err.is_none() => {
+                    first_err = Some((i, SqlError::internal("backend task ended early")))
+                }
                 _ => {}
             }
         }
@@ -134,7 +145,9 @@ impl Session {
                     }
                 }
             }
-            let e = self.map_error(e).with_suffix(&format!(" (data source {})", plan.nodes[i].data_source));
+            let e = self
+                .map_error(e)
+                .with_suffix(&format!(" (data source {})", plan.nodes[i].data_source));
             w.error(&e).await?;
             return Ok(leases);
         }
@@ -144,14 +157,19 @@ impl Session {
         };
         let Some(columns) = columns else {
             // No result set: a write on several nodes. Sum what they report.
+            // Copies of a broadcast table each report the same change: count it once.
+            let copies = plan.kind == crate::route::RouteKind::Broadcast;
             let mut total = OkInfo::default();
-            for (m, rx) in firsts.into_iter().zip(streams.iter_mut()) {
+            for (idx, (m, rx)) in firsts.into_iter().zip(streams.iter_mut()).enumerate() {
                 let mut m = m;
                 loop {
                     match m {
                         Some(NodeMsg::Done { ok, lease }) => {
-                            total.affected_rows += ok.affected_rows;
-                            total.warnings = total.warnings.saturating_add(ok.warnings);
+                            if !copies || idx == 0 {
+                                total.affected_rows += ok.affected_rows;
+                                total.warnings = total.warnings.saturating_add(ok.warnings);
+                                total.info = ok.info.clone();
+                            }
                             if total.last_insert_id == 0 {
                                 total.last_insert_id = ok.last_insert_id;
                             }
@@ -184,7 +202,10 @@ impl Session {
         let keys = plan.merge.resolve(columns.len());
         let spec = SortSpec::new(&keys, &columns);
         let visible = columns.len().saturating_sub(plan.merge.hidden);
-        let client_cols: Vec<ColumnDef> = columns[..visible].iter().map(|c| self.map_column(c)).collect();
+        let client_cols: Vec<ColumnDef> = columns[..visible]
+            .iter()
+            .map(|c| self.map_column(c))
+            .collect();
         w.begin(&client_cols).await?;
         let mut merge = KWayMerge::new(spec);
         let mut limit = LimitState::new(plan.merge.offset, plan.merge.limit);
@@ -220,7 +241,12 @@ impl Session {
     }
 
     /// One node's result, relayed as it arrives.
-    async fn relay(&mut self, rx: &mut RowStream, w: &mut ResultWriter<'_>, leases: &mut Vec<Lease>) -> FlowResult<()> {
+    async fn relay(
+        &mut self,
+        rx: &mut RowStream,
+        w: &mut ResultWriter<'_>,
+        leases: &mut Vec<Lease>,
+    ) -> FlowResult<()> {
         let mut started = false;
         while let Some(m) = rx.recv().await {
             match m {
@@ -249,7 +275,8 @@ impl Session {
                 }
             }
         }
-        w.error(&SqlError::internal("backend task ended early")).await?;
+        w.error(&SqlError::internal("backend task ended early"))
+            .await?;
         Ok(())
     }
 
@@ -258,7 +285,10 @@ impl Session {
         let mut c = c.clone();
         let map_table = |b: &Bytes| -> Option<Bytes> {
             let s = std::str::from_utf8(b).ok()?;
-            self.shared.physical_to_logical.get(s).map(|l| Bytes::copy_from_slice(l.as_bytes()))
+            self.shared
+                .physical_to_logical
+                .get(s)
+                .map(|l| Bytes::copy_from_slice(l.as_bytes()))
         };
         if let Some(t) = map_table(&c.org_table) {
             c.org_table = t;
@@ -309,7 +339,11 @@ fn replace_word(s: &str, from: &str, to: &str) -> String {
     out
 }
 
-async fn next_row(rx: &mut RowStream, leases: &mut Vec<Lease>, warnings: &mut u16) -> Result<Option<Row>, SqlError> {
+async fn next_row(
+    rx: &mut RowStream,
+    leases: &mut Vec<Lease>,
+    warnings: &mut u16,
+) -> Result<Option<Row>, SqlError> {
     loop {
         match rx.recv().await {
             Some(NodeMsg::Row(r)) => return Ok(Some(r)),
@@ -347,6 +381,13 @@ async fn collect_leases(first: Option<NodeMsg>, rx: &mut RowStream, leases: &mut
 mod tests {
     #[test]
     fn replace_word_respects_identifier_boundaries() {
-        assert_eq!(super::replace_word("Table 'shop_0.t_order_1' x t_order_10", "t_order_1", "t_order"), "Table 'shop_0.t_order' x t_order_10");
+        assert_eq!(
+            super::replace_word(
+                "Table 'shop_0.t_order_1' x t_order_10",
+                "t_order_1",
+                "t_order"
+            ),
+            "Table 'shop_0.t_order' x t_order_10"
+        );
     }
 }

@@ -107,7 +107,10 @@ impl Session {
             None if self.shared.database(name).is_some() => Err(SqlError::new(
                 1044,
                 "42000",
-                format!("Access denied for user '{}'@'%' to database '{name}'", self.user),
+                format!(
+                    "Access denied for user '{}'@'%' to database '{name}'",
+                    self.user
+                ),
             )),
             None => Err(SqlError::unknown_database(name)),
         }
@@ -115,8 +118,14 @@ impl Session {
 
     pub fn statistics(&self) -> String {
         let up = self.shared.started.elapsed().as_secs();
-        let threads = self.shared.connections.load(std::sync::atomic::Ordering::Relaxed);
-        let q = self.shared.questions.load(std::sync::atomic::Ordering::Relaxed);
+        let threads = self
+            .shared
+            .connections
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let q = self
+            .shared
+            .questions
+            .load(std::sync::atomic::Ordering::Relaxed);
         format!("Uptime: {up}  Threads: {threads}  Questions: {q}  Slow queries: 0  Opens: 0  Open tables: 0  Queries per second avg: {:.3}", q as f64 / up.max(1) as f64)
     }
 

@@ -9,7 +9,9 @@ use crate::rules::{LogicalDatabase, ShardValue};
 use crate::sql::refs::Refs;
 use crate::sql::{first_keyword, Edits, SourceMap};
 use bytes::Bytes;
-use sqlparser::ast::{Expr, FunctionArguments, SelectItem, SetExpr, Spanned, Statement, Visit, Visitor};
+use sqlparser::ast::{
+    Expr, FunctionArguments, SelectItem, SetExpr, Spanned, Statement, Visit, Visitor,
+};
 use std::ops::ControlFlow;
 
 /// Prepared-statement parameters, as routing values and as SQL literals.
@@ -21,12 +23,18 @@ pub(crate) struct Bound {
 
 impl Session {
     pub async fn query(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
-        self.shared.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .questions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let r = self.dispatch(sql, &Bound::default(), w).await;
         self.finish(r, w).await
     }
 
-    pub(crate) async fn finish(&mut self, r: FlowResult<()>, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+    pub(crate) async fn finish(
+        &mut self,
+        r: FlowResult<()>,
+        w: &mut ResultWriter<'_>,
+    ) -> std::io::Result<()> {
         match r {
             Ok(()) => Ok(()),
             Err(Flow::Sql(e)) => {
@@ -38,7 +46,12 @@ impl Session {
         }
     }
 
-    pub(crate) async fn dispatch(&mut self, sql: &str, bound: &Bound, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+    pub(crate) async fn dispatch(
+        &mut self,
+        sql: &str,
+        bound: &Bound,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
         let kw = first_keyword(sql);
         let second = || first_keyword(sql.trim_start().get(kw.len()..).unwrap_or(""));
         match kw.as_str() {
@@ -58,25 +71,41 @@ impl Session {
             "SAVEPOINT" | "RELEASE" => return self.savepoint(sql, w).await,
             "SET" => return self.set_statement(sql, w).await,
             "USE" => {
-                let name = sql.trim().trim_end_matches(';').trim()[3..].trim().to_string();
+                let name = sql.trim().trim_end_matches(';').trim()[3..]
+                    .trim()
+                    .to_string();
                 self.use_db(&name)?;
                 w.ok(&Default::default()).await?;
                 return Ok(());
             }
             "SHOW" => return self.show(sql, w).await,
-            "PREVIEW" => return self.explain_sharding(sql.trim_start()[7..].trim_start(), bound, w).await,
+            "PREVIEW" => {
+                return self
+                    .explain_sharding(sql.trim_start()[7..].trim_start(), bound, w)
+                    .await
+            }
             "EXPLAIN" | "DESCRIBE" | "DESC" if second() == "SHARDING" => {
                 let rest = sql.trim_start()[kw.len()..].trim_start();
-                return self.explain_sharding(rest["SHARDING".len()..].trim_start(), bound, w).await;
+                return self
+                    .explain_sharding(rest["SHARDING".len()..].trim_start(), bound, w)
+                    .await;
             }
-            "XA" => return Err(SqlError::unsupported("XA statements from clients (shardgate coordinates XA itself)").into()),
+            "XA" => {
+                return Err(SqlError::unsupported(
+                    "XA statements from clients (shardgate coordinates XA itself)",
+                )
+                .into())
+            }
             "LOCK" => return Err(SqlError::unsupported("LOCK TABLES").into()),
             "UNLOCK" => {
                 w.ok(&Default::default()).await?;
                 return Ok(());
             }
             "PREPARE" | "EXECUTE" | "DEALLOCATE" => {
-                return Err(SqlError::unsupported("SQL-level PREPARE/EXECUTE (use the binary protocol)").into())
+                return Err(SqlError::unsupported(
+                    "SQL-level PREPARE/EXECUTE (use the binary protocol)",
+                )
+                .into())
             }
             _ => {}
         }
@@ -93,11 +122,18 @@ impl Session {
     fn plan_db(&self, refs: &Refs) -> Result<&LogicalDatabase, SqlError> {
         let has_local_tables = refs.tables.iter().any(|t| t.schema.is_none());
         match &self.db {
-            Some(d) => self.shared.database(d).ok_or_else(|| SqlError::unknown_database(d)),
+            Some(d) => self
+                .shared
+                .database(d)
+                .ok_or_else(|| SqlError::unknown_database(d)),
             None if has_local_tables => Err(SqlError::no_database()),
             None => {
                 // Schema-qualified names pick their database; otherwise the user's first one.
-                let named = refs.tables.iter().filter_map(|t| t.schema.as_deref()).find_map(|s| self.shared.database(s));
+                let named = refs
+                    .tables
+                    .iter()
+                    .filter_map(|t| t.schema.as_deref())
+                    .find_map(|s| self.shared.database(s));
                 named
                     .or_else(|| self.shared.databases_of(&self.user).first().copied())
                     .ok_or_else(|| SqlError::internal("no logical database configured"))
@@ -105,20 +141,40 @@ impl Session {
         }
     }
 
-    pub(crate) fn plan_for(&self, sql: &str, stmt: &Statement, bound: &Bound) -> Result<plan::Plan, SqlError> {
+    pub(crate) fn plan_for(
+        &self,
+        sql: &str,
+        stmt: &Statement,
+        bound: &Bound,
+    ) -> Result<plan::Plan, SqlError> {
         let sm = SourceMap::new(sql);
         let refs = Refs::collect(stmt, &sm);
         let db = self.plan_db(&refs)?;
         let fn_edits = self.function_edits(stmt, &sm, db);
-        let ctx = PlanCtx { db, sql, sm: &sm, refs: &refs, params: &bound.values, param_sql: &bound.sql };
+        let ctx = PlanCtx {
+            db,
+            sql,
+            sm: &sm,
+            refs: &refs,
+            params: &bound.values,
+            param_sql: &bound.sql,
+        };
         let mut p = plan::plan(&ctx, stmt)?;
         if !fn_edits.is_empty() {
             // Session functions are answered by the proxy: re-plan with their values spliced in.
             let text = fn_edits.apply(sql);
-            let stmt2 = crate::sql::parse_one(&tolerant_text(&text)).map_err(|e| SqlError::internal(e))?;
+            let stmt2 =
+                crate::sql::parse_one(&tolerant_text(&text)).map_err(|e| SqlError::internal(e))?;
             let sm2 = SourceMap::new(&text);
             let refs2 = Refs::collect(&stmt2, &sm2);
-            let ctx2 = PlanCtx { db, sql: &text, sm: &sm2, refs: &refs2, params: &bound.values, param_sql: &bound.sql };
+            let ctx2 = PlanCtx {
+                db,
+                sql: &text,
+                sm: &sm2,
+                refs: &refs2,
+                params: &bound.values,
+                param_sql: &bound.sql,
+            };
             p = plan::plan(&ctx2, &stmt2)?;
         }
         Ok(p)
@@ -126,7 +182,15 @@ impl Session {
 
     /// DATABASE(), LAST_INSERT_ID(), CONNECTION_ID() describe the proxy session, not a backend's.
     fn function_edits(&self, stmt: &Statement, sm: &SourceMap, db: &LogicalDatabase) -> Edits {
-        let mut f = SessionFns { sm, edits: Edits::new(), db: self.db.clone(), last_id: self.last_insert_id, conn_id: self.conn_id, aliased: Vec::new(), found: false };
+        let mut f = SessionFns {
+            sm,
+            edits: Edits::new(),
+            db: self.db.clone(),
+            last_id: self.last_insert_id,
+            conn_id: self.conn_id,
+            aliased: Vec::new(),
+            found: false,
+        };
         let _ = db;
         if let Statement::Query(q) = stmt {
             if let SetExpr::Select(s) = q.body.as_ref() {
@@ -149,15 +213,25 @@ impl Session {
 
     /// SQL the parser cannot read: pass through when it names no table of the rules (it can
     /// only concern the default data source); otherwise 1064 if MariaDB also rejects it, else 1235.
-    async fn unparseable(&mut self, sql: &str, parse_err: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
-        let names_rule_table = self.db.as_deref().and_then(|d| self.shared.database(d)).is_some_and(|db| {
-            word_tokens(sql).iter().any(|t| db.table(t).is_some())
-        });
+    async fn unparseable(
+        &mut self,
+        sql: &str,
+        parse_err: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
+        let names_rule_table = self
+            .db
+            .as_deref()
+            .and_then(|d| self.shared.database(d))
+            .is_some_and(|db| word_tokens(sql).iter().any(|t| db.table(t).is_some()));
         let ds = self.default_ds()?;
         if !names_rule_table {
             let plan = plan::Plan {
                 kind: crate::route::RouteKind::Unicast,
-                nodes: vec![plan::NodeSql { data_source: ds, sql: sql.to_string() }],
+                nodes: vec![plan::NodeSql {
+                    data_source: ds,
+                    sql: sql.to_string(),
+                }],
                 merge: Default::default(),
                 write: true,
                 ddl: false,
@@ -166,12 +240,19 @@ impl Session {
         }
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
-        let check = format!("PREPARE __sg_syntax_check FROM {}", crate::sql::literal::quote_str(sql, false));
+        let check = format!(
+            "PREPARE __sg_syntax_check FROM {}",
+            crate::sql::literal::quote_str(sql, false)
+        );
         match crate::backend::exec_drop(&mut lease, &check).await {
             Err(e) if e.code == 1064 => Err(e.into()),
             other => {
                 if other.is_ok() {
-                    let _ = crate::backend::exec_drop(&mut lease, "DEALLOCATE PREPARE __sg_syntax_check").await;
+                    let _ = crate::backend::exec_drop(
+                        &mut lease,
+                        "DEALLOCATE PREPARE __sg_syntax_check",
+                    )
+                    .await;
                 }
                 Err(SqlError::unsupported(format!("this SQL syntax ({parse_err})")).into())
             }
@@ -179,10 +260,19 @@ impl Session {
     }
 
     /// EXPLAIN SHARDING / PREVIEW: the plan as a result set.
-    async fn explain_sharding(&mut self, inner: &str, bound: &Bound, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+    async fn explain_sharding(
+        &mut self,
+        inner: &str,
+        bound: &Bound,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
         let stmt = crate::sql::parse_one(&tolerant_text(inner)).map_err(SqlError::parse)?;
         let plan = self.plan_for(inner, &stmt, bound)?;
-        let cols = [ColumnDef::text("route"), ColumnDef::text("data_source"), ColumnDef::text("actual_sql")];
+        let cols = [
+            ColumnDef::text("route"),
+            ColumnDef::text("data_source"),
+            ColumnDef::text("actual_sql"),
+        ];
         let mut rows = Vec::new();
         for n in &plan.nodes {
             rows.push(vec![
@@ -241,7 +331,9 @@ struct SessionFns<'a, 'b> {
 impl Visitor for SessionFns<'_, '_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-        let Expr::Function(f) = e else { return ControlFlow::Continue(()) };
+        let Expr::Function(f) = e else {
+            return ControlFlow::Continue(());
+        };
         let no_args = match &f.args {
             FunctionArguments::None => true,
             FunctionArguments::List(l) => l.args.is_empty(),
@@ -251,26 +343,20 @@ impl Visitor for SessionFns<'_, '_> {
             return ControlFlow::Continue(());
         }
         let value = match f.name.to_string().to_ascii_lowercase().as_str() {
+            // NULLIF keeps the column nullable, as DATABASE() is.
             "database" | "schema" => match &self.db {
-                Some(d) => crate::sql::literal::quote_str(d, false),
+                Some(d) => format!("NULLIF({}, '')", crate::sql::literal::quote_str(d, false)),
                 None => "NULL".into(),
             },
             "last_insert_id" => self.last_id.to_string(),
             "connection_id" => self.conn_id.to_string(),
             _ => return ControlFlow::Continue(()),
         };
-        let Some(r) = self.sm.range(e.span()) else { return ControlFlow::Continue(()) };
-        // The span of a call may stop before its `)`; include it.
+        let Some(r) = self.sm.range(e.span()) else {
+            return ControlFlow::Continue(());
+        };
         let text = self.sm.text();
-        let mut end = r.end;
-        let rest = &text[end..];
-        if !text[r.clone()].ends_with(')') {
-            if let Some(i) = rest.find(')') {
-                if rest[..i].trim().is_empty() || rest[..i].trim() == "(" {
-                    end += i + 1;
-                }
-            }
-        }
+        let end = crate::sql::edit::balanced(text, r.clone()).end;
         let orig = &text[r.start..end];
         let replacement = if self.aliased.iter().any(|a| a.start == r.start) {
             format!("{value} AS `{}`", orig.replace('`', "``"))

@@ -24,9 +24,15 @@ pub(crate) fn classify(sql: &str) -> SetKind {
         return classify_text(sql);
     };
     match set {
-        Set::SingleAssignment { scope, variable, values, .. } => {
+        Set::SingleAssignment {
+            scope,
+            variable,
+            values,
+            ..
+        } => {
             let name = variable.to_string().to_ascii_lowercase();
-            let scope_global = scope.is_some_and(|s| s.to_string().trim().eq_ignore_ascii_case("GLOBAL"));
+            let scope_global =
+                scope.is_some_and(|s| s.to_string().trim().eq_ignore_ascii_case("GLOBAL"));
             let name = strip_scope(&name);
             if scope_global || name.0 {
                 return SetKind::Global;
@@ -42,7 +48,10 @@ pub(crate) fn classify(sql: &str) -> SetKind {
             let mut keys = Vec::new();
             for a in &assignments {
                 let name = strip_scope(&a.name.to_string().to_ascii_lowercase());
-                if name.0 || a.scope.is_some_and(|s| s.to_string().trim().eq_ignore_ascii_case("GLOBAL")) {
+                if name.0
+                    || a.scope
+                        .is_some_and(|s| s.to_string().trim().eq_ignore_ascii_case("GLOBAL"))
+                {
                     return SetKind::Global;
                 }
                 if name.1 == "autocommit" && assignments.len() == 1 {
@@ -64,7 +73,10 @@ fn strip_scope(name: &str) -> (bool, String) {
     let n = name.trim_matches('`');
     let (global, rest) = if let Some(r) = n.strip_prefix("@@global.") {
         (true, r)
-    } else if let Some(r) = n.strip_prefix("@@session.").or_else(|| n.strip_prefix("@@local.")) {
+    } else if let Some(r) = n
+        .strip_prefix("@@session.")
+        .or_else(|| n.strip_prefix("@@local."))
+    {
         (false, r)
     } else if let Some(r) = n.strip_prefix("@@") {
         (false, r)
@@ -111,7 +123,11 @@ fn classify_text(sql: &str) -> SetKind {
 }
 
 impl Session {
-    pub(crate) async fn set_statement(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+    pub(crate) async fn set_statement(
+        &mut self,
+        sql: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
         match classify(sql) {
             SetKind::Autocommit(on) => {
                 if on && !self.autocommit && self.in_txn {
@@ -123,7 +139,10 @@ impl Session {
                 w.ok(&Default::default()).await?;
             }
             SetKind::Global => {
-                w.error(&SqlError::unsupported("SET GLOBAL through the proxy (set it on the data sources)")).await?;
+                w.error(&SqlError::unsupported(
+                    "SET GLOBAL through the proxy (set it on the data sources)",
+                ))
+                .await?;
             }
             SetKind::Session(key) => {
                 let sql = sql.trim().trim_end_matches(';').to_string();
@@ -156,8 +175,13 @@ impl Session {
         lease.set_state(self.state.fingerprint);
         if key.contains("sql_mode") {
             let (_, rows) = query_collect(&mut lease, "SELECT @@SESSION.sql_mode").await?;
-            let mode = rows.first().and_then(|r| r.first().cloned().flatten()).unwrap_or_default();
-            self.no_backslash_escapes = String::from_utf8_lossy(&mode).to_ascii_uppercase().contains("NO_BACKSLASH_ESCAPES");
+            let mode = rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .unwrap_or_default();
+            self.no_backslash_escapes = String::from_utf8_lossy(&mode)
+                .to_ascii_uppercase()
+                .contains("NO_BACKSLASH_ESCAPES");
         }
         for l in self.pinned.values_mut() {
             exec_drop(l, sql).await?;

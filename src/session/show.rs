@@ -15,7 +15,11 @@ use sqlparser::ast::{ObjectName, ShowCreateObject, Spanned, Statement};
 
 impl Session {
     pub(crate) async fn show(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
-        let words: Vec<String> = sql.split_whitespace().take(4).map(|s| s.trim_end_matches(';').to_ascii_uppercase()).collect();
+        let words: Vec<String> = sql
+            .split_whitespace()
+            .take(4)
+            .map(|s| s.trim_end_matches(';').to_ascii_uppercase())
+            .collect();
         let w1 = words.get(1).map(String::as_str).unwrap_or("");
         let w2 = words.get(2).map(String::as_str).unwrap_or("");
         if w1 == "DATABASES" || w1 == "SCHEMAS" {
@@ -26,11 +30,23 @@ impl Session {
         }
         let parsed = crate::sql::parse_one(sql).ok();
         let table_name: Option<ObjectName> = match &parsed {
-            Some(Statement::ShowCreate { obj_type: ShowCreateObject::Table, obj_name }) => Some(obj_name.clone()),
-            Some(Statement::ShowColumns { show_options, .. }) => show_options.show_in.as_ref().and_then(|i| i.parent_name.clone()),
+            Some(Statement::ShowCreate {
+                obj_type: ShowCreateObject::Table,
+                obj_name,
+            }) => Some(obj_name.clone()),
+            Some(Statement::ShowColumns { show_options, .. }) => show_options
+                .show_in
+                .as_ref()
+                .and_then(|i| i.parent_name.clone()),
             _ => None,
         };
-        let show_create = matches!(&parsed, Some(Statement::ShowCreate { obj_type: ShowCreateObject::Table, .. }));
+        let show_create = matches!(
+            &parsed,
+            Some(Statement::ShowCreate {
+                obj_type: ShowCreateObject::Table,
+                ..
+            })
+        );
         match table_name {
             Some(name) => self.show_for_table(sql, &name, show_create, w).await,
             None => {
@@ -43,7 +59,10 @@ impl Session {
     pub(crate) fn default_plan(&self, sql: &str) -> Result<Plan, SqlError> {
         Ok(Plan {
             kind: RouteKind::Unicast,
-            nodes: vec![NodeSql { data_source: self.default_ds()?, sql: sql.to_string() }],
+            nodes: vec![NodeSql {
+                data_source: self.default_ds()?,
+                sql: sql.to_string(),
+            }],
             merge: Default::default(),
             write: false,
             ddl: false,
@@ -55,33 +74,68 @@ impl Session {
         let parts = name_parts(name);
         let table = object_base_name(name).unwrap_or_default();
         let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].value.clone());
-        let db_name = schema.or_else(|| self.db.clone()).ok_or_else(SqlError::no_database)?;
-        let db = self.shared.database(&db_name).ok_or_else(|| SqlError::unknown_database(&db_name))?;
+        let db_name = schema
+            .or_else(|| self.db.clone())
+            .ok_or_else(SqlError::no_database)?;
+        let db = self
+            .shared
+            .database(&db_name)
+            .ok_or_else(|| SqlError::unknown_database(&db_name))?;
         Ok(match db.table(&table) {
             Some(TableRule::Sharded(s)) => {
-                let n = s.nodes.first().ok_or_else(|| SqlError::internal("table without nodes"))?;
+                let n = s
+                    .nodes
+                    .first()
+                    .ok_or_else(|| SqlError::internal("table without nodes"))?;
                 (n.data_source.clone(), n.table.clone())
             }
-            Some(TableRule::Broadcast { data_sources, .. }) => {
-                (data_sources.first().cloned().unwrap_or_else(|| db.default_data_source.clone()), table)
-            }
+            Some(TableRule::Broadcast { data_sources, .. }) => (
+                data_sources
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| db.default_data_source.clone()),
+                table,
+            ),
             Some(TableRule::Single { data_source, .. }) => (data_source.clone(), table),
-            None => (db.default_data_source.clone(), parts.last().map(|i| i.value.clone()).unwrap_or_default()),
+            None => (
+                db.default_data_source.clone(),
+                parts.last().map(|i| i.value.clone()).unwrap_or_default(),
+            ),
         })
     }
 
-    async fn show_for_table(&mut self, sql: &str, name: &ObjectName, show_create: bool, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+    async fn show_for_table(
+        &mut self,
+        sql: &str,
+        name: &ObjectName,
+        show_create: bool,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
         let (ds, physical) = self.first_node(name)?;
         let sm = SourceMap::new(sql);
-        let range = sm.range(name.span()).ok_or_else(|| SqlError::unsupported("this SHOW statement"))?;
+        let range = sm
+            .range(name.span())
+            .ok_or_else(|| SqlError::unsupported("this SHOW statement"))?;
         let mut e = Edits::new();
         e.replace(range, crate::rewrite::ident(&physical));
         let node_sql = e.apply(sql);
         if !show_create {
-            let plan = Plan { kind: RouteKind::Unicast, nodes: vec![NodeSql { data_source: ds, sql: node_sql }], merge: Default::default(), write: false, ddl: false };
+            let plan = Plan {
+                kind: RouteKind::Unicast,
+                nodes: vec![NodeSql {
+                    data_source: ds,
+                    sql: node_sql,
+                }],
+                merge: Default::default(),
+                write: false,
+                ddl: false,
+            };
             return self.run_plan(&plan, w).await;
         }
-        let logical = name_parts(name).last().map(|i| i.value.clone()).unwrap_or_default();
+        let logical = name_parts(name)
+            .last()
+            .map(|i| i.value.clone())
+            .unwrap_or_default();
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
         lease.apply_state(&self.state).await?;
@@ -95,9 +149,18 @@ impl Session {
                 }
                 if let Some(Some(text)) = r.get(1) {
                     let s = String::from_utf8_lossy(text);
-                    let from = format!("`{}`", physical.replace('`', "``"));
-                    let to = format!("`{}`", logical.replace('`', "``"));
-                    r[1] = Some(Bytes::from(s.replacen(&from, &to, 1)));
+                    // The name is quoted with backticks, or double quotes under ANSI_QUOTES.
+                    let mut out = s.into_owned();
+                    for q in ['`', '"'] {
+                        let from =
+                            format!("TABLE {q}{}{q}", physical.replace(q, &format!("{q}{q}")));
+                        let to = format!("TABLE {q}{}{q}", logical.replace(q, &format!("{q}{q}")));
+                        if out.contains(&from) {
+                            out = out.replacen(&from, &to, 1);
+                            break;
+                        }
+                    }
+                    r[1] = Some(Bytes::from(out));
                 }
                 r
             })
@@ -109,7 +172,12 @@ impl Session {
     async fn show_databases(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
         let pattern = like_pattern(sql);
         let mut names: Vec<String> = vec!["information_schema".to_string()];
-        names.extend(self.shared.databases_of(&self.user).iter().map(|d| d.name.clone()));
+        names.extend(
+            self.shared
+                .databases_of(&self.user)
+                .iter()
+                .map(|d| d.name.clone()),
+        );
         names.sort();
         let title = match &pattern {
             Some(p) => format!("Database ({p})"),
@@ -124,7 +192,12 @@ impl Session {
         Ok(())
     }
 
-    async fn show_tables(&mut self, sql: &str, full: bool, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+    async fn show_tables(
+        &mut self,
+        sql: &str,
+        full: bool,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
         let upper = sql.to_ascii_uppercase();
         if upper.contains(" WHERE ") {
             return Err(SqlError::unsupported("SHOW TABLES ... WHERE").into());
@@ -135,19 +208,39 @@ impl Session {
             .position(|t| t.eq_ignore_ascii_case("FROM") || t.eq_ignore_ascii_case("IN"))
             .and_then(|i| toks.get(i + 1))
             .map(|s| s.trim_end_matches(';').trim_matches('`').to_string());
-        let db_name = from.or_else(|| self.db.clone()).ok_or_else(SqlError::no_database)?;
-        let db = self.shared.database(&db_name).ok_or_else(|| SqlError::unknown_database(&db_name))?;
+        let db_name = from
+            .or_else(|| self.db.clone())
+            .ok_or_else(SqlError::no_database)?;
+        let db = self
+            .shared
+            .database(&db_name)
+            .ok_or_else(|| SqlError::unknown_database(&db_name))?;
         let db_name = db.name.clone();
-        let mut tables: Vec<(String, String)> = db.tables.values().map(|t| (t.name().to_string(), "BASE TABLE".to_string())).collect();
+        let mut tables: Vec<(String, String)> = db
+            .tables
+            .values()
+            .map(|t| (t.name().to_string(), "BASE TABLE".to_string()))
+            .collect();
         // Tables the rules do not name live on the default data source.
         let backend = self.shared.backends.get(&db.default_data_source)?.clone();
         let mut lease = backend.acquire().await?;
         let (_, rows) = query_collect(&mut lease, "SHOW FULL TABLES").await?;
         drop(lease);
         for r in rows {
-            let name = r.first().cloned().flatten().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-            let kind = r.get(1).cloned().flatten().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-            let named = db.table(&name).is_some() || self.shared.physical_to_logical.contains_key(&name);
+            let name = r
+                .first()
+                .cloned()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            let kind = r
+                .get(1)
+                .cloned()
+                .flatten()
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            let named =
+                db.table(&name).is_some() || self.shared.physical_to_logical.contains_key(&name);
             if !named && !name.is_empty() {
                 tables.push((name, kind));
             }
@@ -203,7 +296,9 @@ pub(crate) fn like_match(pattern: &str, s: &str) -> bool {
             Some(('\\', rest)) if !rest.is_empty() => {
                 !s.is_empty() && s[0].eq_ignore_ascii_case(&rest[0]) && rec(&rest[1..], &s[1..])
             }
-            Some((c, rest)) => !s.is_empty() && s[0].to_lowercase().eq(c.to_lowercase()) && rec(rest, &s[1..]),
+            Some((c, rest)) => {
+                !s.is_empty() && s[0].to_lowercase().eq(c.to_lowercase()) && rec(rest, &s[1..])
+            }
         }
     }
     let p: Vec<char> = pattern.chars().collect();
@@ -217,9 +312,17 @@ mod tests {
 
     #[test]
     fn like() {
-        for (p, s, want) in [("t\\_%", "t_order", true), ("t%", "x", false), ("T_ORDER", "t_order", true), ("t_o%", "tXorder", true)] {
+        for (p, s, want) in [
+            ("t\\_%", "t_order", true),
+            ("t%", "x", false),
+            ("T_ORDER", "t_order", true),
+            ("t_o%", "tXorder", true),
+        ] {
             assert_eq!(like_match(p, s), want, "{p} {s}");
         }
-        assert_eq!(like_pattern("SHOW TABLES LIKE 't%';").as_deref(), Some("t%"));
+        assert_eq!(
+            like_pattern("SHOW TABLES LIKE 't%';").as_deref(),
+            Some("t%")
+        );
     }
 }

@@ -23,12 +23,17 @@ pub struct Prepared {
 fn placeholders(sql: &str) -> Result<Vec<std::ops::Range<usize>>, SqlError> {
     use sqlparser::tokenizer::{Token, Tokenizer};
     let dialect = sqlparser::dialect::MySqlDialect {};
-    let toks = Tokenizer::new(&dialect, sql).tokenize_with_location().map_err(SqlError::parse)?;
+    let toks = Tokenizer::new(&dialect, sql)
+        .tokenize_with_location()
+        .map_err(SqlError::parse)?;
     let sm = SourceMap::new(sql);
     let mut v = Vec::new();
     for t in toks {
         if matches!(&t.token, Token::Placeholder(p) if p == "?") {
-            v.push(sm.range(t.span).ok_or_else(|| SqlError::unsupported("a placeholder that cannot be located"))?);
+            v.push(
+                sm.range(t.span)
+                    .ok_or_else(|| SqlError::unsupported("a placeholder that cannot be located"))?,
+            );
         }
     }
     Ok(v)
@@ -46,7 +51,15 @@ impl Session {
         let id = self.next_stmt;
         self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
         let n = holes.len();
-        self.stmts.insert(id, Prepared { sql: sql.to_string(), placeholders: holes, param_types: None, long_data: vec![None; n] });
+        self.stmts.insert(
+            id,
+            Prepared {
+                sql: sql.to_string(),
+                placeholders: holes,
+                param_types: None,
+                long_data: vec![None; n],
+            },
+        );
         let deprecate_eof = w.deprecate_eof();
         let status = self.status();
         let io = w.io();
@@ -75,16 +88,25 @@ impl Session {
 
     /// Parameter and result metadata, from MariaDB preparing the statement on the data node
     /// that holds the first table it names.
-    async fn describe(&mut self, sql: &str, n_params: usize) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
+    async fn describe(
+        &mut self,
+        sql: &str,
+        n_params: usize,
+    ) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
         let text = super::query::tolerant_text(sql);
         let mut ds = self.default_ds()?;
         let mut node_sql = sql.to_string();
         if let Ok(stmt) = crate::sql::parse_one(&text) {
             let sm = SourceMap::new(sql);
             let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
-            let mut unit = crate::route::RouteUnit { data_source: ds.clone(), tables: Default::default() };
+            let mut unit = crate::route::RouteUnit {
+                data_source: ds.clone(),
+                tables: Default::default(),
+            };
             for (i, t) in refs.tables.iter().enumerate() {
-                let name = sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(t.name.clone())]);
+                let name = sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(
+                    t.name.clone(),
+                )]);
                 if let Ok((d, phys)) = self.first_node(&name) {
                     if i == 0 {
                         ds = d.clone();
@@ -113,26 +135,39 @@ impl Session {
     }
 
     pub async fn execute(&mut self, body: &[u8], w: &mut ResultWriter<'_>) -> std::io::Result<()> {
-        self.shared.questions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .questions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let r = self.execute_inner(body, w).await;
         self.finish(r, w).await
     }
 
     async fn execute_inner(&mut self, body: &[u8], w: &mut ResultWriter<'_>) -> Result<(), Flow> {
-        let id = body.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+        let id = body
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0);
         let nbe = self.no_backslash_escapes;
         let Some(st) = self.stmts.get_mut(&id) else {
             return Err(SqlError::unknown_stmt(id, "mysqld_stmt_execute").into());
         };
-        let p = parse_execute(body, st.placeholders.len(), st.param_types.as_deref(), &st.long_data)
-            .map_err(|m| SqlError::new(1210, "HY000", m))?;
+        let p = parse_execute(
+            body,
+            st.placeholders.len(),
+            st.param_types.as_deref(),
+            &st.long_data,
+        )
+        .map_err(|m| SqlError::new(1210, "HY000", m))?;
         if let Some(t) = p.types {
             st.param_types = Some(t);
         }
         let types = st.param_types.clone().unwrap_or_default();
         let mut e = Edits::new();
         for (i, (r, v)) in st.placeholders.iter().zip(&p.values).enumerate() {
-            let ty = types.get(i).map(|t| t.0).unwrap_or(ColumnType::MYSQL_TYPE_VAR_STRING);
+            let ty = types
+                .get(i)
+                .map(|t| t.0)
+                .unwrap_or(ColumnType::MYSQL_TYPE_VAR_STRING);
             e.replace(r.clone(), crate::sql::literal::value_to_sql(v, ty, nbe));
         }
         let sql = e.apply(&st.sql);
@@ -150,19 +185,28 @@ impl Session {
         let param = u16::from_le_bytes([body[4], body[5]]) as usize;
         if let Some(st) = self.stmts.get_mut(&id) {
             if let Some(slot) = st.long_data.get_mut(param) {
-                slot.get_or_insert_with(Vec::new).extend_from_slice(&body[6..]);
+                slot.get_or_insert_with(Vec::new)
+                    .extend_from_slice(&body[6..]);
             }
         }
     }
 
     pub fn close_stmt(&mut self, body: &[u8]) {
         if let Some(b) = body.get(..4) {
-            self.stmts.remove(&u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+            self.stmts
+                .remove(&u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
         }
     }
 
-    pub async fn reset_stmt(&mut self, body: &[u8], w: &mut ResultWriter<'_>) -> std::io::Result<()> {
-        let id = body.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).unwrap_or(0);
+    pub async fn reset_stmt(
+        &mut self,
+        body: &[u8],
+        w: &mut ResultWriter<'_>,
+    ) -> std::io::Result<()> {
+        let id = body
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0);
         match self.stmts.get_mut(&id) {
             Some(st) => {
                 for d in st.long_data.iter_mut() {
@@ -170,22 +214,37 @@ impl Session {
                 }
                 w.ok(&Default::default()).await
             }
-            None => w.error(&SqlError::unknown_stmt(id, "mysqld_stmt_reset")).await,
+            None => {
+                w.error(&SqlError::unknown_stmt(id, "mysqld_stmt_reset"))
+                    .await
+            }
         }
     }
 
     /// COM_FIELD_LIST: the columns of a table (the mariadb CLI asks at connect unless -A).
-    pub async fn field_list(&mut self, table: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
+    pub async fn field_list(
+        &mut self,
+        table: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> std::io::Result<()> {
         let r = self.field_list_inner(table, w).await;
         self.finish(r, w).await
     }
 
-    async fn field_list_inner(&mut self, table: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+    async fn field_list_inner(
+        &mut self,
+        table: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> Result<(), Flow> {
         let name = sqlparser::ast::ObjectName::from(vec![sqlparser::ast::Ident::new(table)]);
         let (ds, phys) = self.first_node(&name)?;
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
-        let (cols, _) = crate::backend::query_collect(&mut lease, &format!("SELECT * FROM {} LIMIT 0", crate::rewrite::ident(&phys))).await?;
+        let (cols, _) = crate::backend::query_collect(
+            &mut lease,
+            &format!("SELECT * FROM {} LIMIT 0", crate::rewrite::ident(&phys)),
+        )
+        .await?;
         let io = w.io();
         for c in &cols {
             let c = self.map_column(c);

@@ -11,7 +11,11 @@ impl Session {
         }
         self.in_txn = true;
         let upper = sql.trim().trim_end_matches(';').to_ascii_uppercase();
-        self.begin_sql = if upper.starts_with("START") { sql.trim().trim_end_matches(';').to_string() } else { "START TRANSACTION".into() };
+        self.begin_sql = if upper.starts_with("START") {
+            sql.trim().trim_end_matches(';').to_string()
+        } else {
+            "START TRANSACTION".into()
+        };
         w.status = self.status();
         w.ok(&Default::default()).await?;
         Ok(())
@@ -41,11 +45,18 @@ impl Session {
         self.in_txn = false;
         let mut first_err: Option<SqlError> = None;
         for (ds, mut lease) in pinned {
-            let sql = if first_err.is_none() { "COMMIT" } else { "ROLLBACK" };
+            let sql = if first_err.is_none() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
             if let Err(e) = crate::backend::exec_drop(&mut lease, sql).await {
                 lease.mark_broken();
                 if first_err.is_none() {
-                    first_err = Some(self.map_error(e).with_suffix(&format!(" (data source {ds})")));
+                    first_err = Some(
+                        self.map_error(e)
+                            .with_suffix(&format!(" (data source {ds})")),
+                    );
                 }
             }
         }
@@ -59,14 +70,21 @@ impl Session {
         let pinned = std::mem::take(&mut self.pinned);
         self.in_txn = false;
         for (_, mut lease) in pinned {
-            if crate::backend::exec_drop(&mut lease, "ROLLBACK").await.is_err() {
+            if crate::backend::exec_drop(&mut lease, "ROLLBACK")
+                .await
+                .is_err()
+            {
                 lease.mark_broken();
             }
         }
     }
 
     /// SAVEPOINT / ROLLBACK TO / RELEASE SAVEPOINT go to every connection in the transaction.
-    pub(crate) async fn savepoint(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+    pub(crate) async fn savepoint(
+        &mut self,
+        sql: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
         if !self.in_txn && self.autocommit {
             w.ok(&Default::default()).await?;
             return Ok(());

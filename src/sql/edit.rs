@@ -53,6 +53,56 @@ impl<'a> SourceMap<'a> {
     }
 }
 
+/// Extend `range` so its parentheses balance. sqlparser's spans of some expressions (function
+/// calls, casts) stop before their closing `)`; quoted strings and names are skipped.
+pub fn balanced(text: &str, range: Range<usize>) -> Range<usize> {
+    let bytes = text.as_bytes();
+    let mut depth: i64 = 0;
+    let mut i = range.start;
+    let mut quote: Option<u8> = None;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if i >= range.end && depth <= 0 && quote.is_none() {
+            break;
+        }
+        match quote {
+            Some(q) => {
+                if b == b'\\' && q != b'`' {
+                    i += 1;
+                } else if b == q {
+                    quote = None;
+                }
+            }
+            None => match b {
+                b'\'' | b'"' | b'`' => quote = Some(b),
+                b'(' => depth += 1,
+                b')' => {
+                    if depth == 0 {
+                        break;
+                    }
+                    depth -= 1;
+                }
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    let end = i.max(range.end).min(text.len());
+    // A call whose span covers only the function name: take its argument list too.
+    let ends_with_word = text[..end]
+        .chars()
+        .next_back()
+        .is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let rest = &text[end..];
+    let trimmed = rest.trim_start();
+    if ends_with_word && trimmed.starts_with('(') {
+        let open = end + (rest.len() - trimmed.len());
+        let group = balanced(text, open..open + 1);
+        return range.start..group.end.max(open + 1);
+    }
+    range.start..end
+}
+
 /// A set of non-overlapping replacements of byte ranges.
 #[derive(Debug, Clone, Default)]
 pub struct Edits {
@@ -126,6 +176,17 @@ mod tests {
         assert_eq!(&sm.text()[sm.offset(loc(1, 13)).unwrap()..][..1], "x");
         assert_eq!(&sm.text()[sm.offset(loc(2, 6)).unwrap()..], "t");
         assert_eq!(sm.offset(loc(0, 0)), None);
+    }
+
+    #[test]
+    fn balanced_extends_to_closing_parens() {
+        let t = "VALUES (1, NOW(), CAST('a)' AS CHAR)) x";
+        let now = t.find("NOW").unwrap();
+        assert_eq!(&t[balanced(t, now..now + 4)], "NOW()");
+        assert_eq!(&t[balanced(t, now..now + 3)], "NOW()");
+        let cast = t.find("CAST").unwrap();
+        assert_eq!(&t[balanced(t, cast..cast + 9)], "CAST('a)' AS CHAR)");
+        assert_eq!(&t[balanced(t, 8..9)], "1");
     }
 
     #[test]

@@ -77,12 +77,12 @@ fn float_sql(d: f64, single: Option<f32>) -> String {
     if !d.is_finite() {
         return "NULL".to_string();
     }
-    let s = match single {
-        Some(f) => format!("{f:?}"),
-        None => format!("{d:?}"),
-    };
-    // Rust's `{:?}` gives the shortest round-trip form, e.g. `1e20` or `0.1`; both are SQL.
-    s
+    // Shortest round-trip digits in exponent form: `1.25e0` is a DOUBLE literal in MySQL
+    // (plain `1.25` would be DECIMAL and change the result type).
+    match single {
+        Some(f) => format!("{f:e}"),
+        None => format!("{d:e}"),
+    }
 }
 
 #[cfg(test)]
@@ -120,8 +120,9 @@ mod tests {
                 false,
                 "'Émile'",
             ),
-            (Value::Double(0.1), t, false, "0.1"),
-            (Value::Float(1.5), t, false, "1.5"),
+            (Value::Double(0.1), t, false, "1e-1"),
+            (Value::Double(1.25), t, false, "1.25e0"),
+            (Value::Float(1.5), t, false, "1.5e0"),
             (
                 Value::Date(2026, 1, 2, 3, 4, 5, 0),
                 ColumnType::MYSQL_TYPE_DATETIME,

@@ -1,0 +1,138 @@
+//! Starts MariaDB shards, an oracle server and the proxy (with the e-commerce rules).
+
+use shardgate::localdb::{LocalMariaDb, LocalOptions};
+use shardgate::server::{Server, Shared};
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::watch;
+
+pub struct Cluster {
+    pub shards: Vec<LocalMariaDb>,
+    pub oracle: LocalMariaDb,
+    pub proxy: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+/// Addresses of a running cluster.
+#[derive(Clone, Debug)]
+pub struct Endpoints {
+    pub proxy: SocketAddr,
+    pub oracle_port: u16,
+    pub shard_ports: Vec<u16>,
+}
+
+impl Endpoints {
+    pub fn proxy_url(&self) -> String {
+        format!("mysql://root:root@{}/shop", self.proxy)
+    }
+    pub fn oracle_url(&self) -> String {
+        format!("mysql://root@127.0.0.1:{}/shop", self.oracle_port)
+    }
+    pub fn shard_url(&self, i: usize) -> String {
+        format!("mysql://root@127.0.0.1:{}/shop_{i}", self.shard_ports[i])
+    }
+}
+
+impl Cluster {
+    /// Two shards + oracle + proxy, the example schema created through the proxy and directly
+    /// on the oracle. With `data`, the generated data set is loaded into both.
+    pub async fn start(data: bool) -> Cluster {
+        shardgate::localdb::find_mariadbd()
+            .expect("mariadbd must be installed (scripts/ensure-deps.sh does it)");
+        let mut opts: Vec<LocalOptions> = (0..2)
+            .map(|i| {
+                let mut o = LocalOptions::temp(format!("ds_{i}"));
+                o.init_sql = vec![format!("CREATE DATABASE shop_{i}")];
+                o
+            })
+            .collect();
+        let mut o = LocalOptions::temp("oracle");
+        o.init_sql = vec!["CREATE DATABASE shop".into()];
+        opts.push(o);
+        let mut servers = LocalMariaDb::start_many(opts)
+            .await
+            .expect("start mariadb servers");
+        let oracle = servers.pop().expect("oracle");
+        let shards = servers;
+
+        let mut config =
+            shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
+                .expect("rules");
+        for (i, s) in shards.iter().enumerate() {
+            config
+                .data_sources
+                .get_mut(&format!("ds_{i}"))
+                .expect("ds")
+                .port = s.port();
+        }
+        let shared = Arc::new(Shared::new(config).await.expect("proxy start"));
+        let server = Server::bind("127.0.0.1:0", shared).await.expect("bind");
+        let proxy = server.local_addr().expect("addr");
+        let (stop, rx) = watch::channel(false);
+        tokio::spawn(server.run(rx));
+        let c = Cluster {
+            shards,
+            oracle,
+            proxy,
+            stop,
+        };
+        let ep = c.endpoints();
+        shardgate::demo::run_script(&ep.proxy_url(), shardgate::demo::SCHEMA)
+            .await
+            .expect("schema via proxy");
+        shardgate::demo::run_script(&ep.oracle_url(), shardgate::demo::SCHEMA)
+            .await
+            .expect("schema on oracle");
+        if data {
+            let script = crate::data::script();
+            shardgate::demo::run_script(&ep.proxy_url(), &script)
+                .await
+                .expect("data via proxy");
+            shardgate::demo::run_script(&ep.oracle_url(), &script)
+                .await
+                .expect("data on oracle");
+        }
+        c
+    }
+
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            proxy: self.proxy,
+            oracle_port: self.oracle.port(),
+            shard_ports: self.shards.iter().map(|s| s.port()).collect(),
+        }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for s in self.shards {
+            let _ = s.stop().await;
+        }
+        let _ = self.oracle.stop().await;
+    }
+}
+
+/// One read-only cluster with data, shared by every test in this binary. It lives on its
+/// own thread and runtime until the process exits (its servers die with the process).
+pub fn shared() -> Endpoints {
+    static EP: OnceLock<Endpoints> = OnceLock::new();
+    EP.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let c = Cluster::start(true).await;
+                let _ = tx.send(c.endpoints());
+                // Keep the cluster (and its Drop-killed servers) alive for the whole process.
+                std::future::pending::<()>().await;
+                drop(c);
+            });
+        });
+        rx.recv().expect("shared cluster failed to start")
+    })
+    .clone()
+}

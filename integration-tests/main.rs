@@ -1,0 +1,10 @@
+//! Integration tests against real MariaDB servers: shards behind the proxy, plus one unsharded
+//! "oracle" server holding the same rows. Results must be identical.
+
+mod data;
+mod diff;
+mod harness;
+
+mod dml;
+mod protocol;
+mod queries;
