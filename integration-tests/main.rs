@@ -8,3 +8,4 @@ mod harness;
 mod dml;
 mod protocol;
 mod queries;
+mod session;

@@ -22,10 +22,13 @@ impl Session {
             // DDL commits the open transaction first, as in MySQL.
             self.commit_all().await?;
         }
-        let txn = !plan.ddl && (self.in_txn || !self.autocommit);
-        if txn {
+        if !plan.ddl && !self.autocommit {
+            // autocommit=0: every statement runs inside a transaction.
             self.in_txn = true;
         }
+        // Inside a transaction, or once the session has temporary tables, statements use the
+        // session's own pinned connection per data source.
+        let txn = !plan.ddl && (self.in_txn || self.sticky) || (plan.ddl && self.sticky);
         w.status = self.status();
         let mut streams: Vec<RowStream> = Vec::with_capacity(plan.nodes.len());
         if txn {
@@ -58,19 +61,32 @@ impl Session {
 
     /// The session's connection to `ds` inside a transaction (joined on first use).
     async fn txn_lease(&mut self, ds: &str) -> FlowResult<Lease> {
-        if let Some(l) = self.pinned.remove(ds) {
-            return Ok(l);
+        let mut p = match self.pinned.remove(ds) {
+            Some(p) => p,
+            None => {
+                let backend = self.shared.backends.get(ds)?.clone();
+                let mut lease = backend.acquire().await?;
+                lease.apply_state(&self.state).await?;
+                super::Pinned {
+                    lease,
+                    in_txn: false,
+                }
+            }
+        };
+        if self.in_txn && !p.in_txn {
+            // The data source joins the open transaction on first use.
+            if let Err(e) = crate::backend::exec_drop(&mut p.lease, &self.begin_sql).await {
+                self.pinned.insert(ds.to_string(), p);
+                return Err(e.into());
+            }
         }
-        let backend = self.shared.backends.get(ds)?.clone();
-        let mut lease = backend.acquire().await?;
-        lease.apply_state(&self.state).await?;
-        crate::backend::exec_drop(&mut lease, &self.begin_sql).await?;
-        Ok(lease)
+        Ok(p.lease)
     }
 
     fn repin(&mut self, lease: Lease) {
         let ds = lease.data_source().to_string();
-        self.pinned.insert(ds, lease);
+        let in_txn = self.in_txn;
+        self.pinned.insert(ds, super::Pinned { lease, in_txn });
     }
 
     /// Drain a node's stream into memory (transactions with several queries per connection).

@@ -5,6 +5,7 @@ mod exec;
 mod query;
 mod setvar;
 mod show;
+mod sqlprep;
 mod stmt;
 mod txn;
 
@@ -16,6 +17,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 pub use stmt::Prepared;
+
+/// A backend connection pinned to the session, and whether it has joined the open transaction.
+pub(crate) struct Pinned {
+    pub lease: Lease,
+    pub in_txn: bool,
+}
 
 /// Either an error to answer the client with, or a broken client connection.
 #[derive(Debug)]
@@ -52,8 +59,13 @@ pub struct Session {
     state_keys: Vec<String>,
     no_backslash_escapes: bool,
     last_insert_id: u64,
-    /// One backend connection per data source while a transaction is open.
-    pinned: BTreeMap<String, Lease>,
+    /// One backend connection per data source while a transaction is open (or for the rest
+    /// of the session once it created a temporary table).
+    pinned: BTreeMap<String, Pinned>,
+    /// The session created temporary tables: its connections stay pinned until it ends.
+    sticky: bool,
+    /// SQL-level prepared statements (PREPARE name FROM ...).
+    sql_stmts: HashMap<String, String>,
     stmts: HashMap<u32, Prepared>,
     next_stmt: u32,
 }
@@ -73,6 +85,8 @@ impl Session {
             no_backslash_escapes: false,
             last_insert_id: 0,
             pinned: BTreeMap::new(),
+            sticky: false,
+            sql_stmts: HashMap::new(),
             stmts: HashMap::new(),
             next_stmt: 1,
         }
@@ -132,6 +146,8 @@ impl Session {
     /// COM_RESET_CONNECTION: roll back, forget variables and statements, keep user and db.
     pub async fn reset(&mut self) {
         self.rollback_all().await;
+        self.release_pinned();
+        self.sql_stmts.clear();
         self.autocommit = true;
         self.state = SessionState::default();
         self.state_keys.clear();
@@ -149,5 +165,16 @@ impl Session {
     /// The client went away: anything uncommitted is rolled back.
     pub async fn close(&mut self) {
         self.rollback_all().await;
+        self.release_pinned();
+    }
+
+    /// Give up pinned connections; ones holding temporary tables are closed, not pooled.
+    fn release_pinned(&mut self) {
+        for (_, mut p) in std::mem::take(&mut self.pinned) {
+            if self.sticky {
+                p.lease.mark_broken();
+            }
+        }
+        self.sticky = false;
     }
 }

@@ -101,12 +101,8 @@ impl Session {
                 w.ok(&Default::default()).await?;
                 return Ok(());
             }
-            "PREPARE" | "EXECUTE" | "DEALLOCATE" => {
-                return Err(SqlError::unsupported(
-                    "SQL-level PREPARE/EXECUTE (use the binary protocol)",
-                )
-                .into())
-            }
+            "PREPARE" | "EXECUTE" | "DEALLOCATE" => return self.sql_prepared(sql, w).await,
+            "DROP" if second() == "PREPARE" => return self.sql_prepared(sql, w).await,
             _ => {}
         }
         let text = tolerant_text(sql);
@@ -114,7 +110,18 @@ impl Session {
             Ok(s) => s,
             Err(e) => return self.unparseable(sql, &e.to_string(), w).await,
         };
-        let plan = self.plan_for(sql, &stmt, bound)?;
+        let mut plan = self.plan_for(sql, &stmt, bound)?;
+        let temporary = match &stmt {
+            Statement::CreateTable(ct) => ct.temporary,
+            Statement::Drop { temporary, .. } => *temporary,
+            _ => false,
+        };
+        if temporary {
+            // Temporary tables live on one backend connection: pin the session to it from now
+            // on. They do not commit an open transaction.
+            self.sticky = true;
+            plan.ddl = false;
+        }
         self.run_plan(&plan, w).await
     }
 
@@ -188,6 +195,7 @@ impl Session {
             db: self.db.clone(),
             last_id: self.last_insert_id,
             conn_id: self.conn_id,
+            autocommit: self.autocommit,
             aliased: Vec::new(),
             found: false,
         };
@@ -323,14 +331,57 @@ struct SessionFns<'a, 'b> {
     db: Option<String>,
     last_id: u64,
     conn_id: u32,
+    autocommit: bool,
     /// Ranges of unaliased select-list items (the replacement keeps the column name).
     aliased: Vec<std::ops::Range<usize>>,
     found: bool,
 }
 
+impl SessionFns<'_, '_> {
+    /// `@@autocommit` reflects the proxy session, not the backend connection.
+    fn session_variable(&self, e: &Expr) -> Option<String> {
+        let name = match e {
+            Expr::Identifier(i) => i.value.to_ascii_lowercase(),
+            Expr::CompoundIdentifier(v) => v
+                .iter()
+                .map(|i| i.value.to_ascii_lowercase())
+                .collect::<Vec<_>>()
+                .join("."),
+            _ => return None,
+        };
+        match name.as_str() {
+            "@@autocommit" | "@@session.autocommit" | "@@local.autocommit" => {
+                Some((self.autocommit as u8).to_string())
+            }
+            "@@last_insert_id" | "@@session.last_insert_id" | "@@identity" => {
+                Some(self.last_id.to_string())
+            }
+            _ => None,
+        }
+    }
+
+    fn replace(&mut self, e: &Expr, value: String) {
+        let Some(r) = self.sm.range(e.span()) else {
+            return;
+        };
+        let orig = &self.sm.text()[r.clone()];
+        let replacement = if self.aliased.iter().any(|a| a.start == r.start) {
+            format!("{value} AS `{}`", orig.replace('`', "``"))
+        } else {
+            value
+        };
+        self.edits.replace(r, replacement);
+        self.found = true;
+    }
+}
+
 impl Visitor for SessionFns<'_, '_> {
     type Break = ();
     fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+        if let Some(v) = self.session_variable(e) {
+            self.replace(e, v);
+            return ControlFlow::Continue(());
+        }
         let Expr::Function(f) = e else {
             return ControlFlow::Continue(());
         };

@@ -183,9 +183,9 @@ impl Session {
                 .to_ascii_uppercase()
                 .contains("NO_BACKSLASH_ESCAPES");
         }
-        for l in self.pinned.values_mut() {
-            exec_drop(l, sql).await?;
-            l.set_state(self.state.fingerprint);
+        for p in self.pinned.values_mut() {
+            exec_drop(&mut p.lease, sql).await?;
+            p.lease.set_state(self.state.fingerprint);
         }
         Ok(())
     }

@@ -20,7 +20,7 @@ pub struct Prepared {
 }
 
 /// `?` placeholders found by the tokenizer (never inside strings, comments or quoted names).
-fn placeholders(sql: &str) -> Result<Vec<std::ops::Range<usize>>, SqlError> {
+pub(crate) fn placeholders(sql: &str) -> Result<Vec<std::ops::Range<usize>>, SqlError> {
     use sqlparser::tokenizer::{Token, Tokenizer};
     let dialect = sqlparser::dialect::MySqlDialect {};
     let toks = Tokenizer::new(&dialect, sql)
@@ -46,6 +46,17 @@ impl Session {
     }
 
     async fn prepare_inner(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+        if matches!(
+            crate::sql::first_keyword(sql).as_str(),
+            "PREPARE" | "EXECUTE" | "DEALLOCATE"
+        ) {
+            return Err(SqlError::new(
+                1295,
+                "HY000",
+                "This command is not supported in the prepared statement protocol yet",
+            )
+            .into());
+        }
         let holes = placeholders(sql)?;
         let (params, columns) = self.describe(sql, holes.len()).await?;
         let id = self.next_stmt;

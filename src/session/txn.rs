@@ -39,43 +39,56 @@ impl Session {
         Ok(())
     }
 
-    /// Commit every pinned connection. The first failure is reported; the rest are rolled back.
+    /// Commit every connection in the transaction. The first failure is reported; the
+    /// connections after it are rolled back.
     pub(crate) async fn commit_all(&mut self) -> FlowResult<()> {
-        let pinned = std::mem::take(&mut self.pinned);
         self.in_txn = false;
         let mut first_err: Option<SqlError> = None;
-        for (ds, mut lease) in pinned {
+        for (ds, p) in self.pinned.iter_mut() {
+            if !p.in_txn {
+                continue;
+            }
+            p.in_txn = false;
             let sql = if first_err.is_none() {
                 "COMMIT"
             } else {
                 "ROLLBACK"
             };
-            if let Err(e) = crate::backend::exec_drop(&mut lease, sql).await {
-                lease.mark_broken();
+            if let Err(e) = crate::backend::exec_drop(&mut p.lease, sql).await {
+                p.lease.mark_broken();
                 if first_err.is_none() {
-                    first_err = Some(
-                        self.map_error(e)
-                            .with_suffix(&format!(" (data source {ds})")),
-                    );
+                    first_err = Some(e.with_suffix(&format!(" (data source {ds})")));
                 }
             }
         }
+        self.unpin_unless_sticky();
         match first_err {
-            Some(e) => Err(e.into()),
+            Some(e) => Err(self.map_error(e).into()),
             None => Ok(()),
         }
     }
 
     pub(crate) async fn rollback_all(&mut self) {
-        let pinned = std::mem::take(&mut self.pinned);
         self.in_txn = false;
-        for (_, mut lease) in pinned {
-            if crate::backend::exec_drop(&mut lease, "ROLLBACK")
+        for p in self.pinned.values_mut() {
+            if !p.in_txn {
+                continue;
+            }
+            p.in_txn = false;
+            if crate::backend::exec_drop(&mut p.lease, "ROLLBACK")
                 .await
                 .is_err()
             {
-                lease.mark_broken();
+                p.lease.mark_broken();
             }
+        }
+        self.unpin_unless_sticky();
+    }
+
+    /// After a transaction, connections return to the pool unless temporary tables hold them.
+    fn unpin_unless_sticky(&mut self) {
+        if !self.sticky {
+            self.pinned.clear();
         }
     }
 
@@ -91,8 +104,8 @@ impl Session {
         }
         self.in_txn = true;
         let mut first_err = None;
-        for lease in self.pinned.values_mut() {
-            if let Err(e) = crate::backend::exec_drop(lease, sql).await {
+        for p in self.pinned.values_mut() {
+            if let Err(e) = crate::backend::exec_drop(&mut p.lease, sql).await {
                 first_err.get_or_insert(e);
             }
         }

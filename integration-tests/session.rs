@@ -1,0 +1,98 @@
+//! Session features: proxy-side variables, temporary tables, SQL-level PREPARE/EXECUTE.
+
+use crate::diff::{check_all, connect, ordered, text};
+use mysql_async::prelude::Queryable;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocommit_variable_reflects_the_proxy_session() {
+    let ep = crate::harness::shared();
+    let (mut p, _) = connect(&ep).await;
+    let v: Option<i64> = p.query_first("SELECT @@autocommit").await.unwrap();
+    assert_eq!(v, Some(1));
+    p.query_drop("SET autocommit = 0").await.unwrap();
+    let v: Option<(i64, i64)> = p
+        .query_first("SELECT @@autocommit, @@session.autocommit")
+        .await
+        .unwrap();
+    assert_eq!(v, Some((0, 0)));
+    p.query_drop("ROLLBACK").await.unwrap();
+    p.query_drop("SET autocommit = 1").await.unwrap();
+    let v: Option<i64> = p.query_first("SELECT @@autocommit").await.unwrap();
+    assert_eq!(v, Some(1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_tables_stay_on_the_session_connection() {
+    let ep = crate::harness::shared();
+    let (mut p, mut o) = connect(&ep).await;
+    for c in [&mut p, &mut o] {
+        c.query_drop("CREATE TEMPORARY TABLE tmp_ids (id INT PRIMARY KEY, note VARCHAR(10))")
+            .await
+            .unwrap();
+        c.query_drop("INSERT INTO tmp_ids VALUES (1, 'a'), (2, 'b')")
+            .await
+            .unwrap();
+        c.query_drop("BEGIN").await.unwrap();
+        c.query_drop("INSERT INTO tmp_ids VALUES (3, 'c')")
+            .await
+            .unwrap();
+        c.query_drop("ROLLBACK").await.unwrap();
+    }
+    // Many statements later, and after the transaction, the table is still there.
+    for _ in 0..5 {
+        let pr = text(&mut p, "SELECT * FROM tmp_ids ORDER BY id").await;
+        let or = text(&mut o, "SELECT * FROM tmp_ids ORDER BY id").await;
+        assert_eq!(pr.as_ref().map(|a| &a.rows), or.as_ref().map(|a| &a.rows));
+        assert_eq!(pr.unwrap().rows.len(), 2);
+    }
+    // A second session does not see it.
+    let (mut p2, _) = connect(&ep).await;
+    let e = text(&mut p2, "SELECT * FROM tmp_ids").await.unwrap_err();
+    assert_eq!(e.0, 1146);
+    p.query_drop("DROP TEMPORARY TABLE tmp_ids").await.unwrap();
+    let e = text(&mut p, "SELECT * FROM tmp_ids").await.unwrap_err();
+    assert_eq!(e.0, 1146);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sql_level_prepare_execute_routes_like_literals() {
+    let ep = crate::harness::shared();
+    let (mut p, mut o) = connect(&ep).await;
+    for c in [&mut p, &mut o] {
+        c.query_drop("SET @uid = 3, @oid = '1001', @lo = 1.5, @name = 'Émile'")
+            .await
+            .unwrap();
+        c.query_drop(
+            "SET @q = 'SELECT order_id, status FROM t_order WHERE user_id = ? ORDER BY order_id'",
+        )
+        .await
+        .unwrap();
+        c.query_drop("PREPARE by_user FROM @q").await.unwrap();
+        c.query_drop(
+            "PREPARE s2 FROM 'SELECT user_id, order_id FROM t_order WHERE (amount > ? OR status = ?) AND user_id IN (?, 4) AND order_id >= ? ORDER BY user_id, order_id'",
+        )
+        .await
+        .unwrap();
+    }
+    let cases = vec![
+        ordered("EXECUTE by_user USING @uid"),
+        ordered("EXECUTE s2 USING @lo, @name, @uid, @oid"),
+        ordered("EXECUTE s2 USING @uid, @uid, @uid, @oid"),
+    ];
+    check_all(&mut p, &mut o, &cases).await;
+    p.query_drop("DEALLOCATE PREPARE by_user").await.unwrap();
+    let e = text(&mut p, "EXECUTE by_user USING @uid")
+        .await
+        .unwrap_err();
+    let oe = {
+        o.query_drop("DEALLOCATE PREPARE by_user").await.unwrap();
+        text(&mut o, "EXECUTE by_user USING @uid")
+            .await
+            .unwrap_err()
+    };
+    assert_eq!(e.0, oe.0);
+    let e = text(&mut p, "EXECUTE s2 USING @uid").await.unwrap_err();
+    let oe = text(&mut o, "EXECUTE s2 USING @uid").await.unwrap_err();
+    assert_eq!(e.0, oe.0);
+    p.query_drop("DROP PREPARE s2").await.unwrap();
+}
