@@ -5,7 +5,10 @@ mod data;
 mod diff;
 mod harness;
 
+mod aggregates;
 mod dml;
+mod fuzz;
+mod keys;
 mod protocol;
 mod queries;
 mod session;

@@ -143,3 +143,48 @@ async fn binary_and_type_metadata_match() {
     ];
     crate::diff::check_all(&mut p, &mut o, &cases).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_connections_is_1040() {
+    let ep = crate::harness::shared();
+    let mut config =
+        shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
+            .expect("rules");
+    for (i, port) in ep.shard_ports.iter().enumerate() {
+        config
+            .data_sources
+            .get_mut(&format!("ds_{i}"))
+            .expect("ds")
+            .port = *port;
+    }
+    config.server.max_connections = Some(2);
+    let shared = std::sync::Arc::new(shardgate::server::Shared::new(config).await.expect("start"));
+    let server = shardgate::server::Server::bind("127.0.0.1:0", shared)
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(server.run(rx));
+    let url = format!("mysql://root:root@127.0.0.1:{}/shop", addr.port());
+    let a = Conn::from_url(url.as_str()).await.expect("first");
+    let b = Conn::from_url(url.as_str()).await.expect("second");
+    match Conn::from_url(url.as_str()).await {
+        // Before the handshake there is no SQLSTATE marker: clients report the code only.
+        Err(mysql_async::Error::Server(e)) => assert_eq!(e.code, 1040, "{e:?}"),
+        other => panic!("expected 1040, got {:?}", other.map(|_| ())),
+    }
+    drop(a.disconnect().await);
+    // The slot frees once the first session ends.
+    let mut ok = false;
+    for _ in 0..50 {
+        if let Ok(c) = Conn::from_url(url.as_str()).await {
+            drop(c.disconnect().await);
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(ok, "a connection slot must free up after a disconnect");
+    drop(b.disconnect().await);
+    let _ = stop.send(true);
+}

@@ -8,14 +8,19 @@
 //! - [`rewrite`]: pure: AST-guided edits of the client's SQL per data node.
 //! - [`execute`]: runs plans on backends, scatter in parallel, streams results.
 //! - [`merge`]: pure: k-way ordered merge, limit/offset over shard streams.
+//! - [`eval`]: pure: MySQL value/expression semantics and aggregate merging.
 //! - [`backend`]: the only user of mysql_async (pools per data source).
 //! - [`rules`]: loads and validates rule files; sharding algorithms.
+//! - [`id`]: snowflake key generation (ids filled into INSERTs before routing).
 //! - [`collation`]: MySQL collations (utf8mb4_general_ci weights) and cell comparison.
 //! - [`localdb`]: starts local `mariadbd` servers (demo and integration tests).
 pub mod backend;
+pub mod catalog;
 pub mod collation;
 pub mod demo;
 pub mod error;
+pub mod eval;
+pub mod id;
 pub mod localdb;
 pub mod merge;
 pub mod plan;
@@ -27,3 +32,4 @@ pub mod rules;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod txn;

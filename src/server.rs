@@ -23,6 +23,10 @@ pub struct Shared {
     pub started: Instant,
     pub questions: std::sync::atomic::AtomicU64,
     pub connections: AtomicU32,
+    /// Snowflake key generator (`key_generator` columns), from `[server]`.
+    pub ids: crate::id::Snowflake,
+    /// Column types and order of the logical tables.
+    pub catalog: crate::catalog::Catalog,
 }
 
 impl Shared {
@@ -49,7 +53,12 @@ impl Shared {
                 }
             }
         }
+        let ids = crate::id::Snowflake::from_config(&config.server);
+        let catalog = crate::catalog::Catalog::default();
+        catalog.load(&config, &backends).await?;
         Ok(Shared {
+            catalog,
+            ids,
             config,
             backends,
             server_version,
@@ -146,8 +155,16 @@ impl Server {
                     let _ = stream.set_nodelay(true);
                     let id = next_id.fetch_add(1, Ordering::Relaxed);
                     let shared = self.shared.clone();
+                    let max = shared.config.server.max_connections;
+                    if max.is_some_and(|m| shared.connections.load(Ordering::Relaxed) >= m) {
+                        tokio::spawn(async move {
+                            let e = crate::error::SqlError::new(1040, "08004", "Too many connections");
+                            let _ = crate::protocol::conn::refuse(Box::new(stream), &e).await;
+                        });
+                        continue;
+                    }
+                    shared.connections.fetch_add(1, Ordering::Relaxed);
                     tokio::spawn(async move {
-                        shared.connections.fetch_add(1, Ordering::Relaxed);
                         if let Err(e) = crate::protocol::conn::serve(Box::new(stream), shared.clone(), id).await {
                             tracing::debug!("connection {id} from {peer} ended: {e}");
                         }

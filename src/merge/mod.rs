@@ -1,6 +1,8 @@
 //! Merging shard results (pure): ordered k-way merge with MySQL comparison semantics, and
 //! LIMIT/OFFSET applied after the merge. No I/O: the executor feeds rows in.
 
+pub mod group;
+
 use crate::collation::{compare_cells, sort_kind, SortKind};
 use crate::result::{ColumnDef, Row};
 use std::cmp::Ordering;

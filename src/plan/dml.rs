@@ -9,8 +9,158 @@ use sqlparser::ast::{
     Assignment, AssignmentTarget, Delete, Expr, FromTable, Insert, OnInsert, Parens, SetExpr,
     Spanned, Update,
 };
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::ops::Range;
+
+/// Snowflake keys for one statement: the proxy's generator, and the first id the statement
+/// took (the client's LAST_INSERT_ID()).
+pub struct KeySource<'a> {
+    generator: &'a crate::id::Snowflake,
+    first: Cell<Option<u64>>,
+}
+
+impl<'a> KeySource<'a> {
+    pub fn new(generator: &'a crate::id::Snowflake) -> KeySource<'a> {
+        KeySource {
+            generator,
+            first: Cell::new(None),
+        }
+    }
+
+    /// The first id generated through this source, if any.
+    pub fn first_generated(&self) -> Option<u64> {
+        self.first.get()
+    }
+
+    fn next(&self, table: &str, column: &str) -> SqlResult<u64> {
+        let id = self
+            .generator
+            .next_id()
+            .map_err(|e| e.to_sql(table, column))?;
+        if self.first.get().is_none() {
+            self.first.set(Some(id));
+        }
+        Ok(id)
+    }
+}
+
+/// Generated key values of one INSERT.
+struct GeneratedKeys {
+    column: String,
+    /// The column was missing from the column list and is appended to it.
+    appended: bool,
+    /// Its position in the (extended) column list.
+    pos: usize,
+    /// Per VALUES row: the generated id, or `None` where the row gives a value.
+    ids: Vec<Option<u64>>,
+    /// Edits inside the rows: ids appended to or replacing NULL in each row.
+    rows: Edits,
+    /// Byte ranges those edits replace (parameters there are not spliced).
+    replaced: Vec<Range<usize>>,
+    /// Edits outside the rows: the column name appended to the column list.
+    outer: Edits,
+}
+
+impl GeneratedKeys {
+    fn id_at(&self, row: usize, pos: usize) -> Option<u64> {
+        if pos == self.pos {
+            self.ids.get(row).copied().flatten()
+        } else {
+            None
+        }
+    }
+
+    /// Parameter splices (except where an id replaced a NULL parameter) plus the row edits.
+    fn row_edits(&self, ctx: &PlanCtx) -> SqlResult<Edits> {
+        ctx.param_edits()?; // checks the parameter count
+        let mut e = self.rows.clone();
+        for (r, s) in ctx.refs.placeholders.iter().zip(ctx.param_sql) {
+            if !self
+                .replaced
+                .iter()
+                .any(|x| x.start <= r.start && r.end <= x.end)
+            {
+                e.replace(r.clone(), s.clone());
+            }
+        }
+        Ok(e)
+    }
+}
+
+/// Fill the table's `key_generator` column: appended to the column list with an id per row
+/// when omitted, or an id instead of NULL in the rows that give NULL. `None` when the table
+/// has no key generator, planning has no key source, or nothing needs generating.
+fn generate_keys(
+    ctx: &PlanCtx,
+    cc: &route::CondCtx,
+    table: &crate::rules::ShardedTable,
+    ins: &Insert,
+    columns: &[String],
+    rows: &[Parens<Vec<Expr>>],
+) -> SqlResult<Option<GeneratedKeys>> {
+    let (Some(kg), Some(keys)) = (&table.key_generator, ctx.keys) else {
+        return Ok(None);
+    };
+    let given = columns.iter().position(|c| *c == kg.column);
+    let mut g = GeneratedKeys {
+        column: kg.column.clone(),
+        appended: given.is_none(),
+        pos: given.unwrap_or(columns.len()),
+        ids: Vec::with_capacity(rows.len()),
+        rows: Edits::new(),
+        replaced: Vec::new(),
+        outer: Edits::new(),
+    };
+    let cannot_locate = || {
+        SqlError::unsupported(format!(
+            "an INSERT into {} whose text cannot be located for the generated key {}",
+            table.name, kg.column
+        ))
+    };
+    if g.appended {
+        let last = ins.columns.last().ok_or_else(cannot_locate)?;
+        let end = ctx.sm.range(last.span()).ok_or_else(cannot_locate)?.end;
+        // The span of a quoted name may stop before its closing quote.
+        let end = column_list_end(ctx.sql, end).ok_or_else(cannot_locate)?;
+        g.outer
+            .insert(end, format!(", {}", crate::rewrite::ident(&kg.column)));
+    }
+    for row in rows {
+        let id = match given {
+            None => {
+                let r = row_range(ctx, row)?;
+                let id = keys.next(&table.name, &kg.column)?;
+                g.rows.insert(r.end - 1, format!(", {id}"));
+                Some(id)
+            }
+            Some(p) => match row.get(p) {
+                Some(e) if cc.value_of(e) == Some(ShardValue::Null) => {
+                    let r = ctx.sm.range(e.span()).ok_or_else(cannot_locate)?;
+                    let r = crate::sql::edit::balanced(ctx.sql, r);
+                    let id = keys.next(&table.name, &kg.column)?;
+                    g.rows.replace(r.clone(), id.to_string());
+                    g.replaced.push(r);
+                    Some(id)
+                }
+                _ => None,
+            },
+        };
+        g.ids.push(id);
+    }
+    Ok(g.ids.iter().any(Option::is_some).then_some(g))
+}
+
+/// Offset of the `)` closing an INSERT column list, searching from the end of its last name
+/// (past a closing quote and whitespace).
+fn column_list_end(sql: &str, from: usize) -> Option<usize> {
+    let rest = sql.get(from..)?;
+    let skip = rest
+        .char_indices()
+        .find(|&(_, c)| !(c.is_whitespace() || c == '`' || c == '"'))?
+        .0;
+    rest[skip..].starts_with(')').then_some(from + skip)
+}
 
 pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
     // The visitor meets the INSERT target before anything in its source.
@@ -53,8 +203,15 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
         .filter_map(|c| name_parts(c).last().map(|i| i.value.to_ascii_lowercase()))
         .collect();
     if columns.is_empty() {
+        // Without a column list the sharding columns and a generated key column cannot be
+        // found by name (their positions need the table's column order).
+        let key = match &table.key_generator {
+            Some(k) => format!(" and generated key {}", k.column),
+            None => String::new(),
+        };
         return Err(SqlError::unsupported(format!(
-            "INSERT into sharded table {} without a column list",
+            "INSERT into sharded table {} without a column list (its sharding columns{key} \
+             must be named)",
             table.name
         )));
     }
@@ -70,6 +227,14 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
             }
         }
     }
+    let sharding = route::sharding_columns(ctx.db, ctx.refs);
+    let cc = ctx.cond_ctx(&sharding);
+    // Generated keys are filled in before routing, so rows land where their ids select.
+    let keys = generate_keys(ctx, &cc, table, ins, &columns, &values.rows)?;
+    let columns: Vec<String> = match &keys {
+        Some(k) if k.appended => columns.iter().cloned().chain([k.column.clone()]).collect(),
+        _ => columns,
+    };
     let pos = |strategy: &Option<crate::rules::Strategy>| -> SqlResult<Option<usize>> {
         match strategy {
             None => Ok(None),
@@ -87,10 +252,11 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
     };
     let db_pos = pos(&table.database_strategy)?;
     let tbl_pos = pos(&table.table_strategy)?;
-    let sharding = route::sharding_columns(ctx.db, ctx.refs);
-    let cc = ctx.cond_ctx(&sharding);
-    let value_at = |row: &[Expr], p: Option<usize>| -> SqlResult<Values> {
+    let value_at = |i: usize, row: &[Expr], p: Option<usize>| -> SqlResult<Values> {
         let Some(p) = p else { return Ok(Values::Any) };
+        if let Some(id) = keys.as_ref().and_then(|k| k.id_at(i, p)) {
+            return Ok(Values::eq(ShardValue::Int(i128::from(id))));
+        }
         let e = row.get(p).ok_or_else(|| {
             SqlError::new(
                 1136,
@@ -104,7 +270,14 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
                 "23000",
                 format!("Column '{}' cannot be null", columns[p]),
             )),
-            Some(v) => Ok(Values::eq(v)),
+            // Stored as the column's type: '17' into an integer column is 17.
+            Some(v) => Ok(Values::eq(
+                match cc.column_kind(0, &columns[p]) {
+                    Some(k) => crate::catalog::coerce(k, &v, true),
+                    None => None,
+                }
+                .unwrap_or(v),
+            )),
             None => Err(SqlError::unsupported(format!(
                 "INSERT with a non-literal value {e} for sharding column {}",
                 columns[p]
@@ -114,9 +287,9 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
     // Group rows by target node, keeping their order.
     let mut groups: BTreeMap<usize, Vec<Range<usize>>> = BTreeMap::new();
     let mut all_rows: Option<Range<usize>> = None;
-    for row in &values.rows {
+    for (i, row) in values.rows.iter().enumerate() {
         let nodes = table
-            .route(&value_at(row, db_pos)?, &value_at(row, tbl_pos)?)
+            .route(&value_at(i, row, db_pos)?, &value_at(i, row, tbl_pos)?)
             .map_err(|e| SqlError::new(1105, "HY000", format!("routing {}: {e}", table.name)))?;
         let [node] = nodes.as_slice() else {
             return Err(SqlError::unsupported(format!(
@@ -132,7 +305,11 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
         groups.entry(*node).or_default().push(r);
     }
     let all_rows = all_rows.ok_or_else(|| SqlError::parse("INSERT without rows"))?;
-    let params = ctx.param_edits()?;
+    // Edits inside the rows (parameters, generated ids) and outside them (the key column).
+    let (params, outer) = match &keys {
+        Some(k) => (k.row_edits(ctx)?, k.outer.clone()),
+        None => (ctx.param_edits()?, Edits::new()),
+    };
     let mut nodes = Vec::new();
     for (idx, rows) in &groups {
         let node = &table.nodes[*idx];
@@ -156,6 +333,7 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
         } else {
             e.extend(&params);
         }
+        e.extend(&outer);
         nodes.push(NodeSql {
             data_source: unit.data_source,
             sql: e.apply(ctx.sql),

@@ -1,10 +1,17 @@
 //! Planning: a parsed statement + session context → a plan: the route (named kind, per-node
 //! SQL) and what the proxy must do with the results (merge order, limit, hidden columns).
 
+mod aggregate;
 mod dml;
 mod select;
+
+pub use aggregate::{AggFinal, AggHandle, AggPlan, DistinctKind};
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_keys;
+
+pub use dml::KeySource;
 
 use crate::error::{SqlError, SqlResult};
 use crate::route::{self, CondCtx, Route, RouteKind};
@@ -24,6 +31,9 @@ pub struct MergeSpec {
     pub limit: Option<u64>,
     /// Trailing helper columns added for sorting; never sent to the client.
     pub hidden: usize,
+    /// Grouping in the proxy (GROUP BY, aggregates, DISTINCT). The plan's last node is then
+    /// the metadata query (the statement with LIMIT 0 on the first node).
+    pub aggregate: Option<AggHandle>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +88,9 @@ impl fmt::Display for Plan {
                 self.merge.order_by, self.merge.offset, self.merge.limit, self.merge.hidden
             )?;
         }
+        if let Some(a) = &self.merge.aggregate {
+            writeln!(f, "  merge: {a}")?;
+        }
         Ok(())
     }
 }
@@ -91,6 +104,10 @@ pub struct PlanCtx<'a> {
     /// Prepared-statement parameters as routing values and as SQL literals, in order.
     pub params: &'a [ShardValue],
     pub param_sql: &'a [String],
+    /// Snowflake keys for `key_generator` columns (`None`: INSERTs get no generated keys).
+    pub keys: Option<&'a KeySource<'a>>,
+    /// Column types (None when planning from the rules alone).
+    pub catalog: Option<&'a crate::catalog::Snapshot>,
 }
 
 impl PlanCtx<'_> {
@@ -121,6 +138,8 @@ impl PlanCtx<'_> {
             sm: self.sm,
             sharding_columns,
             params: self.params,
+            catalog: self.catalog,
+            db: &self.db.name,
         }
     }
 
@@ -181,6 +200,20 @@ fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
             )
         })
         .collect();
+    if !ours.is_empty() {
+        if matches!(stmt, Statement::RenameTable(_)) {
+            return Err(SqlError::unsupported(format!(
+                "RENAME TABLE of table {} in the sharding rules (edit the rules instead)",
+                ctx.refs.tables[ours[0]].name
+            )));
+        }
+        if let Some(other) = (0..ctx.refs.tables.len()).find(|i| !ours.contains(i)) {
+            return Err(SqlError::unsupported(format!(
+                "one DDL statement over {} (in the sharding rules) and {} (not in them)",
+                ctx.refs.tables[ours[0]].name, ctx.refs.tables[other].name
+            )));
+        }
+    }
     let route = match ours.as_slice() {
         [] => Route {
             kind: RouteKind::Unicast,
@@ -218,7 +251,6 @@ fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
             }
         }
     };
-    let _ = stmt;
     let shared = ctx.param_edits()?;
     Ok(Plan {
         kind: route.kind,
@@ -264,6 +296,13 @@ fn plan_passthrough(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
 
 /// Plan `sql` against the rules alone (no backends): `shardgate explain`.
 pub fn explain(db: &LogicalDatabase, sql: &str) -> SqlResult<Plan> {
+    // Generated keys as a proxy with the default `[server]` settings would fill them in.
+    let generator = crate::id::Snowflake::with_defaults();
+    explain_with_keys(db, sql, &KeySource::new(&generator))
+}
+
+/// [`explain`] with the given snowflake key source.
+pub fn explain_with_keys(db: &LogicalDatabase, sql: &str, keys: &KeySource) -> SqlResult<Plan> {
     let stmt = crate::sql::parse_one(sql).map_err(SqlError::parse)?;
     let sm = SourceMap::new(sql);
     let refs = Refs::collect(&stmt, &sm);
@@ -274,6 +313,8 @@ pub fn explain(db: &LogicalDatabase, sql: &str) -> SqlResult<Plan> {
         refs: &refs,
         params: &[],
         param_sql: &[],
+        keys: Some(keys),
+        catalog: None,
     };
     plan(&ctx, &stmt)
 }

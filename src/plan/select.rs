@@ -6,11 +6,9 @@ use crate::error::{SqlError, SqlResult};
 use crate::route::{self, Placement, RouteInput};
 use crate::rules::ShardValue;
 use sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArguments, JoinConstraint, JoinOperator, LimitClause,
+    BinaryOperator, Expr, JoinConstraint, JoinOperator, LimitClause,
     OrderByKind, OrderBySort, Query, Select, SelectItem, SetExpr, Spanned, TableFactor, Value,
-    Visit, Visitor,
 };
-use std::ops::ControlFlow;
 
 pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
     let db = ctx.db;
@@ -68,7 +66,22 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         });
     }
 
-    check_mergeable(select)?;
+    if super::aggregate::is_grouped(q, select) {
+        let (nodes, agg) = super::aggregate::plan_grouped(ctx, q, select, &route, &params)?;
+        return Ok(Plan {
+            kind: route.kind,
+            nodes,
+            merge: MergeSpec {
+                aggregate: Some(agg),
+                ..MergeSpec::default()
+            },
+            write: false,
+            ddl: false,
+        });
+    }
+    if select.into.is_some() {
+        return Err(SqlError::unsupported("SELECT ... INTO across shards"));
+    }
     let mut shared = params;
     let mut merge = MergeSpec::default();
     let mut hidden_exprs: Vec<std::ops::Range<usize>> = Vec::new();
@@ -85,6 +98,7 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
                         .sm
                         .range(o.expr.span())
                         .filter(|r| !r.is_empty())
+                        .map(|r| crate::sql::edit::balanced(ctx.sql, r))
                         .ok_or_else(|| {
                             SqlError::unsupported(format!("ORDER BY {} across shards", o.expr))
                         })?;
@@ -340,81 +354,6 @@ fn collect_equalities(
     }
 }
 
-/// Shapes the merge of this issue cannot produce yet answer 1235 rather than a wrong result.
-fn check_mergeable(select: &Select) -> SqlResult<()> {
-    if select.distinct.is_some() {
-        return Err(SqlError::unsupported("SELECT DISTINCT across shards"));
-    }
-    let grouped = match &select.group_by {
-        sqlparser::ast::GroupByExpr::All(_) => true,
-        sqlparser::ast::GroupByExpr::Expressions(e, _) => !e.is_empty(),
-    };
-    if grouped {
-        return Err(SqlError::unsupported("GROUP BY across shards"));
-    }
-    if select.having.is_some() {
-        return Err(SqlError::unsupported("HAVING across shards"));
-    }
-    if select.into.is_some() {
-        return Err(SqlError::unsupported("SELECT ... INTO across shards"));
-    }
-    let mut f = AggregateFinder(None);
-    for item in &select.projection {
-        let _ = item.visit(&mut f);
-    }
-    if let Some(name) = f.0 {
-        return Err(SqlError::unsupported(format!(
-            "aggregate function {name} across shards"
-        )));
-    }
-    Ok(())
-}
-
-struct AggregateFinder(Option<String>);
-
-const AGGREGATES: &[&str] = &[
-    "count",
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "group_concat",
-    "std",
-    "stddev",
-    "stddev_pop",
-    "stddev_samp",
-    "variance",
-    "var_pop",
-    "var_samp",
-    "bit_and",
-    "bit_or",
-    "bit_xor",
-    "json_arrayagg",
-    "json_objectagg",
-];
-
-impl Visitor for AggregateFinder {
-    type Break = ();
-    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-        if let Expr::Function(f) = e {
-            let name = f.name.to_string().to_ascii_lowercase();
-            if f.over.is_some() {
-                self.0 = Some(format!("{name}() OVER"));
-                return ControlFlow::Break(());
-            }
-            if AGGREGATES.contains(&name.as_str()) && !matches!(f.args, FunctionArguments::None) {
-                self.0 = Some(name.to_ascii_uppercase());
-                return ControlFlow::Break(());
-            }
-        }
-        if matches!(e, Expr::Subquery(_) | Expr::Exists { .. }) {
-            // Aggregates inside a subquery are computed by the subquery itself.
-            return ControlFlow::Continue(());
-        }
-        ControlFlow::Continue(())
-    }
-}
-
 /// The select-list position an ORDER BY item refers to, when it can be known without the
 /// result (position, alias, or the same plain column written in the list before any `*`).
 fn order_target(select: &Select, e: &Expr) -> Option<usize> {
@@ -459,7 +398,7 @@ fn same_column(a: &Expr, b: &Expr) -> bool {
 }
 
 /// Where to insert hidden columns: just before the FROM keyword of the top select.
-fn hidden_insert_point(ctx: &PlanCtx, select: &Select) -> SqlResult<usize> {
+pub(super) fn hidden_insert_point(ctx: &PlanCtx, select: &Select) -> SqlResult<usize> {
     let no =
         || SqlError::unsupported("ORDER BY on a column not in the select list of this statement");
     let first = select.from.first().ok_or_else(no)?;
@@ -473,7 +412,7 @@ fn hidden_insert_point(ctx: &PlanCtx, select: &Select) -> SqlResult<usize> {
     }
 }
 
-fn expr_range(ctx: &PlanCtx, e: &Expr) -> SqlResult<std::ops::Range<usize>> {
+pub(super) fn expr_range(ctx: &PlanCtx, e: &Expr) -> SqlResult<std::ops::Range<usize>> {
     ctx.sm
         .range(e.span())
         .filter(|r| !r.is_empty())
@@ -481,7 +420,7 @@ fn expr_range(ctx: &PlanCtx, e: &Expr) -> SqlResult<std::ops::Range<usize>> {
 }
 
 /// A LIMIT/OFFSET value: a literal or a prepared-statement parameter.
-fn const_u64(ctx: &PlanCtx, e: &Expr) -> SqlResult<u64> {
+pub(super) fn const_u64(ctx: &PlanCtx, e: &Expr) -> SqlResult<u64> {
     let v = match e {
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) => n.parse::<u64>().ok(),

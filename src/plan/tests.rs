@@ -1,1 +1,84 @@
+//! Golden plans: SQL in → route kind and per-node SQL out (pinned), from the example rules.
 
+use super::explain;
+use crate::rules::{parse, Config};
+
+fn example() -> Config {
+    parse(
+        include_str!("../../examples/ecommerce/rules.toml"),
+        "rules.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// (SQL, node SQL of the first node, number of nodes including the metadata query).
+#[test]
+fn grouped_queries_push_partials_and_group_keys() {
+    let cfg = example();
+    let db = &cfg.databases["shop"];
+    let cases: &[(&str, &str, usize)] = &[
+        (
+            "SELECT COUNT(*) FROM t_order",
+            "SELECT COUNT(*) AS __sg_0 FROM t_order_0",
+            5,
+        ),
+        (
+            "SELECT status, COUNT(*) AS n, AVG(amount) FROM t_order WHERE amount > 10 GROUP BY status",
+            "SELECT status AS __sg_0, COUNT(*) AS __sg_1, SUM(amount) AS __sg_2, COUNT(amount) AS __sg_3 FROM t_order_0 WHERE amount > 10 GROUP BY __sg_0 ORDER BY __sg_0",
+            5,
+        ),
+        (
+            "SELECT user_id, COUNT(DISTINCT status), SUM(amount) FROM t_order GROUP BY 1 ORDER BY 1 DESC LIMIT 3",
+            "SELECT user_id AS __sg_0, status AS __sg_1, SUM(amount) AS __sg_2 FROM t_order_0 GROUP BY __sg_0, __sg_1 ORDER BY __sg_0 DESC, __sg_1",
+            5,
+        ),
+        (
+            "SELECT DISTINCT o.status FROM t_order o",
+            "SELECT o.status AS __sg_0 FROM t_order_0 o GROUP BY __sg_0 ORDER BY __sg_0",
+            5,
+        ),
+        (
+            "SELECT status, SUM(amount) s FROM t_order GROUP BY status HAVING COUNT(*) > 1 ORDER BY s DESC",
+            "SELECT status AS __sg_0, SUM(amount) AS __sg_1, COUNT(*) AS __sg_2 FROM t_order_0 GROUP BY __sg_0 ORDER BY __sg_0",
+            5,
+        ),
+    ];
+    for (sql, first, n) in cases {
+        let p = explain(db, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert!(p.merge.aggregate.is_some(), "{sql}");
+        assert_eq!(p.nodes.len(), *n, "{sql}\n{p}");
+        assert_eq!(p.nodes[0].sql, *first, "{sql}");
+        let meta = &p.nodes[n - 1];
+        assert!(meta.sql.ends_with("LIMIT 0"), "{sql}: {}", meta.sql);
+    }
+}
+
+#[test]
+fn single_node_grouped_queries_pass_through() {
+    let cfg = example();
+    let db = &cfg.databases["shop"];
+    let p = explain(
+        db,
+        "SELECT status, COUNT(*) FROM t_order WHERE user_id = 3 AND order_id = 1001 GROUP BY status",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.merge.aggregate.is_none());
+    assert_eq!(
+        p.nodes[0].sql,
+        "SELECT status, COUNT(*) FROM t_order_1 WHERE user_id = 3 AND order_id = 1001 GROUP BY status"
+    );
+}
+
+#[test]
+fn unsupported_grouping_answers_1235() {
+    let cfg = example();
+    let db = &cfg.databases["shop"];
+    for sql in [
+        "SELECT GROUP_CONCAT(status) FROM t_order",
+        "SELECT status, COUNT(*) FROM t_order GROUP BY status WITH ROLLUP",
+        "SELECT DISTINCT * FROM t_order",
+    ] {
+        let e = explain(db, sql).expect_err(sql);
+        assert_eq!(e.code, 1235, "{sql}: {e}");
+    }
+}

@@ -46,6 +46,13 @@ const CMD_STMT_RESET: u8 = 0x1a;
 const CMD_SET_OPTION: u8 = 0x1b;
 const CMD_RESET_CONNECTION: u8 = 0x1f;
 
+/// Refuse a client before the handshake (MySQL sends the error as the first packet).
+pub async fn refuse(stream: Box<dyn ClientStream>, e: &SqlError) -> std::io::Result<()> {
+    let mut io: ClientIo = PacketIo::new(stream);
+    io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
+    io.flush().await
+}
+
 /// Serve one client until it quits or the connection breaks.
 pub async fn serve(
     stream: Box<dyn ClientStream>,

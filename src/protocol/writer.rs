@@ -24,6 +24,10 @@ pub struct ResultWriter<'a> {
     binary: bool,
     columns: Vec<ColumnDef>,
     pub status: StatusFlags,
+    /// Last-insert-id for the next OK packet instead of the backend's (keys the proxy
+    /// generated), and whether an OK packet carried it.
+    insert_id: Option<u64>,
+    insert_id_sent: bool,
 }
 
 impl<'a> ResultWriter<'a> {
@@ -39,6 +43,8 @@ impl<'a> ResultWriter<'a> {
             binary,
             columns: Vec::new(),
             status,
+            insert_id: None,
+            insert_id_sent: false,
         }
     }
 
@@ -88,14 +94,33 @@ impl<'a> ResultWriter<'a> {
         self.io.flush().await
     }
 
+    /// The next OK packet reports `id` as its last-insert-id, whatever the backend said.
+    pub fn override_insert_id(&mut self, id: Option<u64>) {
+        self.insert_id = id;
+        self.insert_id_sent = false;
+    }
+
+    /// Whether an OK packet carried the overriding id; ends the override.
+    pub fn insert_id_sent(&mut self) -> bool {
+        self.insert_id = None;
+        std::mem::take(&mut self.insert_id_sent)
+    }
+
     pub async fn ok(&mut self, ok: &OkInfo) -> io::Result<()> {
         let st = self.status;
+        let last_insert_id = match self.insert_id.take() {
+            Some(id) => {
+                self.insert_id_sent = true;
+                id
+            }
+            None => ok.last_insert_id,
+        };
         self.io.write_with(|b| {
             wire::ok_packet(
                 b,
                 0x00,
                 ok.affected_rows,
-                ok.last_insert_id,
+                last_insert_id,
                 st,
                 ok.warnings,
                 &ok.info,

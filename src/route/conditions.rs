@@ -18,6 +18,9 @@ pub struct CondCtx<'a> {
     pub sharding_columns: &'a [Vec<String>],
     /// Prepared-statement parameters, in placeholder order.
     pub params: &'a [ShardValue],
+    /// Column types of the logical tables (values are compared as the column's type).
+    pub catalog: Option<&'a crate::catalog::Snapshot>,
+    pub db: &'a str,
 }
 
 impl CondCtx<'_> {
@@ -35,13 +38,23 @@ impl CondCtx<'_> {
                 right,
             } => or(self.extract(left), self.extract(right)),
             Expr::BinaryOp { left, op, right } => {
-                if let (Some(cols), Some(v)) = (self.columns(left), self.value(right)) {
-                    return self.with_cols(cols, compare(op, v, false));
+                let (cols, v, flipped) =
+                    if let (Some(c), Some(v)) = (self.columns(left), self.value(right)) {
+                        (c, v, false)
+                    } else if let (Some(v), Some(c)) = (self.value(left), self.columns(right)) {
+                        (c, v, true)
+                    } else {
+                        return Conditions::new();
+                    };
+                let mut m = Conditions::new();
+                for c in cols {
+                    if let Some(v) = self.coerce(&c, &v) {
+                        if let Some(vals) = compare(op, v, flipped) {
+                            m.insert(c, vals);
+                        }
+                    }
                 }
-                if let (Some(v), Some(cols)) = (self.value(left), self.columns(right)) {
-                    return self.with_cols(cols, compare(op, v, true));
-                }
-                Conditions::new()
+                m
             }
             Expr::In {
                 expr,
@@ -52,11 +65,19 @@ impl CondCtx<'_> {
                 let Some(cols) = self.columns(expr) else {
                     return Conditions::new();
                 };
-                let vals: Option<Vec<ShardValue>> = list.iter().map(|e| self.value(e)).collect();
-                match vals {
-                    Some(v) => self.with_cols(cols, Some(Values::List(v))),
-                    None => Conditions::new(),
+                let Some(vals) = list.iter().map(|e| self.value(e)).collect::<Option<Vec<_>>>()
+                else {
+                    return Conditions::new();
+                };
+                let mut m = Conditions::new();
+                for c in cols {
+                    let typed: Option<Vec<ShardValue>> =
+                        vals.iter().map(|v| self.coerce(&c, v)).collect();
+                    if let Some(t) = typed {
+                        m.insert(c, Values::List(t));
+                    }
                 }
+                m
             }
             Expr::Between {
                 expr,
@@ -65,7 +86,13 @@ impl CondCtx<'_> {
                 high,
             } => match (self.columns(expr), self.value(low), self.value(high)) {
                 (Some(cols), Some(lo), Some(hi)) => {
-                    self.with_cols(cols, Some(Values::between(lo, hi)))
+                    let mut m = Conditions::new();
+                    for c in cols {
+                        if let (Some(l), Some(h)) = (self.coerce(&c, &lo), self.coerce(&c, &hi)) {
+                            m.insert(c, Values::between(l, h));
+                        }
+                    }
+                    m
                 }
                 _ => Conditions::new(),
             },
@@ -84,14 +111,24 @@ impl CondCtx<'_> {
         self.value(e)
     }
 
-    fn with_cols(&self, cols: Vec<(usize, String)>, v: Option<Values>) -> Conditions {
-        let mut m = Conditions::new();
-        if let Some(v) = v {
-            for c in cols {
-                m.insert(c, v.clone());
-            }
+    /// The column's type, when the catalog knows the table.
+    pub fn column_kind(&self, table: usize, col: &str) -> Option<crate::catalog::ColKind> {
+        let t = self.refs.tables.get(table)?;
+        let schema = t.schema.as_deref().unwrap_or(self.db);
+        let snap = self.catalog?;
+        snap.get(&(schema.to_string(), t.name.to_ascii_lowercase()))
+            .or_else(|| snap.get(&(self.db.to_string(), t.name.to_ascii_lowercase())))?
+            .column(col)
+            .map(|c| c.kind)
+    }
+
+    /// A value compared with a sharding column, converted as MySQL compares it; `None` when
+    /// it cannot route.
+    fn coerce(&self, col: &(usize, String), v: &ShardValue) -> Option<ShardValue> {
+        match self.column_kind(col.0, &col.1) {
+            Some(k) => crate::catalog::coerce(k, v, false),
+            None => Some(v.clone()),
         }
-        m
     }
 
     /// The sharding columns an expression names (several when an unqualified name is a

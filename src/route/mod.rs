@@ -137,6 +137,18 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
     }
 
     if sharded.is_empty() {
+        let target_is_broadcast = input
+            .refs
+            .tables
+            .first()
+            .is_some_and(|t| matches!(placement(db, t), Placement::Broadcast(_)));
+        if input.write && target_is_broadcast && !fixed_ds.is_empty() {
+            // Writing the broadcast table from one data source's tables would leave its
+            // other copies behind.
+            return Err(SqlError::unsupported(
+                "a write that combines a broadcast table with tables of a single data source",
+            ));
+        }
         if fixed_ds.len() > 1 {
             let list: Vec<&str> = fixed_ds.iter().copied().collect();
             return Err(SqlError::unsupported(format!(

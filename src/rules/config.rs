@@ -19,6 +19,12 @@ pub struct ServerConfig {
     /// Worker id for snowflake key generation (0..=1023).
     #[serde(default)]
     pub worker_id: u16,
+    /// Start of snowflake time, a UTC datetime (`2024-01-01T00:00:00Z`).
+    #[serde(default = "default_snowflake_epoch")]
+    pub snowflake_epoch: String,
+    /// How far the clock may move backwards before key generation fails (it waits up to this).
+    #[serde(default = "default_max_clock_backwards_ms")]
+    pub max_clock_backwards_ms: u64,
     /// Maximum number of concurrent client connections; `None` = unlimited.
     #[serde(default)]
     pub max_connections: Option<u32>,
@@ -30,9 +36,46 @@ impl Default for ServerConfig {
             listen: default_listen(),
             server_version: None,
             worker_id: 0,
+            snowflake_epoch: default_snowflake_epoch(),
+            max_clock_backwards_ms: default_max_clock_backwards_ms(),
             max_connections: None,
         }
     }
+}
+
+impl ServerConfig {
+    /// `snowflake_epoch` in milliseconds since 1970-01-01 UTC.
+    pub fn snowflake_epoch_ms(&self) -> Result<u64, String> {
+        parse_utc_datetime_ms(&self.snowflake_epoch)
+    }
+}
+
+/// `2024-01-01T00:00:00Z`, `2024-01-01 00:00:00`, `2024-01-01T00:00:00.5+00:00` or `2024-01-01`
+/// (UTC: `Z`, `+00:00` or no zone; other offsets are rejected) → ms since 1970-01-01 UTC.
+pub fn parse_utc_datetime_ms(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let t = t
+        .strip_suffix(['Z', 'z'])
+        .or_else(|| t.strip_suffix("+00:00"))
+        .unwrap_or(t);
+    let micros = super::datetime::parse(t).ok_or_else(|| {
+        format!(
+            "`{text}` is not a UTC datetime like `{}`",
+            super::DEFAULT_SNOWFLAKE_EPOCH
+        )
+    })?;
+    if micros < 0 {
+        return Err(format!("`{text}` is before 1970-01-01"));
+    }
+    Ok((micros / 1000) as u64)
+}
+
+fn default_snowflake_epoch() -> String {
+    super::DEFAULT_SNOWFLAKE_EPOCH.to_string()
+}
+
+fn default_max_clock_backwards_ms() -> u64 {
+    super::DEFAULT_MAX_CLOCK_BACKWARDS_MS
 }
 
 fn default_listen() -> String {

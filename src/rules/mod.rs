@@ -40,7 +40,7 @@ mod tests_validate;
 use std::path::Path;
 
 pub use algorithm::{Algorithm, AlgorithmKind, SlotRange};
-pub use config::{DataSourceConfig, ServerConfig, UserConfig};
+pub use config::{parse_utc_datetime_ms, DataSourceConfig, ServerConfig, UserConfig};
 pub use datetime::IntervalUnit;
 pub use error::{RouteError, RulesError};
 pub use inline::{expand_node_expression, InlineTemplate};
@@ -54,6 +54,12 @@ pub use values::{shard_hash, ShardValue, Values};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3307";
 /// Default size of a data source's connection pool.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
+/// Default `[server] snowflake_epoch`: the start of snowflake time (UTC).
+pub const DEFAULT_SNOWFLAKE_EPOCH: &str = "2024-01-01T00:00:00Z";
+/// Default `[server] max_clock_backwards_ms`.
+pub const DEFAULT_MAX_CLOCK_BACKWARDS_MS: u64 = 10;
+/// Largest accepted `max_clock_backwards_ms` (waits block a thread of the proxy).
+pub const MAX_CLOCK_BACKWARDS_MS: u64 = 1000;
 /// Collation used for hashing strings when an algorithm does not name one.
 pub const DEFAULT_COLLATION: &str = "utf8mb4_general_ci";
 

@@ -54,6 +54,9 @@ fn example_loads_from_disk() {
 fn example_shape() {
     let cfg = example();
     assert_eq!(cfg.server.listen, "127.0.0.1:3307");
+    assert_eq!(cfg.server.snowflake_epoch, "2024-01-01T00:00:00Z");
+    assert_eq!(cfg.server.snowflake_epoch_ms(), Ok(1_704_067_200_000));
+    assert_eq!(cfg.server.max_clock_backwards_ms, 10);
     assert_eq!(cfg.server.server_version, None);
     assert_eq!(cfg.server.worker_id, 0);
     assert_eq!(cfg.server.max_connections, Some(1024));

@@ -56,6 +56,7 @@ pub(crate) fn build(raw: RawConfig, origin: &str) -> Result<Config, RulesError> 
             format!("must be at most {MAX_WORKER_ID}, got {}", s.worker_id),
         ));
     }
+    check_snowflake(&cx, s)?;
     if s.max_connections == Some(0) {
         return Err(cx.err("server.max_connections", "must be at least 1"));
     }
@@ -86,6 +87,44 @@ pub(crate) fn build(raw: RawConfig, origin: &str) -> Result<Config, RulesError> 
         data_sources: raw.data_sources,
         databases,
     })
+}
+
+/// `snowflake_epoch` must be a UTC datetime in the past with room for 41 bits of
+/// milliseconds after it; `max_clock_backwards_ms` is bounded (waits block a thread).
+fn check_snowflake(cx: &Ctx, s: &super::ServerConfig) -> Result<(), RulesError> {
+    let epoch = s
+        .snowflake_epoch_ms()
+        .map_err(|m| cx.err("server.snowflake_epoch", m))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    if epoch > now {
+        return Err(cx.err(
+            "server.snowflake_epoch",
+            format!("`{}` is in the future", s.snowflake_epoch),
+        ));
+    }
+    if now - epoch > crate::id::MAX_TIMESTAMP {
+        return Err(cx.err(
+            "server.snowflake_epoch",
+            format!(
+                "`{}` is more than 2^41 ms (about 69 years) ago; ids would overflow",
+                s.snowflake_epoch
+            ),
+        ));
+    }
+    if s.max_clock_backwards_ms > super::MAX_CLOCK_BACKWARDS_MS {
+        return Err(cx.err(
+            "server.max_clock_backwards_ms",
+            format!(
+                "must be at most {}, got {}",
+                super::MAX_CLOCK_BACKWARDS_MS,
+                s.max_clock_backwards_ms
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn check_data_source(cx: &Ctx, name: &str, ds: &DataSourceConfig) -> Result<(), RulesError> {

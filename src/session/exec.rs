@@ -56,6 +56,13 @@ impl Session {
                 self.repin(l);
             }
         }
+        if plan.ddl {
+            // Column types and order may have changed.
+            let sh = &self.shared;
+            if let Err(e) = sh.catalog.load(&sh.config, &sh.backends).await {
+                tracing::warn!("catalog refresh after DDL failed: {e}");
+            }
+        }
         Ok(())
     }
 
@@ -124,6 +131,11 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<Vec<Lease>> {
         let mut leases = Vec::new();
+        // A grouped plan's last node answers the metadata query.
+        let meta = match plan.merge.aggregate {
+            Some(_) => streams.pop(),
+            None => None,
+        };
         if streams.len() == 1 {
             let mut rx = streams.remove(0);
             self.relay(&mut rx, w, &mut leases).await?;
@@ -215,6 +227,11 @@ impl Session {
             return Ok(leases);
         };
 
+        if let (Some(agg), Some(meta)) = (&plan.merge.aggregate, meta) {
+            self.deliver_grouped(agg, columns.to_vec(), streams, meta, w, &mut leases)
+                .await?;
+            return Ok(leases);
+        }
         let keys = plan.merge.resolve(columns.len());
         let spec = SortSpec::new(&keys, &columns);
         let visible = columns.len().saturating_sub(plan.merge.hidden);
@@ -355,7 +372,7 @@ fn replace_word(s: &str, from: &str, to: &str) -> String {
     out
 }
 
-async fn next_row(
+pub(super) async fn next_row(
     rx: &mut RowStream,
     leases: &mut Vec<Lease>,
     warnings: &mut u16,
@@ -379,7 +396,7 @@ async fn next_row(
 }
 
 /// Drain a stream that will not be delivered, keeping its lease.
-async fn collect_leases(first: Option<NodeMsg>, rx: &mut RowStream, leases: &mut Vec<Lease>) {
+pub(super) async fn collect_leases(first: Option<NodeMsg>, rx: &mut RowStream, leases: &mut Vec<Lease>) {
     let mut m = first;
     loop {
         match m {

@@ -2,6 +2,7 @@
 //! prepared statements, and the backend connections pinned while a transaction is open.
 
 mod exec;
+mod grouped;
 mod query;
 mod setvar;
 mod show;

@@ -110,7 +110,7 @@ impl Session {
             Ok(s) => s,
             Err(e) => return self.unparseable(sql, &e.to_string(), w).await,
         };
-        let mut plan = self.plan_for(sql, &stmt, bound)?;
+        let (mut plan, generated) = self.plan_with_keys(sql, &stmt, bound)?;
         let temporary = match &stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,
@@ -122,7 +122,17 @@ impl Session {
             self.sticky = true;
             plan.ddl = false;
         }
-        self.run_plan(&plan, w).await
+        let Some(id) = generated else {
+            return self.run_plan(&plan, w).await;
+        };
+        // Generated keys: the OK packet and LAST_INSERT_ID() report the first one, as with
+        // AUTO_INCREMENT, once the write succeeded.
+        w.override_insert_id(Some(id));
+        let r = self.run_plan(&plan, w).await;
+        if w.insert_id_sent() {
+            self.last_insert_id = id;
+        }
+        r
     }
 
     /// The logical database to plan against (table references need one selected).
@@ -154,21 +164,38 @@ impl Session {
         stmt: &Statement,
         bound: &Bound,
     ) -> Result<plan::Plan, SqlError> {
+        self.plan_with_keys(sql, stmt, bound).map(|(p, _)| p)
+    }
+
+    /// Plan, filling in snowflake keys (issue 4); also returns the first generated key, for
+    /// LAST_INSERT_ID().
+    pub(crate) fn plan_with_keys(
+        &self,
+        sql: &str,
+        stmt: &Statement,
+        bound: &Bound,
+    ) -> Result<(plan::Plan, Option<u64>), SqlError> {
         let sm = SourceMap::new(sql);
         let refs = Refs::collect(stmt, &sm);
         let db = self.plan_db(&refs)?;
         let fn_edits = self.function_edits(stmt, &sm, db);
-        let ctx = PlanCtx {
-            db,
-            sql,
-            sm: &sm,
-            refs: &refs,
-            params: &bound.values,
-            param_sql: &bound.sql,
-        };
-        let mut p = plan::plan(&ctx, stmt)?;
-        if !fn_edits.is_empty() {
-            // Session functions are answered by the proxy: re-plan with their values spliced in.
+        let catalog = self.shared.catalog.snapshot();
+        let keys = plan::KeySource::new(&self.shared.ids);
+        // Session functions are answered by the proxy: plan with their values spliced in
+        // (only that text, so that keys are generated once).
+        let p = if fn_edits.is_empty() {
+            let ctx = PlanCtx {
+                db,
+                sql,
+                sm: &sm,
+                refs: &refs,
+                params: &bound.values,
+                param_sql: &bound.sql,
+                catalog: Some(&catalog),
+                keys: Some(&keys),
+            };
+            plan::plan(&ctx, stmt)?
+        } else {
             let text = fn_edits.apply(sql);
             let stmt2 =
                 crate::sql::parse_one(&tolerant_text(&text)).map_err(|e| SqlError::internal(e))?;
@@ -181,10 +208,12 @@ impl Session {
                 refs: &refs2,
                 params: &bound.values,
                 param_sql: &bound.sql,
+                catalog: Some(&catalog),
+                keys: Some(&keys),
             };
-            p = plan::plan(&ctx2, &stmt2)?;
-        }
-        Ok(p)
+            plan::plan(&ctx2, &stmt2)?
+        };
+        Ok((p, keys.first_generated()))
     }
 
     /// DATABASE(), LAST_INSERT_ID(), CONNECTION_ID() describe the proxy session, not a backend's.

@@ -48,9 +48,25 @@ impl Refs {
             sm,
             refs: Refs::default(),
             aliases: Vec::new(),
-            depth: 0,
+            // A query inside any other statement (UPDATE ... WHERE x IN (SELECT ...),
+            // INSERT ... SELECT) is nested; a SELECT statement's own query block is not.
+            depth: usize::from(!matches!(stmt, Statement::Query(_))),
         };
+        // Table names the AST visitor does not report as relations.
+        for name in ddl_names(stmt) {
+            c.relation(name);
+        }
         let _ = stmt.visit(&mut c);
+        // A name reported twice (by the pass above and the visitor) is one reference.
+        let mut seen = std::collections::HashSet::new();
+        let mut keep = Vec::new();
+        for t in &c.refs.tables {
+            keep.push(seen.insert(t.range.clone()));
+        }
+        let mut k = keep.iter();
+        c.refs.tables.retain(|_| *k.next().unwrap_or(&true));
+        let mut k = keep.iter();
+        c.refs.nested.retain(|_| *k.next().unwrap_or(&true));
         let Collector {
             mut refs, aliases, ..
         } = c;
@@ -94,7 +110,53 @@ struct Collector<'a, 'b> {
     depth: usize,
 }
 
+/// DROP TABLE, RENAME TABLE and CREATE TABLE ... LIKE name tables outside the visitor's
+/// notion of a relation.
+fn ddl_names(stmt: &Statement) -> Vec<&ObjectName> {
+    use sqlparser::ast::{CreateTableLikeKind, ObjectType};
+    match stmt {
+        Statement::Drop {
+            object_type: ObjectType::Table,
+            names,
+            ..
+        } => names.iter().collect(),
+        Statement::Drop {
+            object_type: ObjectType::Index,
+            table: Some(t),
+            ..
+        } => vec![t],
+        Statement::RenameTable(v) => v.iter().flat_map(|r| [&r.old_name, &r.new_name]).collect(),
+        Statement::CreateTable(ct) => match &ct.like {
+            Some(CreateTableLikeKind::Plain(l)) | Some(CreateTableLikeKind::Parenthesized(l)) => {
+                vec![&ct.name, &l.name]
+            }
+            None => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 impl Collector<'_, '_> {
+    fn relation(&mut self, relation: &ObjectName) {
+        let parts = name_parts(relation);
+        let Some(last) = parts.last() else {
+            return;
+        };
+        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].value.to_ascii_lowercase());
+        match self.sm.range(relation.span()) {
+            Some(range) => {
+                self.refs.tables.push(TableRef {
+                    name: last.value.to_ascii_lowercase(),
+                    schema,
+                    range,
+                    alias: None,
+                });
+                self.refs.nested.push(self.depth > 1);
+            }
+            None => self.refs.unmapped = true,
+        }
+    }
+
     fn qualifier(&mut self, parts: &[&sqlparser::ast::Ident]) {
         // parts = [schema?, table] (the qualifier, without the column / `*`).
         let (schema, table) = match parts {
@@ -131,23 +193,7 @@ impl Visitor for Collector<'_, '_> {
     }
 
     fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
-        let parts = name_parts(relation);
-        let Some(last) = parts.last() else {
-            return ControlFlow::Continue(());
-        };
-        let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].value.to_ascii_lowercase());
-        match self.sm.range(relation.span()) {
-            Some(range) => {
-                self.refs.tables.push(TableRef {
-                    name: last.value.to_ascii_lowercase(),
-                    schema,
-                    range,
-                    alias: None,
-                });
-                self.refs.nested.push(self.depth > 1);
-            }
-            None => self.refs.unmapped = true,
-        }
+        self.relation(relation);
         ControlFlow::Continue(())
     }
 

@@ -1,0 +1,65 @@
+//! Cross-shard aggregation, GROUP BY, HAVING, DISTINCT and paging after grouping: every shape
+//! must equal the unsharded oracle, through text and prepared statements.
+
+use crate::diff::{check_all, connect, ordered, unordered, Case};
+use mysql_async::Value;
+
+fn cases() -> Vec<Case> {
+    vec![
+        // Scalar aggregates, including over no rows.
+        ordered("SELECT COUNT(*) FROM t_order"),
+        ordered("SELECT COUNT(*), COUNT(note), SUM(amount), MIN(amount), MAX(amount), AVG(amount) FROM t_order"),
+        ordered("SELECT COUNT(*), SUM(amount), AVG(amount), MIN(status), MAX(created_at) FROM t_order WHERE amount < 0"),
+        ordered("SELECT AVG(region_id), SUM(region_id), AVG(user_id) FROM t_order"),
+        ordered("SELECT MIN(name), MAX(name) FROM t_user"),
+        ordered("SELECT MIN(note), MAX(note) FROM t_order"),
+        ordered("SELECT SUM(qty * price), SUM(qty), MAX(price) - MIN(price) FROM t_order_item"),
+        ordered("SELECT SUM(amount) / COUNT(*), ROUND(AVG(amount), 2), COUNT(*) DIV 7, COUNT(*) % 7 FROM t_order"),
+        ordered("SELECT CASE WHEN COUNT(*) > 100 THEN 'many' ELSE 'few' END AS size FROM t_order"),
+        ordered("SELECT COUNT(DISTINCT status), COUNT(DISTINCT user_id), SUM(DISTINCT region_id), AVG(DISTINCT region_id) FROM t_order"),
+        ordered("SELECT COUNT(DISTINCT status, region_id) FROM t_order"),
+        ordered("SELECT COUNT(*) FROM t_order WHERE user_id IN (1, 2, 3)"),
+        ordered("SELECT SUM(amount) / 0, COUNT(*) / 0 FROM t_order"),
+        // GROUP BY: collation groups ('PAID' = 'paid' = 'paid '), positions, aliases, expressions.
+        ordered("SELECT status, COUNT(*) FROM t_order GROUP BY status"),
+        ordered("SELECT status AS s, COUNT(*) AS n, SUM(amount), AVG(amount) FROM t_order GROUP BY s"),
+        ordered("SELECT UPPER(status), COUNT(*) FROM t_order GROUP BY 1"),
+        ordered("SELECT region_id, COUNT(*), SUM(amount) FROM t_order GROUP BY region_id"),
+        ordered("SELECT user_id % 3 AS b, COUNT(*) FROM t_order GROUP BY user_id % 3"),
+        ordered("SELECT YEAR(created_at) y, MONTH(created_at) m, COUNT(*) FROM t_order GROUP BY y, m"),
+        ordered("SELECT status, region_id, COUNT(*) FROM t_order GROUP BY status, region_id"),
+        ordered("SELECT region_id, COUNT(DISTINCT user_id), AVG(DISTINCT amount), COUNT(DISTINCT status) FROM t_order GROUP BY region_id"),
+        // HAVING, including aggregates not in the select list and aliases.
+        ordered("SELECT status, COUNT(*) AS n FROM t_order GROUP BY status HAVING n > 20"),
+        ordered("SELECT status FROM t_order GROUP BY status HAVING SUM(amount) > 1000 AND MAX(amount) > 10"),
+        ordered("SELECT user_id, SUM(amount) FROM t_order GROUP BY user_id HAVING COUNT(*) >= 8"),
+        // ORDER BY after grouping; LIMIT/OFFSET after grouping.
+        ordered("SELECT user_id, SUM(amount) AS spend FROM t_order GROUP BY user_id ORDER BY spend DESC, user_id LIMIT 10"),
+        ordered("SELECT status, COUNT(*) FROM t_order GROUP BY status ORDER BY COUNT(*) DESC, status LIMIT 2"),
+        ordered("SELECT user_id, COUNT(*) FROM t_order GROUP BY user_id ORDER BY user_id DESC LIMIT 5, 5"),
+        ordered("SELECT user_id, COUNT(*) FROM t_order GROUP BY user_id ORDER BY 1 LIMIT 3 OFFSET 4"),
+        ordered("SELECT region_id, AVG(amount) a FROM t_order GROUP BY region_id ORDER BY a"),
+        // DISTINCT.
+        unordered("SELECT DISTINCT status FROM t_order"),
+        ordered("SELECT DISTINCT status FROM t_order ORDER BY status"),
+        unordered("SELECT DISTINCT user_id, region_id FROM t_order"),
+        ordered("SELECT DISTINCT region_id FROM t_order ORDER BY region_id DESC LIMIT 3"),
+        unordered("SELECT DISTINCT COUNT(*) FROM t_order GROUP BY user_id"),
+        unordered("SELECT DISTINCT name FROM t_user"),
+        // Grouping on other tables.
+        ordered("SELECT category, COUNT(*), SUM(stock), AVG(price) FROM t_product GROUP BY category"),
+        ordered("SELECT product_id, SUM(qty), COUNT(DISTINCT order_id) FROM t_order_item GROUP BY product_id ORDER BY SUM(qty) DESC, product_id LIMIT 5"),
+        // Parameters.
+        ordered("SELECT status, COUNT(*) FROM t_order WHERE amount > ? GROUP BY status HAVING COUNT(*) > ?")
+            .with(vec![Value::from("50.5"), Value::Int(3)]),
+        ordered("SELECT user_id, SUM(amount) FROM t_order GROUP BY user_id ORDER BY SUM(amount) DESC, user_id LIMIT ?")
+            .with(vec![Value::Int(4)]),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregates_match_oracle() {
+    let ep = crate::harness::shared();
+    let (mut p, mut o) = connect(&ep).await;
+    check_all(&mut p, &mut o, &cases()).await;
+}

@@ -1,0 +1,217 @@
+//! Schema catalog of the logical tables: columns (in order), their types and keys, read from
+//! `information_schema` on the first node of each table at start and after DDL through the
+//! proxy. Routing uses column types (`user_id = '17'` routes like `17`); INSERT without a
+//! column list uses the column order.
+
+use crate::backend::Backends;
+use crate::error::SqlResult;
+use crate::rules::{Config, ShardValue, TableRule};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// How values of a column compare, for routing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColKind {
+    Integer,
+    Decimal,
+    Float,
+    String,
+    Temporal,
+    Other,
+}
+
+impl ColKind {
+    pub fn from_data_type(t: &str) -> ColKind {
+        match t.to_ascii_lowercase().as_str() {
+            "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "year"
+            | "bit" => ColKind::Integer,
+            "decimal" | "numeric" => ColKind::Decimal,
+            "float" | "double" | "real" => ColKind::Float,
+            "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" | "enum"
+            | "set" => ColKind::String,
+            "date" | "datetime" | "timestamp" | "time" => ColKind::Temporal,
+            _ => ColKind::Other,
+        }
+    }
+
+    fn numeric(self) -> bool {
+        matches!(self, ColKind::Integer | ColKind::Decimal | ColKind::Float)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// Lower case.
+    pub name: String,
+    pub kind: ColKind,
+    pub primary_key: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableSchema {
+    pub columns: Vec<Column>,
+}
+
+impl TableSchema {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// (logical database, lower-case logical table) → schema.
+pub type Snapshot = HashMap<(String, String), TableSchema>;
+
+#[derive(Default)]
+pub struct Catalog {
+    current: RwLock<Arc<Snapshot>>,
+}
+
+impl Catalog {
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    fn replace(&self, s: Snapshot) {
+        match self.current.write() {
+            Ok(mut g) => *g = Arc::new(s),
+            Err(p) => *p.into_inner() = Arc::new(s),
+        }
+    }
+
+    /// (Re)load every table the rules name, one query per data source. Tables that do not
+    /// exist yet are simply absent.
+    pub async fn load(&self, config: &Config, backends: &Backends) -> SqlResult<()> {
+        // data source → [(logical db, logical table, physical table)]
+        let mut wanted: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
+        for db in config.databases.values() {
+            for (name, rule) in &db.tables {
+                let first = match rule {
+                    TableRule::Sharded(s) => s
+                        .nodes
+                        .first()
+                        .map(|n| (n.data_source.clone(), n.table.clone())),
+                    TableRule::Broadcast { .. } => db
+                        .data_sources
+                        .first()
+                        .map(|d| (d.clone(), name.clone())),
+                    TableRule::Single { data_source, .. } => {
+                        Some((data_source.clone(), name.clone()))
+                    }
+                };
+                if let Some((ds, phys)) = first {
+                    wanted
+                        .entry(ds)
+                        .or_default()
+                        .push((db.name.clone(), name.to_ascii_lowercase(), phys));
+                }
+            }
+        }
+        let mut snap = Snapshot::new();
+        for (ds, tables) in wanted {
+            let backend = backends.get(&ds)?.clone();
+            let mut lease = backend.acquire().await?;
+            let list: Vec<String> = tables
+                .iter()
+                .map(|t| crate::sql::literal::quote_str(&t.2, false))
+                .collect();
+            let sql = format!(
+                "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY FROM information_schema.COLUMNS \
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
+                list.join(", ")
+            );
+            let (_, rows) = crate::backend::query_collect(&mut lease, &sql).await?;
+            let text = |c: &Option<bytes::Bytes>| {
+                c.as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned())
+                    .unwrap_or_default()
+            };
+            for r in rows {
+                if r.len() < 4 {
+                    continue;
+                }
+                let phys = text(&r[0]);
+                for (db, logical, p) in &tables {
+                    if p.eq_ignore_ascii_case(&phys) {
+                        snap.entry((db.clone(), logical.clone()))
+                            .or_default()
+                            .columns
+                            .push(Column {
+                                name: text(&r[1]).to_ascii_lowercase(),
+                                kind: ColKind::from_data_type(&text(&r[2])),
+                                primary_key: text(&r[3]) == "PRI",
+                            });
+                    }
+                }
+            }
+        }
+        self.replace(snap);
+        Ok(())
+    }
+}
+
+/// A value compared with (or stored into) a column of `kind`, as MySQL converts it.
+/// `None`: MySQL would compare as numbers where the rules compare strings (a number against
+/// a string column), so the value cannot route.
+pub fn coerce(kind: ColKind, v: &ShardValue, for_insert: bool) -> Option<ShardValue> {
+    match (kind, v) {
+        (k, ShardValue::Str(s)) if k.numeric() => {
+            let text = std::str::from_utf8(s).ok().map(str::trim).unwrap_or("");
+            Some(numeric_text(text).unwrap_or_else(|| v.clone()))
+        }
+        (ColKind::String, ShardValue::Int(_) | ShardValue::Decimal(_) | ShardValue::Float(_)) => {
+            if for_insert {
+                Some(ShardValue::Str(v.to_string().into_bytes()))
+            } else {
+                None
+            }
+        }
+        _ => Some(v.clone()),
+    }
+}
+
+/// A string that is wholly a number, as the number (`'17'`, `'-1.50'`, `'1e3'`).
+fn numeric_text(t: &str) -> Option<ShardValue> {
+    if let Ok(i) = t.parse::<i128>() {
+        return Some(ShardValue::Int(i));
+    }
+    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
+    let mut parts = body.splitn(2, '.');
+    let int = parts.next().unwrap_or("");
+    let frac = parts.next().unwrap_or("");
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !body.is_empty() && body != "." && digits(int) && digits(frac) {
+        return Some(ShardValue::Decimal(t.trim_start_matches('+').to_string()));
+    }
+    if t.contains(['e', 'E']) {
+        return t.parse::<f64>().ok().filter(|f| f.is_finite()).map(ShardValue::Float);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coercion_follows_mysql() {
+        let cases: Vec<(ColKind, ShardValue, bool, Option<ShardValue>)> = vec![
+            (ColKind::Integer, ShardValue::str("17"), false, Some(ShardValue::Int(17))),
+            (ColKind::Integer, ShardValue::str(" 17 "), false, Some(ShardValue::Int(17))),
+            (ColKind::Decimal, ShardValue::str("1.50"), false, Some(ShardValue::Decimal("1.50".into()))),
+            (ColKind::Integer, ShardValue::Int(3), false, Some(ShardValue::Int(3))),
+            (ColKind::String, ShardValue::Int(3), false, None),
+            (ColKind::String, ShardValue::Int(3), true, Some(ShardValue::str("3"))),
+            (ColKind::String, ShardValue::str("a"), false, Some(ShardValue::str("a"))),
+            (ColKind::Integer, ShardValue::str("12abc"), false, Some(ShardValue::str("12abc"))),
+            (ColKind::Float, ShardValue::str("1e3"), false, Some(ShardValue::Float(1000.0))),
+        ];
+        for (k, v, ins, want) in cases {
+            assert_eq!(coerce(k, &v, ins), want, "{k:?} {v:?}");
+        }
+    }
+}
