@@ -32,10 +32,10 @@ use std::time::{Duration, Instant};
 const DEFAULT_SEED: u64 = 0x5EED_2026;
 const DEFAULT_COUNT: u64 = 2000;
 
-/// A number spelled in a way that does not round-trip: `'020'`, `'20.0'`, `20.0`.
-fn odd_number(e: &Expr) -> bool {
+/// An integer key spelled as a decimal: `'20.0'` or `20.0`.
+fn decimal_spelled_int(e: &Expr) -> bool {
     match e {
-        Expr::Lit(Lit::IntStr(v), _) => v.parse::<i64>().map_or(true, |n| n.to_string() != *v),
+        Expr::Lit(Lit::IntStr(v), _) => v.contains('.'),
         Expr::Lit(Lit::Dec(v), _) => v.ends_with(".0"),
         _ => false,
     }
@@ -71,10 +71,12 @@ pub fn known_bug(q: &Query) -> Option<&'static str> {
             .chain(order_exprs())
     };
     let grouping = q.is_aggregate() || q.distinct;
-    if !grouping && order_exprs().any(|e| e.any(&|x| matches!(x, Expr::Func(..)))) {
+    // sqlparser has its own nodes for these; their span misses the function name.
+    let special_fn = |x: &Expr| matches!(x, Expr::Func("FLOOR" | "SUBSTRING", _));
+    if !grouping && order_exprs().any(|e| e.any(&special_fn)) {
         return Some(
-            "plain SELECT across shards, ORDER BY f(...) not selected as is: the pushed-down \
-             sort column loses its ')' (1064) or, for SUBSTRING, its function name",
+            "plain SELECT across shards, ORDER BY SUBSTRING(x, a, b): the hidden sort column \
+             is pushed down as `x, a, b` (two extra columns reach the client)",
         );
     }
     if order_exprs().any(|e| e.any(&|x| matches!(x, Expr::Neg(_)))) {
@@ -83,9 +85,7 @@ pub fn known_bug(q: &Query) -> Option<&'static str> {
     if grouping && grouped_exprs().any(|e| e.any(&|x| matches!(x, Expr::Neg(_)))) {
         return Some("grouped/DISTINCT across shards: -x pushed down as x");
     }
-    if grouping
-        && grouped_exprs().any(|e| e.any(&|x| matches!(x, Expr::Func("FLOOR" | "SUBSTRING", _))))
-    {
+    if grouping && grouped_exprs().any(|e| e.any(&special_fn)) {
         return Some(
             "grouped/DISTINCT across shards: FLOOR(x) / SUBSTRING(x, a, b) pushed down as x / x, a, b",
         );
@@ -115,8 +115,11 @@ pub fn known_bug(q: &Query) -> Option<&'static str> {
     if grouped_exprs().any(avg_in_expr) {
         return Some("AVG(x) inside an expression is rounded to AVG's display scale first");
     }
-    if q.where_.iter().any(|w| w.any(&odd_number)) {
-        return Some("IN lists with '20.0' / '020' for 20 intersect to the wrong shards");
+    if q.where_.iter().any(|w| w.any(&decimal_spelled_int)) {
+        return Some(
+            "sharding-key IN lists: 20.0 / '20.0' in one list and 20 in another do not \
+             intersect (routes to too few shards)",
+        );
     }
     if q.items.contains(&Item::Star) && q.order_by.iter().any(|(r, _)| matches!(r, Ref::Alias(_))) {
         return Some("SELECT *, x AS a ... ORDER BY a across shards: 1054 unknown column a");
@@ -266,6 +269,8 @@ struct Stats {
     kinds: BTreeMap<String, u64>,
     shrunk: u64,
     reports: Vec<String>,
+    /// Shape counts of the statements run.
+    shapes: BTreeMap<&'static str, u64>,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,6 +302,23 @@ async fn random_selects_match_oracle() {
             *st.rejected.entry(k).or_insert(0) += n;
         }
         st.queries += 1;
+        for (shape, yes) in [
+            ("grouped", !q.group_by.is_empty()),
+            (
+                "aggregate, no GROUP BY",
+                q.group_by.is_empty() && q.is_aggregate(),
+            ),
+            ("DISTINCT", q.distinct),
+            ("plain", !q.is_aggregate() && !q.distinct),
+            ("with WHERE", !q.where_.is_empty()),
+            ("with HAVING", !q.having.is_empty()),
+            ("with ORDER BY", !q.order_by.is_empty()),
+            ("with LIMIT", q.limit.is_some()),
+        ] {
+            if yes {
+                *st.shapes.entry(shape).or_insert(0) += 1;
+            }
+        }
         let mut protos = vec![Proto::Text];
         if i % 3 == 0 {
             protos.push(Proto::Prepared { params: i % 6 == 0 });
@@ -396,6 +418,14 @@ async fn random_selects_match_oracle() {
         st.unsupported,
         st.mismatched,
         began.elapsed().as_secs_f64(),
+    );
+    println!(
+        "fuzz: shapes run: {}",
+        st.shapes
+            .iter()
+            .map(|(k, n)| format!("{k} {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if !st.rejected.is_empty() {
         println!("fuzz: generated statements not run (regenerated instead):");

@@ -65,6 +65,9 @@ impl Cluster {
                 .expect("ds")
                 .port = s.port();
         }
+        config.server.xa_log = xa_log_path();
+        // Cross-shard deadlocks end by lock wait timeout: keep tests quick.
+        config.server.lock_wait_timeout = Some(2);
         let shared = Arc::new(Shared::new(config).await.expect("proxy start"));
         let server = Server::bind("127.0.0.1:0", shared).await.expect("bind");
         let proxy = server.local_addr().expect("addr");
@@ -135,4 +138,15 @@ pub fn shared() -> Endpoints {
         rx.recv().expect("shared cluster failed to start")
     })
     .clone()
+}
+
+/// A decision log of its own for each proxy a test starts.
+pub fn xa_log_path() -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    std::env::temp_dir()
+        .join(format!("shardgate-test-{}-{n}", std::process::id()))
+        .join("xa.log")
+        .display()
+        .to_string()
 }

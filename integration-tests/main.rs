@@ -12,3 +12,4 @@ mod keys;
 mod protocol;
 mod queries;
 mod session;
+mod xa;

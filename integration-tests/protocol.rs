@@ -158,6 +158,7 @@ async fn too_many_connections_is_1040() {
             .port = *port;
     }
     config.server.max_connections = Some(2);
+    config.server.xa_log = crate::harness::xa_log_path();
     let shared = std::sync::Arc::new(shardgate::server::Shared::new(config).await.expect("start"));
     let server = shardgate::server::Server::bind("127.0.0.1:0", shared)
         .await

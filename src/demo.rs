@@ -63,7 +63,7 @@ pub async fn run(listen: &str) -> Result<(), String> {
     let servers = LocalMariaDb::start_many(opts)
         .await
         .map_err(|e| e.to_string())?;
-    let result = serve_demo(listen).await;
+    let result = serve_demo(listen, &workdir).await;
     println!("stopping MariaDB shards ...");
     for s in servers {
         let _ = s.stop().await;
@@ -72,9 +72,10 @@ pub async fn run(listen: &str) -> Result<(), String> {
     result
 }
 
-async fn serve_demo(listen: &str) -> Result<(), String> {
-    let config =
+async fn serve_demo(listen: &str, workdir: &std::path::Path) -> Result<(), String> {
+    let mut config =
         crate::rules::parse(RULES, "examples/ecommerce/rules.toml").map_err(|e| e.to_string())?;
+    config.server.xa_log = workdir.join("xa.log").display().to_string();
     let shared = Arc::new(Shared::new(config).await.map_err(|e| e.to_string())?);
     // Load the schema and sample data through a private listener first.
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -39,6 +39,12 @@ enum Cmd {
         db: Option<String>,
         sql: String,
     },
+    /// Resolve this proxy's in-doubt XA transactions (commit what the decision log says
+    /// committed, roll back the rest) and report what was done.
+    Recover {
+        #[arg(long, default_value = "rules/shardgate.toml")]
+        config: PathBuf,
+    },
     /// Start two local MariaDB shards and the proxy with the e-commerce example.
     Demo {
         #[arg(long, default_value = "127.0.0.1:3307")]
@@ -76,6 +82,19 @@ fn main() -> ExitCode {
 
 async fn run(cmd: Cmd) -> Result<(), String> {
     match cmd {
+        Cmd::Recover { config } => {
+            let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
+            let backends = shardgate::backend::Backends::from_config(&c);
+            let txn = shardgate::txn::Coordinator::from_config(&c.server).map_err(|e| e.to_string())?;
+            let report = txn.recover(&backends).await.map_err(|e| e.to_string())?;
+            backends.disconnect_all().await;
+            println!("{report}");
+            if report.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{} branch(es) could not be resolved", report.errors.len()))
+            }
+        }
         Cmd::Check { config } => {
             let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
             println!("{} is valid\n{}", config.display(), c.summary());

@@ -27,6 +27,8 @@ pub struct Shared {
     pub ids: crate::id::Snowflake,
     /// Column types and order of the logical tables.
     pub catalog: crate::catalog::Catalog,
+    /// XA ids, decision log and recovery.
+    pub txn: crate::txn::Coordinator,
 }
 
 impl Shared {
@@ -56,8 +58,15 @@ impl Shared {
         let ids = crate::id::Snowflake::from_config(&config.server);
         let catalog = crate::catalog::Catalog::default();
         catalog.load(&config, &backends).await?;
+        let txn = crate::txn::Coordinator::from_config(&config.server)?;
+        if txn.mode == crate::txn::TxnMode::Xa {
+            // Resolve what a previous run of this proxy left prepared.
+            let report = txn.recover(&backends).await?;
+            tracing::info!("{report}");
+        }
         Ok(Shared {
             catalog,
+            txn,
             ids,
             config,
             backends,

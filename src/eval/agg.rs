@@ -61,7 +61,9 @@ impl Acc {
                         .and_then(|d| d.round(0).ok())
                         .map_or(0, |d| d.mantissa),
                 };
-                *n = n.checked_add(add).ok_or_else(|| EvalError::overflow("BIGINT"))?;
+                *n = n
+                    .checked_add(add)
+                    .ok_or_else(|| EvalError::overflow("BIGINT"))?;
             }
             State::Sum(sum) => match v.to_numeric() {
                 Val::Double(x) => {
@@ -69,7 +71,9 @@ impl Acc {
                     self.state = State::SumDouble(base + x);
                 }
                 n => {
-                    let d = n.to_decimal().ok_or_else(|| EvalError::overflow("DECIMAL"))?;
+                    let d = n
+                        .to_decimal()
+                        .ok_or_else(|| EvalError::overflow("DECIMAL"))?;
                     *sum = Some(match sum {
                         Some(s) => s.checked_add(&d)?,
                         None => d,
@@ -130,7 +134,9 @@ pub fn avg(sum: &Val, count: &Val) -> Result<Val, EvalError> {
     match sum.to_numeric() {
         Val::Double(x) => Ok(Val::Double(x / n as f64)),
         s => {
-            let d = s.to_decimal().ok_or_else(|| EvalError::overflow("DECIMAL"))?;
+            let d = s
+                .to_decimal()
+                .ok_or_else(|| EvalError::overflow("DECIMAL"))?;
             Ok(d.checked_div(&Decimal::new(n, 0), DIV_INCR)?
                 .map_or(Val::Null, Val::Dec))
         }

@@ -53,7 +53,11 @@ fn to_f64(n: &Num) -> f64 {
 /// An integer result: BIGINT UNSIGNED when `unsigned`, else BIGINT.
 fn int_result(v: Option<i128>, unsigned: bool) -> Result<Val, EvalError> {
     let v = v.ok_or_else(|| {
-        EvalError::overflow(if unsigned { "BIGINT UNSIGNED" } else { "BIGINT" })
+        EvalError::overflow(if unsigned {
+            "BIGINT UNSIGNED"
+        } else {
+            "BIGINT"
+        })
     })?;
     if unsigned {
         u64::try_from(v)

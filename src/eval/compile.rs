@@ -120,7 +120,11 @@ fn unsupported(s: String) -> Unsupported {
 fn is_bool(x: Expr, truth: bool, negated: bool) -> Expr {
     let one = || Expr::Lit(Val::Int(1));
     let zero = || Expr::Lit(Val::Int(0));
-    let (hit, miss) = if negated { (zero(), one()) } else { (one(), zero()) };
+    let (hit, miss) = if negated {
+        (zero(), one())
+    } else {
+        (one(), zero())
+    };
     let cond = if truth {
         x
     } else {

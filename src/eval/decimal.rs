@@ -155,7 +155,10 @@ impl Decimal {
             _ => (false, b),
         };
         let (num, exp) = match b.iter().position(|c| *c == b'e' || *c == b'E') {
-            Some(i) => (&b[..i], std::str::from_utf8(&b[i + 1..]).ok()?.parse::<i64>().ok()?),
+            Some(i) => (
+                &b[..i],
+                std::str::from_utf8(&b[i + 1..]).ok()?.parse::<i64>().ok()?,
+            ),
             None => (b, 0),
         };
         let (int, frac) = match num.iter().position(|c| *c == b'.') {
@@ -218,10 +221,7 @@ impl Decimal {
     /// The same value at a larger scale (None if it does not fit).
     fn upscale(&self, scale: u8) -> Option<Decimal> {
         let k = u32::from(scale.checked_sub(self.scale)?);
-        Some(Decimal::new(
-            self.mantissa.checked_mul(pow10(k)?)?,
-            scale,
-        ))
+        Some(Decimal::new(self.mantissa.checked_mul(pow10(k)?)?, scale))
     }
 
     /// Rounds (half away from zero) or extends to exactly `scale` digits.
@@ -230,7 +230,11 @@ impl Decimal {
         if scale >= self.scale {
             return self.upscale(scale).ok_or_else(overflow);
         }
-        let mag = div_pow10(self.mantissa.unsigned_abs(), u32::from(self.scale - scale), false);
+        let mag = div_pow10(
+            self.mantissa.unsigned_abs(),
+            u32::from(self.scale - scale),
+            false,
+        );
         signed(mag, self.is_negative())
             .map(|m| Decimal::new(m, scale))
             .ok_or_else(overflow)
@@ -283,7 +287,9 @@ impl Decimal {
     /// FLOOR / CEIL to scale 0.
     pub fn floor_ceil(&self, ceil: bool) -> Result<Decimal, EvalError> {
         let t = self.truncate(0)?;
-        let exact = t.upscale(self.scale).is_some_and(|x| x.mantissa == self.mantissa);
+        let exact = t
+            .upscale(self.scale)
+            .is_some_and(|x| x.mantissa == self.mantissa);
         if exact || (ceil == self.is_negative()) {
             return Ok(t);
         }

@@ -99,7 +99,10 @@ fn floor_ceil(x: &Val, ceil: bool) -> Result<Val, EvalError> {
 
 fn abs(x: &Val) -> Result<Val, EvalError> {
     Ok(match x.to_numeric() {
-        Val::Int(i) => Val::Int(i.checked_abs().ok_or_else(|| EvalError::overflow("BIGINT"))?),
+        Val::Int(i) => Val::Int(
+            i.checked_abs()
+                .ok_or_else(|| EvalError::overflow("BIGINT"))?,
+        ),
         Val::Dec(d) if d.is_negative() => arith::neg(&Val::Dec(d))?,
         Val::Double(v) => Val::Double(v.abs()),
         other => other,
@@ -147,14 +150,21 @@ pub(crate) fn choose(cands: &[&Expr], pick: Option<usize>, row: &[Val]) -> Resul
 
 /// Converts `chosen` to the aggregate type of itself and `others`.
 fn unify(chosen: Val, others: &[Val]) -> Val {
-    let all = || std::iter::once(&chosen).chain(others).filter(|v| !v.is_null());
+    let all = || {
+        std::iter::once(&chosen)
+            .chain(others)
+            .filter(|v| !v.is_null())
+    };
     let any_str = all().any(|v| matches!(v, Val::Str(..)));
     let any_temporal = all().any(|v| matches!(v, Val::Temporal(..)));
-    let any_number = all().any(|v| matches!(v, Val::Int(_) | Val::UInt(_) | Val::Dec(_) | Val::Double(_)));
+    let any_number =
+        all().any(|v| matches!(v, Val::Int(_) | Val::UInt(_) | Val::Dec(_) | Val::Double(_)));
     if any_str || (any_temporal && any_number) {
         return match &chosen {
             Val::Str(..) => chosen,
-            v => v.to_text().map_or(Val::Null, |b| Val::Str(b, DEFAULT_COLLATION)),
+            v => v
+                .to_text()
+                .map_or(Val::Null, |b| Val::Str(b, DEFAULT_COLLATION)),
         };
     }
     if !any_number {
@@ -185,11 +195,18 @@ fn extreme(vals: Vec<Val>, greatest: bool) -> Val {
         return Val::Null;
     }
     let all_str = vals.iter().all(|v| matches!(v, Val::Str(..)));
-    let all_temporal = vals.iter().all(|v| matches!(v, Val::Temporal(..) | Val::Str(..)));
+    let all_temporal = vals
+        .iter()
+        .all(|v| matches!(v, Val::Temporal(..) | Val::Str(..)));
     let numeric = !all_str && !all_temporal;
-    let as_double = numeric && vals.iter().any(|v| matches!(v, Val::Double(_) | Val::Str(..)));
+    let as_double = numeric
+        && vals
+            .iter()
+            .any(|v| matches!(v, Val::Double(_) | Val::Str(..)));
     let vals: Vec<Val> = if as_double {
-        vals.iter().map(|v| v.to_f64().map_or(Val::Null, Val::Double)).collect()
+        vals.iter()
+            .map(|v| v.to_f64().map_or(Val::Null, Val::Double))
+            .collect()
     } else if numeric {
         vals.iter().map(Val::to_numeric).collect()
     } else {
@@ -201,7 +218,11 @@ fn extreme(vals: Vec<Val>, greatest: bool) -> Val {
             None => Some(v),
             Some(b) => {
                 let o = v.compare(b).unwrap_or(Ordering::Equal);
-                let better = if greatest { o == Ordering::Greater } else { o == Ordering::Less };
+                let better = if greatest {
+                    o == Ordering::Greater
+                } else {
+                    o == Ordering::Less
+                };
                 Some(if better { v } else { b })
             }
         };
@@ -229,9 +250,8 @@ pub fn call(name: &str, args: &[Expr], row: &[Val]) -> Result<Val, EvalError> {
     if !arity_ok {
         return Err(unsupported(name, n));
     }
-    let arg = |i: usize| -> Result<Val, EvalError> {
-        args.get(i).map_or(Ok(Val::Null), |a| a.eval(row))
-    };
+    let arg =
+        |i: usize| -> Result<Val, EvalError> { args.get(i).map_or(Ok(Val::Null), |a| a.eval(row)) };
     Ok(match name {
         "ROUND" | "TRUNCATE" => {
             let x = arg(0)?;

@@ -8,14 +8,19 @@
 //!   built from sqlparser ASTs by [`compile`].
 //! - [`Acc`] / [`avg`]: merging per-shard partial aggregates.
 //!
-//! Known differences from MariaDB (see also the submodules):
+//! Verified against MariaDB 10.11 (`tests/refgen` regenerates the tables).
+//! Known differences:
 //! - DECIMAL values need at most ~38 digits (MariaDB allows 65): larger
 //!   results are an overflow error, larger cells are read as DOUBLE.
-//! - DOUBLE values carry no display decimals: `CONCAT(ROUND(x, 2))` of a
-//!   DOUBLE prints its shortest form, not a fixed number of decimals.
+//! - Values carry no result metadata: a DOUBLE has no display decimals
+//!   (`CONCAT(ROUND(x, 2))` of a DOUBLE prints its shortest form) and NULL
+//!   has no type, so `IFNULL(NULL_decimal, 1) / 3` uses the scale of `1`.
+//!   IF / IFNULL / COALESCE / CASE / GREATEST otherwise convert the chosen
+//!   value to the type aggregated over all non-NULL candidates.
 //! - Comparisons are pairwise; MariaDB aggregates one comparison type over
-//!   all arguments of BETWEEN / IN / CASE.
-//! - No warnings are produced (e.g. for '12abc' + 0 or division by zero).
+//!   BETWEEN / IN / CASE arguments (string vs DECIMAL follows its rules).
+//! - Overflow messages name input columns `col<i>`; no warnings are produced.
+//! - LOWER / UPPER use Unicode simple (1:1, BMP) case mapping.
 
 mod agg;
 mod arith;

@@ -13,7 +13,12 @@ pub fn numeric_prefix(s: &[u8]) -> &str {
         .unwrap_or(s.len());
     let s = &s[start..];
     let mut i = usize::from(matches!(s.first(), Some(b'+' | b'-')));
-    let digits = |s: &[u8], i: usize| s[i.min(s.len())..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = |s: &[u8], i: usize| {
+        s[i.min(s.len())..]
+            .iter()
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
     let int = digits(s, i);
     i += int;
     let mut frac = 0;
@@ -79,9 +84,16 @@ pub fn str_to_i64(s: &[u8]) -> i64 {
 /// Among equally short candidates the nearest wins, ties to even (as dtoa).
 fn shortest(x: f64) -> (bool, String, i32) {
     let e = format!("{:e}", x.abs());
-    let n = e.split('e').next().map_or(1, |m| m.chars().filter(char::is_ascii_digit).count());
+    let n = e
+        .split('e')
+        .next()
+        .map_or(1, |m| m.chars().filter(char::is_ascii_digit).count());
     let exact = format!("{:.*e}", n.saturating_sub(1), x.abs());
-    let e = if exact.parse::<f64>().ok() == Some(x.abs()) { exact } else { e };
+    let e = if exact.parse::<f64>().ok() == Some(x.abs()) {
+        exact
+    } else {
+        e
+    };
     let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
     let exp: i32 = exp.parse().unwrap_or(0);

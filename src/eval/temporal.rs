@@ -6,7 +6,10 @@ use mysql_common::constants::ColumnType;
 use std::cmp::Ordering;
 
 fn is_time(t: ColumnType) -> bool {
-    matches!(t, ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2)
+    matches!(
+        t,
+        ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2
+    )
 }
 
 /// A temporal as a number, the way MariaDB uses it in arithmetic:
@@ -28,7 +31,11 @@ pub fn to_number(b: &[u8]) -> Val {
         .take_while(|c| c.is_ascii_digit())
         .map(|c| char::from(*c))
         .collect();
-    let digits = if digits.is_empty() { "0".into() } else { digits };
+    let digits = if digits.is_empty() {
+        "0".into()
+    } else {
+        digits
+    };
     let sign = if neg { "-" } else { "" };
     let text = if frac.is_empty() {
         format!("{sign}{digits}")
@@ -72,7 +79,9 @@ fn num(d: &[u8]) -> u64 {
 
 /// Fraction digits as microseconds.
 fn micros(d: &[u8]) -> u64 {
-    (0..6).fold(0, |a, i| a * 10 + d.get(i).map_or(0, |c| u64::from(c - b'0')))
+    (0..6).fold(0, |a, i| {
+        a * 10 + d.get(i).map_or(0, |c| u64::from(c - b'0'))
+    })
 }
 
 fn year2(y: u64, len: usize) -> u64 {
@@ -132,16 +141,24 @@ fn parse_time(s: &[u8]) -> Option<i128> {
     let ints: Vec<u64> = g.iter().filter(|x| !x.1).map(|x| num(x.0)).collect();
     let (days, h, m, sec) = if s.contains(&b':') {
         let has_days = s.iter().position(|c| *c == b' ').is_some_and(|sp| {
-            s.iter().position(|c| *c == b':').is_some_and(|colon| sp < colon)
+            s.iter()
+                .position(|c| *c == b':')
+                .is_some_and(|colon| sp < colon)
         });
         let mut it = ints.iter().copied();
         let days = if has_days { it.next()? } else { 0 };
-        (days, it.next()?, it.next().unwrap_or(0), it.next().unwrap_or(0))
+        (
+            days,
+            it.next()?,
+            it.next().unwrap_or(0),
+            it.next().unwrap_or(0),
+        )
     } else {
         let n = *ints.first()?;
         (0, n / 10000, n / 100 % 100, n % 100)
     };
-    let secs = i128::from(days) * 86400 + i128::from(h) * 3600 + i128::from(m) * 60 + i128::from(sec);
+    let secs =
+        i128::from(days) * 86400 + i128::from(h) * 3600 + i128::from(m) * 60 + i128::from(sec);
     let v = secs * 1_000_000 + i128::from(frac);
     Some(if neg { -v } else { v })
 }
@@ -173,7 +190,12 @@ pub fn compare(a: &[u8], t: ColumnType, other: &Val) -> Option<Ordering> {
     let pb = match other {
         Val::Null => return None,
         Val::Temporal(b, tb) => parse(b, *tb),
-        Val::Str(b, _) => parse(b, t),
+        // A string that is no date is the zero date (MariaDB warns).
+        Val::Str(b, _) => parse(b, t).or(Some(if is_time(t) {
+            Parsed::Time(0)
+        } else {
+            Parsed::Date([0; 7])
+        })),
         n => return to_number(a).compare(n),
     };
     if let (Some(x), Some(y)) = (&pa, &pb) {

@@ -33,7 +33,11 @@ fn is_int_type(t: ColumnType) -> bool {
     use ColumnType::*;
     matches!(
         t,
-        MYSQL_TYPE_TINY | MYSQL_TYPE_SHORT | MYSQL_TYPE_LONG | MYSQL_TYPE_INT24 | MYSQL_TYPE_LONGLONG
+        MYSQL_TYPE_TINY
+            | MYSQL_TYPE_SHORT
+            | MYSQL_TYPE_LONG
+            | MYSQL_TYPE_INT24
+            | MYSQL_TYPE_LONGLONG
     )
 }
 
@@ -123,7 +127,10 @@ impl Val {
             _ if is_int_type(t) => match self.to_numeric() {
                 Val::Int(i) => i.to_string(),
                 Val::UInt(u) => u.to_string(),
-                Val::Dec(d) => d.round(0).map(|d| d.to_string()).unwrap_or_else(|_| d.to_string()),
+                Val::Dec(d) => d
+                    .round(0)
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|_| d.to_string()),
                 Val::Double(x) => format_double_fixed(rint(x), 0),
                 _ => return self.to_text(),
             },

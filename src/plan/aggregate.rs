@@ -532,11 +532,7 @@ pub fn plan_grouped(
     route: &Route,
     shared: &Edits,
 ) -> SqlResult<(Vec<NodeSql>, AggHandle)> {
-    if !q.locks.is_empty() {
-        return Err(SqlError::unsupported(
-            "locking reads (FOR UPDATE) with grouping across shards",
-        ));
-    }
+    let lock = locking_clause(ctx, q);
     if select.into.is_some() {
         return Err(SqlError::unsupported("SELECT ... INTO across shards"));
     }
@@ -770,12 +766,17 @@ pub fn plan_grouped(
                 .collect();
             sql.push_str(&format!(" ORDER BY {}", ord.join(", ")));
         }
+        if let Some((_, clause)) = &lock {
+            // Locking reads lock on every shard (e.g. a consistent SUM inside a transaction).
+            sql.push(' ');
+            sql.push_str(clause);
+        }
         nodes.push(NodeSql {
             data_source: u.data_source.clone(),
             sql,
         });
     }
-    nodes.push(metadata_node(ctx, q, route, shared)?);
+    nodes.push(metadata_node(ctx, q, route, shared, lock.map(|l| l.0))?);
     Ok((nodes, AggHandle(Arc::new(agg))))
 }
 
@@ -791,13 +792,23 @@ impl Builder<'_> {
 }
 
 /// The original statement on the first node with `LIMIT 0`: MariaDB's own column metadata.
-fn metadata_node(ctx: &PlanCtx, q: &Query, route: &Route, shared: &Edits) -> SqlResult<NodeSql> {
+fn metadata_node(
+    ctx: &PlanCtx,
+    q: &Query,
+    route: &Route,
+    shared: &Edits,
+    lock: Option<Range<usize>>,
+) -> SqlResult<NodeSql> {
     let u = route
         .units
         .first()
         .ok_or_else(|| SqlError::internal("empty route"))?;
     let mut e = crate::rewrite::table_edits(ctx.refs, u, &ctx.db.name);
     e.extend(shared);
+    if let Some(r) = lock {
+        // Metadata needs no locks (and LIMIT 0 must not follow the locking clause).
+        e.replace(r, "");
+    }
     let mut limit_done = false;
     if let Some(lc) = &q.limit_clause {
         let (limit, offset) = match lc {
@@ -826,6 +837,28 @@ fn metadata_node(ctx: &PlanCtx, q: &Query, route: &Route, shared: &Edits) -> Sql
         data_source: u.data_source.clone(),
         sql,
     })
+}
+
+/// The statement's trailing locking clause (`FOR UPDATE`, `FOR SHARE`, `LOCK IN SHARE MODE`):
+/// its source range and text.
+fn locking_clause(ctx: &PlanCtx, q: &Query) -> Option<(Range<usize>, String)> {
+    let trimmed = ctx.sql.trim_end().trim_end_matches(';').trim_end();
+    let upper = trimmed.to_ascii_uppercase();
+    let candidates: &[&str] = if q.locks.is_empty() {
+        &["LOCK IN SHARE MODE"]
+    } else {
+        &["FOR UPDATE", "FOR SHARE", "LOCK IN SHARE MODE"]
+    };
+    if !q.locks.is_empty() && q.locks.len() != 1 {
+        return None;
+    }
+    for c in candidates {
+        if upper.ends_with(c) {
+            let start = trimmed.len() - c.len();
+            return Some((start..trimmed.len(), c.to_string()));
+        }
+    }
+    None
 }
 
 /// The single-column primary key of the statement's only table, from the catalog.

@@ -303,7 +303,7 @@ pub fn explain(db: &LogicalDatabase, sql: &str) -> SqlResult<Plan> {
 
 /// [`explain`] with the given snowflake key source.
 pub fn explain_with_keys(db: &LogicalDatabase, sql: &str, keys: &KeySource) -> SqlResult<Plan> {
-    let stmt = crate::sql::parse_one(sql).map_err(SqlError::parse)?;
+    let stmt = crate::sql::parse_one(&crate::sql::tolerant_text(sql)).map_err(SqlError::parse)?;
     let sm = SourceMap::new(sql);
     let refs = Refs::collect(&stmt, &sm);
     let ctx = PlanCtx {

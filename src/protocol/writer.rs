@@ -28,6 +28,12 @@ pub struct ResultWriter<'a> {
     /// generated), and whether an OK packet carried it.
     insert_id: Option<u64>,
     insert_id_sent: bool,
+    /// Code of the last error packet sent (the session's transaction abort rule reads it).
+    pub last_error: Option<u16>,
+    /// Hold the next OK packet instead of sending it (a statement's implicit transaction
+    /// must commit first).
+    defer_ok: bool,
+    deferred: Option<OkInfo>,
 }
 
 impl<'a> ResultWriter<'a> {
@@ -45,6 +51,9 @@ impl<'a> ResultWriter<'a> {
             status,
             insert_id: None,
             insert_id_sent: false,
+            last_error: None,
+            defer_ok: false,
+            deferred: None,
         }
     }
 
@@ -106,7 +115,22 @@ impl<'a> ResultWriter<'a> {
         std::mem::take(&mut self.insert_id_sent)
     }
 
+    /// Hold OK packets until [`ResultWriter::take_deferred`].
+    pub fn defer_ok(&mut self, on: bool) {
+        self.defer_ok = on;
+    }
+
+    /// The held OK packet (if the statement succeeded); ends deferral.
+    pub fn take_deferred(&mut self) -> Option<OkInfo> {
+        self.defer_ok = false;
+        self.deferred.take()
+    }
+
     pub async fn ok(&mut self, ok: &OkInfo) -> io::Result<()> {
+        if self.defer_ok {
+            self.deferred = Some(ok.clone());
+            return Ok(());
+        }
         let st = self.status;
         let last_insert_id = match self.insert_id.take() {
             Some(id) => {
@@ -130,6 +154,7 @@ impl<'a> ResultWriter<'a> {
     }
 
     pub async fn error(&mut self, e: &SqlError) -> io::Result<()> {
+        self.last_error = Some(e.code);
         self.io
             .write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
         self.io.flush().await

@@ -28,6 +28,19 @@ pub struct ServerConfig {
     /// Maximum number of concurrent client connections; `None` = unlimited.
     #[serde(default)]
     pub max_connections: Option<u32>,
+    /// `xa` (default): two-phase commit across data sources; `local`: each commits alone.
+    #[serde(default)]
+    pub transaction_mode: crate::txn::TxnMode,
+    /// The XA decision log (fsync'ed before any XA COMMIT).
+    #[serde(default = "default_xa_log")]
+    pub xa_log: String,
+    /// `innodb_lock_wait_timeout` (seconds) for backend connections inside transactions; a
+    /// lock wait past it aborts the whole distributed transaction. `None`: the server's.
+    #[serde(default)]
+    pub lock_wait_timeout: Option<u32>,
+    /// Rows a cross-shard GROUP BY / ORDER BY / DISTINCT may hold in the proxy.
+    #[serde(default = "default_max_memory_rows")]
+    pub max_memory_rows: usize,
 }
 
 impl Default for ServerConfig {
@@ -39,8 +52,20 @@ impl Default for ServerConfig {
             snowflake_epoch: default_snowflake_epoch(),
             max_clock_backwards_ms: default_max_clock_backwards_ms(),
             max_connections: None,
+            transaction_mode: crate::txn::TxnMode::default(),
+            xa_log: default_xa_log(),
+            lock_wait_timeout: None,
+            max_memory_rows: default_max_memory_rows(),
         }
     }
+}
+
+fn default_xa_log() -> String {
+    "shardgate-xa.log".to_string()
+}
+
+fn default_max_memory_rows() -> usize {
+    1_000_000
 }
 
 impl ServerConfig {

@@ -22,10 +22,43 @@ impl Session {
             // DDL commits the open transaction first, as in MySQL.
             self.commit_all().await?;
         }
-        if !plan.ddl && !self.autocommit {
+        if !plan.ddl && !self.autocommit && !self.in_txn {
             // autocommit=0: every statement runs inside a transaction.
-            self.in_txn = true;
+            self.start_txn();
         }
+        // A write over several nodes outside a transaction is one: all nodes or none.
+        let implicit = plan.write
+            && !plan.ddl
+            && !self.in_txn
+            && plan.nodes.len() > 1
+            && self.shared.txn.mode == crate::txn::TxnMode::Xa;
+        if implicit {
+            self.begin_sql = "START TRANSACTION".into();
+            self.start_txn();
+            w.defer_ok(true);
+            let r = Box::pin(self.run_plan_inner(plan, w)).await;
+            let held = w.take_deferred();
+            if let Err(e) = r {
+                self.rollback_all().await;
+                return Err(e);
+            }
+            match held {
+                Some(ok) => match self.commit_all().await {
+                    Ok(()) => {
+                        w.status = self.status();
+                        w.ok(&ok).await?;
+                    }
+                    Err(e) => return Err(e),
+                },
+                // The statement failed (its error is sent): undo what other nodes did.
+                None => self.rollback_all().await,
+            }
+            return Ok(());
+        }
+        self.run_plan_inner(plan, w).await
+    }
+
+    async fn run_plan_inner(&mut self, plan: &Plan, w: &mut ResultWriter<'_>) -> FlowResult<()> {
         // Inside a transaction, or once the session has temporary tables, statements use the
         // session's own pinned connection per data source.
         let txn = !plan.ddl && (self.in_txn || self.sticky) || (plan.ddl && self.sticky);
@@ -82,9 +115,11 @@ impl Session {
         };
         if self.in_txn && !p.in_txn {
             // The data source joins the open transaction on first use.
-            if let Err(e) = crate::backend::exec_drop(&mut p.lease, &self.begin_sql).await {
-                self.pinned.insert(ds.to_string(), p);
-                return Err(e.into());
+            for sql in self.join_sql(ds) {
+                if let Err(e) = crate::backend::exec_drop(&mut p.lease, &sql).await {
+                    self.pinned.insert(ds.to_string(), p);
+                    return Err(e.into());
+                }
             }
         }
         Ok(p.lease)

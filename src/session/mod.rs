@@ -55,6 +55,10 @@ pub struct Session {
     in_txn: bool,
     /// How the client opened the transaction (replayed on each backend that joins it).
     begin_sql: String,
+    /// Global id of the open XA transaction (None: local transaction or none open).
+    xa_gtrid: Option<String>,
+    /// Savepoint names of the open transaction, in order.
+    savepoints: Vec<String>,
     /// SET statements replayed on backend connections (keys name the variables they set).
     state: SessionState,
     state_keys: Vec<String>,
@@ -81,6 +85,8 @@ impl Session {
             autocommit: true,
             in_txn: false,
             begin_sql: "START TRANSACTION".into(),
+            xa_gtrid: None,
+            savepoints: Vec::new(),
             state: SessionState::default(),
             state_keys: Vec::new(),
             no_backslash_escapes: false,

@@ -35,6 +35,20 @@ impl Session {
         r: FlowResult<()>,
         w: &mut ResultWriter<'_>,
     ) -> std::io::Result<()> {
+        let out = self.finish_inner(r, w).await;
+        // A deadlock or lock wait timeout on any shard aborts the whole transaction: the
+        // other shards' locks would otherwise keep the deadlock alive.
+        if self.in_txn && w.last_error.is_some_and(|c| super::txn::ABORTS_TXN.contains(&c)) {
+            self.rollback_all().await;
+        }
+        out
+    }
+
+    async fn finish_inner(
+        &mut self,
+        r: FlowResult<()>,
+        w: &mut ResultWriter<'_>,
+    ) -> std::io::Result<()> {
         match r {
             Ok(()) => Ok(()),
             Err(Flow::Sql(e)) => {
@@ -325,18 +339,7 @@ impl Session {
 
 /// Hide clauses sqlparser cannot read but MariaDB accepts, keeping byte offsets (the edits
 /// still apply to the original text, so the backend gets them unchanged).
-pub(crate) fn tolerant_text(sql: &str) -> std::borrow::Cow<'_, str> {
-    let trimmed = sql.trim_end().trim_end_matches(';').trim_end();
-    let upper = trimmed.to_ascii_uppercase();
-    const TAIL: &str = "LOCK IN SHARE MODE";
-    if upper.ends_with(TAIL) {
-        let start = trimmed.len() - TAIL.len();
-        let mut s = sql.to_string();
-        s.replace_range(start..trimmed.len(), &" ".repeat(TAIL.len()));
-        return std::borrow::Cow::Owned(s);
-    }
-    std::borrow::Cow::Borrowed(sql)
-}
+pub(crate) use crate::sql::tolerant_text;
 
 fn word_tokens(sql: &str) -> Vec<String> {
     use sqlparser::tokenizer::{Token, Tokenizer};

@@ -1,24 +1,69 @@
-//! Local transactions across the data sources a session touches (XA comes with its own issue).
+//! Transactions across the data sources a session touches. Each data source joins on first
+//! use over the session's pinned connection: `XA START` in XA mode (the default), the
+//! client's own `START TRANSACTION ...` otherwise. COMMIT with one participant is
+//! `XA COMMIT ... ONE PHASE`; with several, two-phase commit through the decision log.
 
 use super::{FlowResult, Session};
+use crate::backend::exec_drop;
 use crate::error::SqlError;
 use crate::protocol::writer::ResultWriter;
+use crate::txn::{failpoint, TxnMode, Xid};
+
+/// Errors after which the whole distributed transaction is rolled back: deadlock, lock wait
+/// timeout (cross-shard deadlocks surface as one), and XA branches the server rolled back.
+pub(crate) const ABORTS_TXN: &[u16] = &[1205, 1213, 1612, 1613, 1614];
 
 impl Session {
     pub(crate) async fn begin(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
         if self.in_txn {
             self.commit_all().await?;
         }
-        self.in_txn = true;
         let upper = sql.trim().trim_end_matches(';').to_ascii_uppercase();
         self.begin_sql = if upper.starts_with("START") {
             sql.trim().trim_end_matches(';').to_string()
         } else {
             "START TRANSACTION".into()
         };
+        self.start_txn();
         w.status = self.status();
         w.ok(&Default::default()).await?;
         Ok(())
+    }
+
+    /// Open a transaction; data sources join it on first use.
+    pub(crate) fn start_txn(&mut self) {
+        self.in_txn = true;
+        self.savepoints.clear();
+        // XA START takes no characteristics (READ ONLY, WITH CONSISTENT SNAPSHOT): such
+        // transactions stay local.
+        let plain = self.begin_sql.eq_ignore_ascii_case("START TRANSACTION");
+        self.xa_gtrid = (self.shared.txn.mode == TxnMode::Xa && plain)
+            .then(|| self.shared.txn.next_gtrid());
+    }
+
+    fn xid(&self, ds: &str) -> Option<Xid> {
+        self.xa_gtrid.as_ref().map(|g| Xid {
+            gtrid: g.clone(),
+            bqual: ds.to_string(),
+        })
+    }
+
+    /// What a data source runs to join the open transaction.
+    pub(crate) fn join_sql(&self, ds: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(t) = self.shared.config.server.lock_wait_timeout {
+            v.push(format!("SET SESSION innodb_lock_wait_timeout = {t}"));
+        }
+        v.push(match self.xid(ds) {
+            Some(x) => format!("XA START {}", x.sql()),
+            None => self.begin_sql.clone(),
+        });
+        // Savepoints set before this data source joined: rolling back to them undoes all
+        // of its work, as it would have on one server.
+        for s in &self.savepoints {
+            v.push(format!("SAVEPOINT {}", crate::rewrite::ident(s)));
+        }
+        v
     }
 
     pub(crate) async fn commit(&mut self, w: &mut ResultWriter<'_>) -> FlowResult<()> {
@@ -39,48 +84,193 @@ impl Session {
         Ok(())
     }
 
-    /// Commit every connection in the transaction. The first failure is reported; the
-    /// connections after it are rolled back.
+    /// The data sources that joined the open transaction.
+    fn participants(&self) -> Vec<String> {
+        self.pinned
+            .iter()
+            .filter(|(_, p)| p.in_txn)
+            .map(|(ds, _)| ds.clone())
+            .collect()
+    }
+
+    /// Commit every connection in the transaction. The first failure is reported and the
+    /// transaction rolled back where it still can be.
     pub(crate) async fn commit_all(&mut self) -> FlowResult<()> {
+        let parts = self.participants();
+        let gtrid = self.xa_gtrid.take();
         self.in_txn = false;
-        let mut first_err: Option<SqlError> = None;
-        for (ds, p) in self.pinned.iter_mut() {
-            if !p.in_txn {
-                continue;
-            }
+        self.savepoints.clear();
+        let r = match gtrid {
+            None => self.commit_local(&parts).await,
+            Some(g) if parts.len() <= 1 => self.commit_one_phase(&g, &parts).await,
+            Some(g) => self.commit_two_phase(&g, &parts).await,
+        };
+        for p in self.pinned.values_mut() {
             p.in_txn = false;
-            let sql = if first_err.is_none() {
-                "COMMIT"
-            } else {
-                "ROLLBACK"
-            };
-            if let Err(e) = crate::backend::exec_drop(&mut p.lease, sql).await {
-                p.lease.mark_broken();
-                if first_err.is_none() {
-                    first_err = Some(e.with_suffix(&format!(" (data source {ds})")));
-                }
-            }
         }
         self.unpin_unless_sticky();
-        match first_err {
-            Some(e) => Err(self.map_error(e).into()),
-            None => Ok(()),
+        r.map_err(|e| self.map_error(e).into())
+    }
+
+    async fn run_on(&mut self, ds: &str, sql: &str) -> Result<(), SqlError> {
+        let Some(p) = self.pinned.get_mut(ds) else {
+            return Err(SqlError::internal("participant without a connection"));
+        };
+        match exec_drop(&mut p.lease, sql).await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(e.with_suffix(&format!(" (data source {ds})"))),
+        }
+    }
+
+    fn mark_broken(&mut self, ds: &str) {
+        if let Some(p) = self.pinned.get_mut(ds) {
+            p.lease.mark_broken();
+        }
+    }
+
+    async fn commit_local(&mut self, parts: &[String]) -> Result<(), SqlError> {
+        let mut first_err: Option<SqlError> = None;
+        for ds in parts {
+            let sql = if first_err.is_none() { "COMMIT" } else { "ROLLBACK" };
+            if let Err(e) = self.run_on(ds, sql).await {
+                self.mark_broken(ds);
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    async fn commit_one_phase(&mut self, gtrid: &str, parts: &[String]) -> Result<(), SqlError> {
+        let Some(ds) = parts.first() else {
+            return Ok(());
+        };
+        let x = Xid {
+            gtrid: gtrid.to_string(),
+            bqual: ds.clone(),
+        }
+        .sql();
+        let r = match self.run_on(ds, &format!("XA END {x}")).await {
+            Ok(()) => self.run_on(ds, &format!("XA COMMIT {x} ONE PHASE")).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
+            if self.run_on(ds, &format!("XA ROLLBACK {x}")).await.is_err() {
+                self.mark_broken(ds);
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn commit_two_phase(&mut self, gtrid: &str, parts: &[String]) -> Result<(), SqlError> {
+        let xid = |ds: &String| {
+            Xid {
+                gtrid: gtrid.to_string(),
+                bqual: ds.clone(),
+            }
+            .sql()
+        };
+        // Phase one: every participant prepares.
+        let mut failed: Option<SqlError> = None;
+        for (i, ds) in parts.iter().enumerate() {
+            let x = xid(ds);
+            let r = match self.run_on(ds, &format!("XA END {x}")).await {
+                Ok(()) => self.run_on(ds, &format!("XA PREPARE {x}")).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                failed = Some(e);
+                break;
+            }
+            if i == 0 {
+                failpoint("xa_after_first_prepare");
+            }
+        }
+        if failed.is_none() {
+            failpoint("xa_after_prepare");
+            if let Err(e) = self.shared.txn.decide_commit(gtrid) {
+                failed = Some(e);
+            }
+        }
+        if let Some(e) = failed {
+            self.abort_participants(gtrid, parts).await;
+            return Err(e);
+        }
+        failpoint("xa_after_log");
+        // Phase two: the decision is durable; a participant that cannot commit now is
+        // committed by recovery (or the retry below).
+        let mut all = true;
+        for (i, ds) in parts.iter().enumerate() {
+            let x = xid(ds);
+            if let Err(e) = self.run_on(ds, &format!("XA COMMIT {x}")).await {
+                tracing::warn!("XA COMMIT {x} failed after the commit decision: {e}");
+                self.mark_broken(ds);
+                all = false;
+                self.retry_commit(ds.clone(), x);
+            }
+            if i == 0 {
+                failpoint("xa_between_commits");
+            }
+        }
+        if all {
+            self.shared.txn.mark_done(gtrid);
+        }
+        Ok(())
+    }
+
+    /// Commit a decided branch from a fresh connection (its own was dropped, which leaves a
+    /// prepared branch to be finished from any connection).
+    fn retry_commit(&self, ds: String, xid_sql: String) {
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            for attempt in 0..20u64 {
+                tokio::time::sleep(std::time::Duration::from_millis(200 * (attempt + 1))).await;
+                let Ok(b) = shared.backends.get(&ds) else { return };
+                let Ok(mut lease) = b.clone().acquire().await else {
+                    continue;
+                };
+                match exec_drop(&mut lease, &format!("XA COMMIT {xid_sql}")).await {
+                    Ok(()) => return,
+                    // Unknown xid: already committed (by recovery or a late success).
+                    Err(e) if e.code == 1397 => return,
+                    Err(_) => lease.mark_broken(),
+                }
+            }
+        });
+    }
+
+    /// Roll back every participant of an XA transaction, whatever state it reached.
+    async fn abort_participants(&mut self, gtrid: &str, parts: &[String]) {
+        for ds in parts {
+            let x = Xid {
+                gtrid: gtrid.to_string(),
+                bqual: ds.clone(),
+            }
+            .sql();
+            let _ = self.run_on(ds, &format!("XA END {x}")).await;
+            if self.run_on(ds, &format!("XA ROLLBACK {x}")).await.is_err() {
+                self.mark_broken(ds);
+            }
         }
     }
 
     pub(crate) async fn rollback_all(&mut self) {
+        let parts = self.participants();
+        let gtrid = self.xa_gtrid.take();
         self.in_txn = false;
+        self.savepoints.clear();
+        match gtrid {
+            Some(g) => self.abort_participants(&g, &parts).await,
+            None => {
+                for ds in &parts {
+                    if self.run_on(ds, "ROLLBACK").await.is_err() {
+                        self.mark_broken(ds);
+                    }
+                }
+            }
+        }
         for p in self.pinned.values_mut() {
-            if !p.in_txn {
-                continue;
-            }
             p.in_txn = false;
-            if crate::backend::exec_drop(&mut p.lease, "ROLLBACK")
-                .await
-                .is_err()
-            {
-                p.lease.mark_broken();
-            }
         }
         self.unpin_unless_sticky();
     }
@@ -92,7 +282,8 @@ impl Session {
         }
     }
 
-    /// SAVEPOINT / ROLLBACK TO / RELEASE SAVEPOINT go to every connection in the transaction.
+    /// SAVEPOINT / ROLLBACK TO / RELEASE SAVEPOINT go to every connection in the
+    /// transaction; data sources joining later replay the savepoints set before.
     pub(crate) async fn savepoint(
         &mut self,
         sql: &str,
@@ -102,12 +293,17 @@ impl Session {
             w.ok(&Default::default()).await?;
             return Ok(());
         }
-        self.in_txn = true;
+        if !self.in_txn {
+            self.start_txn();
+        }
         let mut first_err = None;
-        for p in self.pinned.values_mut() {
-            if let Err(e) = crate::backend::exec_drop(&mut p.lease, sql).await {
+        for p in self.pinned.values_mut().filter(|p| p.in_txn) {
+            if let Err(e) = exec_drop(&mut p.lease, sql).await {
                 first_err.get_or_insert(e);
             }
+        }
+        if first_err.is_none() {
+            self.track_savepoint(sql);
         }
         w.status = self.status();
         match first_err {
@@ -115,5 +311,37 @@ impl Session {
             None => w.ok(&Default::default()).await?,
         }
         Ok(())
+    }
+
+    fn track_savepoint(&mut self, sql: &str) {
+        let words: Vec<String> = sql
+            .trim()
+            .trim_end_matches(';')
+            .split_whitespace()
+            .map(|w| w.trim_matches('`').to_string())
+            .collect();
+        let Some(name) = words.last().map(|n| n.to_ascii_lowercase()) else {
+            return;
+        };
+        let pos = self.savepoints.iter().position(|s| *s == name);
+        match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
+            Some("SAVEPOINT") => {
+                if let Some(p) = pos {
+                    self.savepoints.remove(p);
+                }
+                self.savepoints.push(name);
+            }
+            // RELEASE drops the savepoint and later ones; ROLLBACK TO keeps it.
+            Some("RELEASE") => {
+                if let Some(p) = pos {
+                    self.savepoints.truncate(p);
+                }
+            }
+            _ => {
+                if let Some(p) = pos {
+                    self.savepoints.truncate(p + 1);
+                }
+            }
+        }
     }
 }

@@ -14,6 +14,17 @@ use log::DecisionLog;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Crash points for fault tests: the process aborts (as `kill -9` would stop it) when the
+/// environment variable `SHARDGATE_FAILPOINT` names this point.
+pub fn failpoint(name: &str) {
+    static POINT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let p = POINT.get_or_init(|| std::env::var("SHARDGATE_FAILPOINT").ok());
+    if p.as_deref() == Some(name) {
+        eprintln!("shardgate: failpoint {name}: aborting");
+        std::process::abort();
+    }
+}
+
 /// LOCAL: each data source commits on its own. XA: two-phase commit across data sources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +78,11 @@ impl Coordinator {
             seq: AtomicU64::new(1),
             log,
         })
+    }
+
+    pub fn from_config(server: &crate::rules::ServerConfig) -> Result<Self, SqlError> {
+        let path = (server.transaction_mode == TxnMode::Xa).then(|| Path::new(&server.xa_log));
+        Coordinator::new(server.transaction_mode, server.worker_id, path)
     }
 
     pub fn prefix(&self) -> &str {

@@ -1,12 +1,20 @@
-//! Cross-shard aggregate merging verified against MariaDB 10.11.19: per-shard
+//! Cross-shard aggregate merging verified against MariaDB 10.11: per-shard
 //! partials (COUNT, SUM, MIN, MAX) from the server, and the server's answer
 //! over all rows (COUNT, SUM, MIN, MAX, AVG). Shard 3 has no rows.
 
 pub type Ty = (&'static str, u8, bool);
 pub type Cell = Option<&'static str>;
 /// (column, partial types, partials per shard, total types, totals).
+pub type Case = (
+    &'static str,
+    [Ty; 4],
+    &'static [[Cell; 4]],
+    [Ty; 5],
+    [Cell; 5],
+);
+
 #[rustfmt::skip]
-pub const CASES: &[(&str, [Ty; 4], &[[Cell; 4]], [Ty; 5], [Cell; 5])] = &[
+pub const CASES: &[Case] = &[
     ("i", [("LONGLONG", 0, false), ("NEWDECIMAL", 0, false), ("LONG", 0, false), ("LONG", 0, false)],
         &[[Some("2"), Some("3"), Some("1"), Some("2")], [Some("2"), Some("-4"), Some("-7"), Some("3")], [Some("3"), Some("16"), Some("0"), Some("11")], [Some("0"), None, None, None]],
         [("LONGLONG", 0, false), ("NEWDECIMAL", 0, false), ("LONG", 0, false), ("LONG", 0, false), ("NEWDECIMAL", 4, false)],

@@ -52,7 +52,8 @@ pub(super) fn col(ty: &str, decimals: u8, unsigned: bool, charset: u16) -> Colum
 
 /// The first select item of `SELECT <sql>`.
 pub(super) fn parse_expr(sql: &str) -> Result<ast::Expr, String> {
-    let stmt = crate::sql::parse_one(&format!("SELECT {sql}")).map_err(|e| format!("parse: {e}"))?;
+    let stmt =
+        crate::sql::parse_one(&format!("SELECT {sql}")).map_err(|e| format!("parse: {e}"))?;
     let Statement::Query(q) = stmt else {
         panic!("not a query: {sql}")
     };
@@ -73,7 +74,9 @@ pub(super) fn eval_sql(sql: &str, names: &[&str], row: &[Val]) -> Result<Val, St
     let base = row.len();
     let mut resolve = |x: &ast::Expr| -> Option<usize> {
         match x {
-            ast::Expr::Identifier(id) => names.iter().position(|n| n.eq_ignore_ascii_case(&id.value)),
+            ast::Expr::Identifier(id) => {
+                names.iter().position(|n| n.eq_ignore_ascii_case(&id.value))
+            }
             ast::Expr::Cast {
                 expr, data_type, ..
             } if data_type.to_string().to_uppercase().contains("UNSIGNED") => {
@@ -93,9 +96,15 @@ pub(super) fn eval_sql(sql: &str, names: &[&str], row: &[Val]) -> Result<Val, St
 }
 
 /// Evaluates and encodes like the planner would; errors as "ERROR <code>".
-pub(super) fn cell(sql: &str, names: &[&str], row: &[Val], out: &ColumnDef) -> Result<Option<String>, String> {
+pub(super) fn cell(
+    sql: &str,
+    names: &[&str],
+    row: &[Val],
+    out: &ColumnDef,
+) -> Result<Option<String>, String> {
     let v = eval_sql(sql, names, row)?;
-    Ok(v.to_cell(out).map(|b| String::from_utf8_lossy(&b).into_owned()))
+    Ok(v.to_cell(out)
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 fn show(r: &Result<Option<String>, String>) -> String {
@@ -123,15 +132,27 @@ fn constant_expressions_match_mariadb() {
         let out = col(ty, *dec, *unsigned, 45);
         let got = cell(sql, &[], &[], &out);
         if PARSER_CANNOT.contains(sql) {
-            assert!(matches!(&got, Err(e) if e.starts_with("parse")), "{sql} parses now");
+            assert!(
+                matches!(&got, Err(e) if e.starts_with("parse")),
+                "{sql} parses now"
+            );
             continue;
         }
         let want = expected(*want);
         if got != want {
-            bad.push(format!("{sql}: got {}, MariaDB {}", show(&got), show(&want)));
+            bad.push(format!(
+                "{sql}: got {}, MariaDB {}",
+                show(&got),
+                show(&want)
+            ));
         }
     }
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 /// The rows of the reference table as values, and its column names.
@@ -163,9 +184,19 @@ fn row_expressions_match_mariadb() {
             let got = cell(sql, &names, row, &out);
             let want = expected(*want);
             if got != want {
-                bad.push(format!("{sql} [row {}]: got {}, MariaDB {}", i + 1, show(&got), show(&want)));
+                bad.push(format!(
+                    "{sql} [row {}]: got {}, MariaDB {}",
+                    i + 1,
+                    show(&got),
+                    show(&want)
+                ));
             }
         }
     }
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }

@@ -53,7 +53,9 @@ fn aggregates_merge_like_one_server() {
         finished.push(avg(&finished[1], &finished[0]).expect("avg"));
         for (i, v) in finished.iter().enumerate() {
             let def = col(tt[i].0, tt[i].1, tt[i].2, 45);
-            let got = v.to_cell(&def).map(|b| String::from_utf8_lossy(&b).into_owned());
+            let got = v
+                .to_cell(&def)
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
             assert_eq!(got.as_deref(), total[i], "{c} aggregate {i}");
         }
     }
@@ -63,7 +65,9 @@ fn aggregates_merge_like_one_server() {
         assert!(Acc::new(k).finish().is_null());
     }
     assert!(avg(&Val::Null, &Val::Int(0)).expect("avg").is_null());
-    assert!(avg(&Val::Dec(Decimal::new(5, 0)), &Val::Int(0)).expect("avg").is_null());
+    assert!(avg(&Val::Dec(Decimal::new(5, 0)), &Val::Int(0))
+        .expect("avg")
+        .is_null());
 }
 
 #[test]
@@ -75,9 +79,18 @@ fn avg_scale_and_rounding() {
     };
     // AVG of INT is DECIMAL scale 4; of DECIMAL(12,2) scale 6; half away from zero.
     assert_eq!(show(avg(&dec(1, 0), &Val::Int(32)).expect("avg")), "0.0313");
-    assert_eq!(show(avg(&dec(-1, 0), &Val::Int(32)).expect("avg")), "-0.0313");
-    assert_eq!(show(avg(&dec(4, 2), &Val::Int(3)).expect("avg")), "0.013333");
-    assert_eq!(show(avg(&dec(1, 2), &Val::Int(32)).expect("avg")), "0.000313");
+    assert_eq!(
+        show(avg(&dec(-1, 0), &Val::Int(32)).expect("avg")),
+        "-0.0313"
+    );
+    assert_eq!(
+        show(avg(&dec(4, 2), &Val::Int(3)).expect("avg")),
+        "0.013333"
+    );
+    assert_eq!(
+        show(avg(&dec(1, 2), &Val::Int(32)).expect("avg")),
+        "0.000313"
+    );
     match avg(&Val::Double(1.0), &Val::Int(32)).expect("avg") {
         Val::Double(x) => assert_eq!(x, 0.03125),
         other => panic!("{other:?}"),
@@ -99,7 +112,14 @@ fn avg_scale_and_rounding() {
 #[test]
 fn decimal_text_and_arithmetic() {
     let d = |s: &str| Decimal::parse(s).unwrap_or_else(|| panic!("parse {s}"));
-    for s in ["0", "-1.50", "0.05", "12", "-0.001", "99999999999999999999999999999999999999"] {
+    for s in [
+        "0",
+        "-1.50",
+        "0.05",
+        "12",
+        "-0.001",
+        "99999999999999999999999999999999999999",
+    ] {
         assert_eq!(d(s).to_string(), s);
     }
     assert_eq!(d("+.5").to_string(), "0.5");
@@ -108,10 +128,26 @@ fn decimal_text_and_arithmetic() {
         assert!(Decimal::parse(bad).is_none(), "{bad}");
     }
     assert!(Decimal::parse("999999999999999999999999999999999999999").is_none());
-    assert_eq!(Decimal::parse_sci("1.5e3").map(|x| x.to_string()).as_deref(), Some("1500"));
-    assert_eq!(Decimal::parse_sci("15e-3").map(|x| x.to_string()).as_deref(), Some("0.015"));
-    assert_eq!(Decimal::from_f64(0.1).map(|x| x.to_string()).as_deref(), Some("0.1"));
-    assert_eq!(Decimal::from_f64(1e-40).map(|x| x.to_string()).as_deref(), Some("0"));
+    assert_eq!(
+        Decimal::parse_sci("1.5e3")
+            .map(|x| x.to_string())
+            .as_deref(),
+        Some("1500")
+    );
+    assert_eq!(
+        Decimal::parse_sci("15e-3")
+            .map(|x| x.to_string())
+            .as_deref(),
+        Some("0.015")
+    );
+    assert_eq!(
+        Decimal::from_f64(0.1).map(|x| x.to_string()).as_deref(),
+        Some("0.1")
+    );
+    assert_eq!(
+        Decimal::from_f64(1e-40).map(|x| x.to_string()).as_deref(),
+        Some("0")
+    );
     let r = |s: &str, n: i64| d(s).round(n).map(|x| x.to_string()).unwrap_or_default();
     assert_eq!(r("2.5", 0), "3");
     assert_eq!(r("-2.5", 0), "-3");
@@ -140,18 +176,44 @@ fn decimal_text_and_arithmetic() {
     assert_eq!(d("5.9999").int_div(&d("2")).ok().flatten(), Some(2));
     assert_eq!(d("-7").int_div(&d("2.5")).ok().flatten(), Some(-2));
     assert_eq!(d("1").int_div(&d("0")).ok().flatten(), None);
-    let rem = |a: &str, b: &str| d(a).checked_rem(&d(b)).ok().flatten().map(|x| x.to_string());
+    let rem = |a: &str, b: &str| {
+        d(a).checked_rem(&d(b))
+            .ok()
+            .flatten()
+            .map(|x| x.to_string())
+    };
     assert_eq!(rem("-7.5", "2").as_deref(), Some("-1.5"));
     assert_eq!(rem("7", "2.5").as_deref(), Some("2.0"));
     let big = d("99999999999999999999999999999999999999");
-    assert_eq!(big.checked_rem(&d("0.7")).ok().flatten().map(|x| x.to_string()).as_deref(), Some("0.3"));
+    assert_eq!(
+        big.checked_rem(&d("0.7"))
+            .ok()
+            .flatten()
+            .map(|x| x.to_string())
+            .as_deref(),
+        Some("0.3")
+    );
     assert!(big.checked_add(&big).is_err());
     assert!(big.checked_mul(&d("10")).is_err());
     assert_eq!(big.cmp_value(&d("0.5")), Ordering::Greater);
     assert_eq!(d("-0.5").cmp_value(&big), Ordering::Less);
     assert_eq!(d("1.50").cmp_value(&d("1.5")), Ordering::Equal);
-    assert_eq!(d("-12345678901234567890123.5").floor_ceil(true).map(|x| x.to_string()).ok().as_deref(), Some("-12345678901234567890123"));
-    assert_eq!(d("-0.5").floor_ceil(false).map(|x| x.to_string()).ok().as_deref(), Some("-1"));
+    assert_eq!(
+        d("-12345678901234567890123.5")
+            .floor_ceil(true)
+            .map(|x| x.to_string())
+            .ok()
+            .as_deref(),
+        Some("-12345678901234567890123")
+    );
+    assert_eq!(
+        d("-0.5")
+            .floor_ceil(false)
+            .map(|x| x.to_string())
+            .ok()
+            .as_deref(),
+        Some("-1")
+    );
 }
 
 fn key(v: &Val) -> Vec<u8> {
@@ -174,7 +236,10 @@ fn group_keys() {
         (Val::Null, Val::Null),
         (
             Val::Temporal("2024-01-05".into(), ColumnType::MYSQL_TYPE_DATE),
-            Val::Temporal("2024-01-05 00:00:00".into(), ColumnType::MYSQL_TYPE_DATETIME),
+            Val::Temporal(
+                "2024-01-05 00:00:00".into(),
+                ColumnType::MYSQL_TYPE_DATETIME,
+            ),
         ),
     ];
     for (a, b) in &same {
@@ -197,7 +262,10 @@ fn group_keys() {
     let k1 = [key(&s("ab", 63)), key(&s("c", 63))].concat();
     let k2 = [key(&s("a", 63)), key(&s("bc", 63))].concat();
     assert_ne!(k1, k2);
-    assert_eq!(Collation::from_id_lossy(45).compare(b"PAID", b"paid"), Ordering::Equal);
+    assert_eq!(
+        Collation::from_id_lossy(45).compare(b"PAID", b"paid"),
+        Ordering::Equal
+    );
 }
 
 #[test]
@@ -205,7 +273,10 @@ fn cells_round_trip() {
     let (_, rows) = table();
     for (name, ty, dec, uns, cs) in super::rows::COLUMNS {
         let def = col(ty, *dec, *uns, *cs);
-        let i = super::rows::COLUMNS.iter().position(|c| c.0 == *name).unwrap_or(0);
+        let i = super::rows::COLUMNS
+            .iter()
+            .position(|c| c.0 == *name)
+            .unwrap_or(0);
         for (row, cells) in rows.iter().zip(super::rows::ROWS) {
             let back = row[i].to_cell(&def);
             assert_eq!(back.as_deref(), cells[i].map(str::as_bytes), "{name}");
@@ -213,11 +284,32 @@ fn cells_round_trip() {
     }
     // Decimals formatted with exactly the column's decimals, half away from zero.
     let v = Val::Dec(Decimal::new(-12345, 3));
-    assert_eq!(v.to_cell(&col("NEWDECIMAL", 2, false, 63)).as_deref(), Some(&b"-12.35"[..]));
-    assert_eq!(v.to_cell(&col("NEWDECIMAL", 5, false, 63)).as_deref(), Some(&b"-12.34500"[..]));
-    assert_eq!(Val::Int(3).to_cell(&col("NEWDECIMAL", 2, false, 63)).as_deref(), Some(&b"3.00"[..]));
-    assert_eq!(Val::Double(2.5).to_cell(&col("LONGLONG", 0, false, 63)).as_deref(), Some(&b"2"[..]));
-    assert_eq!(Val::Double(1e20).to_cell(&col("DOUBLE", 31, false, 63)).as_deref(), Some(&b"1e20"[..]));
+    assert_eq!(
+        v.to_cell(&col("NEWDECIMAL", 2, false, 63)).as_deref(),
+        Some(&b"-12.35"[..])
+    );
+    assert_eq!(
+        v.to_cell(&col("NEWDECIMAL", 5, false, 63)).as_deref(),
+        Some(&b"-12.34500"[..])
+    );
+    assert_eq!(
+        Val::Int(3)
+            .to_cell(&col("NEWDECIMAL", 2, false, 63))
+            .as_deref(),
+        Some(&b"3.00"[..])
+    );
+    assert_eq!(
+        Val::Double(2.5)
+            .to_cell(&col("LONGLONG", 0, false, 63))
+            .as_deref(),
+        Some(&b"2"[..])
+    );
+    assert_eq!(
+        Val::Double(1e20)
+            .to_cell(&col("DOUBLE", 31, false, 63))
+            .as_deref(),
+        Some(&b"1e20"[..])
+    );
     assert_eq!(Val::Int(7).to_cell(&col("NULL", 0, false, 63)), None);
 }
 
@@ -247,9 +339,23 @@ fn compile_resolves_pre_order_and_rejects_unsupported() {
         }
     };
     let c = compile(&e, &mut resolve).expect("compile");
-    assert_eq!(seen, ["SUM(x) / COUNT(*) + 1", "SUM(x) / COUNT(*)", "SUM(x)", "COUNT(*)", "1"]);
-    let v = c.eval(&[Val::Dec(Decimal::new(10, 0)), Val::Int(3)]).expect("eval");
-    assert_eq!(v.to_cell(&col("NEWDECIMAL", 4, false, 63)).as_deref(), Some(&b"4.3333"[..]));
+    assert_eq!(
+        seen,
+        [
+            "SUM(x) / COUNT(*) + 1",
+            "SUM(x) / COUNT(*)",
+            "SUM(x)",
+            "COUNT(*)",
+            "1"
+        ]
+    );
+    let v = c
+        .eval(&[Val::Dec(Decimal::new(10, 0)), Val::Int(3)])
+        .expect("eval");
+    assert_eq!(
+        v.to_cell(&col("NEWDECIMAL", 4, false, 63)).as_deref(),
+        Some(&b"4.3333"[..])
+    );
     for sql in [
         "x",
         "a LIKE 'b%'",
