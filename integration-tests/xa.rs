@@ -381,3 +381,55 @@ async fn proxy_killed_during_two_phase_commit_recovers() {
     let _ = std::fs::remove_dir_all(&dir);
     cluster.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shard_killed_before_prepare_rolls_back_everywhere() {
+    let mut cluster = Cluster::start(false).await;
+    let ep = cluster.endpoints();
+    setup_users(&ep).await;
+    let mut c = Conn::from_url(ep.proxy_url()).await.unwrap();
+    c.query_drop("BEGIN").await.unwrap();
+    c.query_drop("UPDATE t_user SET balance = balance + 5 WHERE user_id = 2")
+        .await
+        .unwrap();
+    c.query_drop("UPDATE t_user SET balance = balance - 5 WHERE user_id = 1")
+        .await
+        .unwrap();
+    // ds_1 dies with its branch still active.
+    let victim = cluster.shards.remove(1);
+    let (workdir, port, pid) = (victim.workdir().to_path_buf(), victim.port(), victim.pid());
+    std::process::Command::new("kill")
+        .arg("-9")
+        .arg(pid.to_string())
+        .status()
+        .expect("kill");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = c.query_drop("COMMIT").await;
+    assert!(r.is_err(), "COMMIT with a dead participant must fail: {r:?}");
+    // Restart the shard on its data: crash recovery rolls its active branch back.
+    let mut opts = shardgate::localdb::LocalOptions::new("ds_1-again", &workdir);
+    opts.port = port;
+    let restarted = shardgate::localdb::LocalMariaDb::start(opts)
+        .await
+        .expect("restart shard");
+    assert_eq!(prepared(&ep).await, vec![0, 0]);
+    assert_eq!(balance_on_shard(&ep, 2).await, "1000.00");
+    assert_eq!(balance_on_shard(&ep, 1).await, "1000.00");
+    // The proxy serves the restarted shard again (stale pooled connections fail once each).
+    let mut ok = false;
+    for _ in 0..40 {
+        if let Ok(mut c) = Conn::from_url(ep.proxy_url()).await {
+            if let Ok(Some(t)) = c.query_first::<String, _>("SELECT SUM(balance) FROM t_user").await {
+                assert_eq!(t, expected_total());
+                ok = true;
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "proxy did not recover from the shard restart");
+    restarted.stop().await.ok();
+    // Last: dropping the killed server's handle removes its (now unused) directory.
+    drop(victim);
+    cluster.stop().await;
+}

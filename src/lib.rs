@@ -6,11 +6,14 @@
 //! - [`plan`]: statement → plan (route kind, per-node SQL, merge steps).
 //! - [`route`]: pure: rules + predicates → data nodes.
 //! - [`rewrite`]: pure: AST-guided edits of the client's SQL per data node.
-//! - [`execute`]: runs plans on backends, scatter in parallel, streams results.
-//! - [`merge`]: pure: k-way ordered merge, limit/offset over shard streams.
+//! - `session::exec` / `session::grouped`: run plans on backends, scatter in parallel,
+//!   stream results (the execute stage).
+//! - [`merge`]: pure: k-way ordered merge, limit/offset, grouping merge over shard streams.
 //! - [`eval`]: pure: MySQL value/expression semantics and aggregate merging.
 //! - [`backend`]: the only user of mysql_async (pools per data source).
 //! - [`rules`]: loads and validates rule files; sharding algorithms.
+//! - [`catalog`]: columns and types of the logical tables (typed routing, primary keys).
+//! - [`txn`]: XA ids, the durable decision log, recovery.
 //! - [`id`]: snowflake key generation (ids filled into INSERTs before routing).
 //! - [`collation`]: MySQL collations (utf8mb4_general_ci weights) and cell comparison.
 //! - [`localdb`]: starts local `mariadbd` servers (demo and integration tests).
