@@ -15,6 +15,16 @@
 //! or MIN/MAX value). Both sides failing with the same code is a match; the proxy answering
 //! 1235 is counted as "unsupported" and listed, never a failure. Every third statement also
 //! runs as a prepared statement (alternately with WHERE/HAVING/LIMIT literals as `?`).
+//!
+//! Known proxy bugs stay visible without turning the suite red: the shapes in `known_bug`
+//! are not generated (each reason is counted in the output), and for grouped / DISTINCT
+//! statements the column flags and string `decimals` that MariaDB changes when it goes
+//! through a temporary table are tolerated (`compare::Meta::TempTableQuirks`, counted as
+//! "metadata quirks"). `SHARDGATE_FUZZ_KNOWN_BUGS=1` turns both off.
+//!
+//! Layout: `fuzz/ast.rs` (syntax tree, rendering, determinism rules, how much order the
+//! statement fixes), `fuzz/gen.rs` (generator), `fuzz/compare.rs` (verdicts),
+//! `fuzz/shrink.rs` (smaller variants of a failing statement).
 
 mod ast;
 mod compare;
@@ -22,7 +32,7 @@ mod gen;
 mod shrink;
 
 use crate::diff::{self, Outcome};
-use ast::{AggFn, Expr, Item, Lit, Qual, Query, Ref};
+use ast::Query;
 use compare::{judge, show_outcome, Meta, Verdict};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
@@ -32,98 +42,14 @@ use std::time::{Duration, Instant};
 const DEFAULT_SEED: u64 = 0x5EED_2026;
 const DEFAULT_COUNT: u64 = 2000;
 
-/// An integer key spelled as a decimal: `'20.0'` or `20.0`.
-fn decimal_spelled_int(e: &Expr) -> bool {
-    match e {
-        Expr::Lit(Lit::IntStr(v), _) => v.contains('.'),
-        Expr::Lit(Lit::Dec(v), _) => v.ends_with(".0"),
-        _ => false,
-    }
-}
-
 /// Shapes on which the proxy is known to answer wrongly, kept out of the default run (so the
 /// suite stays green) and generated with `SHARDGATE_FUZZ_KNOWN_BUGS=1`. Each entry names
 /// the bug; delete it once fixed.
 pub fn known_bug(q: &Query) -> Option<&'static str> {
-    let order_exprs = || {
-        q.order_by.iter().filter_map(|(r, _)| match r {
-            Ref::Expr(e) => Some(e),
-            _ => None,
-        })
-    };
-    let select_exprs = || {
-        q.items.iter().filter_map(|i| match i {
-            Item::Expr(e, _) => Some(e),
-            Item::Star => None,
-        })
-    };
-    let group_exprs = || {
-        q.group_by.iter().filter_map(|r| match r {
-            Ref::Expr(e) => Some(e),
-            _ => None,
-        })
-    };
-    // Every expression the proxy may rewrite for a grouped / DISTINCT statement.
-    let grouped_exprs = || {
-        select_exprs()
-            .chain(group_exprs())
-            .chain(q.having.iter())
-            .chain(order_exprs())
-    };
-    let grouping = q.is_aggregate() || q.distinct;
-    // sqlparser has its own nodes for these; their span misses the function name.
-    let special_fn = |x: &Expr| matches!(x, Expr::Func("FLOOR" | "SUBSTRING", _));
-    if !grouping && order_exprs().any(|e| e.any(&special_fn)) {
-        return Some(
-            "plain SELECT across shards, ORDER BY SUBSTRING(x, a, b): the hidden sort column \
-             is pushed down as `x, a, b` (two extra columns reach the client)",
-        );
-    }
-    if order_exprs().any(|e| e.any(&|x| matches!(x, Expr::Neg(_)))) {
-        return Some("ORDER BY -x across shards sorts by x");
-    }
-    if grouping && grouped_exprs().any(|e| e.any(&|x| matches!(x, Expr::Neg(_)))) {
-        return Some("grouped/DISTINCT across shards: -x pushed down as x");
-    }
-    if grouping && grouped_exprs().any(|e| e.any(&special_fn)) {
-        return Some(
-            "grouped/DISTINCT across shards: FLOOR(x) / SUBSTRING(x, a, b) pushed down as x / x, a, b",
-        );
-    }
-    if q.qual == Qual::Table && select_exprs().any(|e| !matches!(e, Expr::Col(_))) {
-        return Some("t_order.col inside a select expression: the column name shows t_order_0");
-    }
-    if grouping
-        && ast::and_all(&q.where_).is_some_and(|w| {
-            let t = ast::expr_sql(&w);
-            t.ends_with(')') || t.ends_with("NULL")
-        })
-    {
-        return Some(
-            "grouped/DISTINCT across shards: a WHERE ending in `x IS [NOT] NULL` is sent as \
-             `x`; one ending in `)` (IN list, NOT (...), parenthesised OR) often loses it",
-        );
-    }
-    let avg_in_expr = |e: &Expr| {
-        !matches!(e, Expr::Agg(..))
-            && e.any(&|x| {
-                x.children()
-                    .iter()
-                    .any(|c| matches!(c, Expr::Agg(AggFn::Avg, ..)))
-            })
-    };
-    if grouped_exprs().any(avg_in_expr) {
-        return Some("AVG(x) inside an expression is rounded to AVG's display scale first");
-    }
-    if q.where_.iter().any(|w| w.any(&decimal_spelled_int)) {
-        return Some(
-            "sharding-key IN lists: 20.0 / '20.0' in one list and 20 in another do not \
-             intersect (routes to too few shards)",
-        );
-    }
-    if q.items.contains(&Item::Star) && q.order_by.iter().any(|(r, _)| matches!(r, Ref::Alias(_))) {
-        return Some("SELECT *, x AS a ... ORDER BY a across shards: 1054 unknown column a");
-    }
+    // Fixed and removed: IS NULL / `)` at the end of a grouped WHERE, unary minus, FLOOR and
+    // SUBSTRING pushed down without their name, t_order.col in column names, AVG rounded
+    // inside expressions, decimal-spelled IN lists, ORDER BY a select alias after `*`.
+    let _ = q;
     None
 }
 

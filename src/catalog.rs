@@ -161,8 +161,14 @@ pub fn coerce(kind: ColKind, v: &ShardValue, for_insert: bool) -> Option<ShardVa
     match (kind, v) {
         (k, ShardValue::Str(s)) if k.numeric() => {
             let text = std::str::from_utf8(s).ok().map(str::trim).unwrap_or("");
-            Some(numeric_text(text).unwrap_or_else(|| v.clone()))
+            let n = numeric_text(text).unwrap_or_else(|| v.clone());
+            match (&n, k) {
+                (ShardValue::Decimal(d), ColKind::Integer) => Some(integral(d).unwrap_or(n)),
+                _ => Some(n),
+            }
         }
+        // 20.0 = 20 on an integer column: route (and intersect IN lists) as the integer.
+        (ColKind::Integer, ShardValue::Decimal(d)) => Some(integral(d).unwrap_or_else(|| v.clone())),
         (ColKind::String, ShardValue::Int(_) | ShardValue::Decimal(_) | ShardValue::Float(_)) => {
             if for_insert {
                 Some(ShardValue::Str(v.to_string().into_bytes()))
@@ -172,6 +178,15 @@ pub fn coerce(kind: ColKind, v: &ShardValue, for_insert: bool) -> Option<ShardVa
         }
         _ => Some(v.clone()),
     }
+}
+
+/// A decimal literal with only zeros after the point, as an integer (`20.00` → 20).
+fn integral(d: &str) -> Option<ShardValue> {
+    let (int, frac) = d.split_once('.').unwrap_or((d, ""));
+    if !frac.bytes().all(|b| b == b'0') {
+        return None;
+    }
+    int.parse::<i128>().ok().map(ShardValue::Int)
 }
 
 /// A string that is wholly a number, as the number (`'17'`, `'-1.50'`, `'1e3'`).
@@ -209,6 +224,9 @@ mod tests {
             (ColKind::String, ShardValue::str("a"), false, Some(ShardValue::str("a"))),
             (ColKind::Integer, ShardValue::str("12abc"), false, Some(ShardValue::str("12abc"))),
             (ColKind::Float, ShardValue::str("1e3"), false, Some(ShardValue::Float(1000.0))),
+            (ColKind::Integer, ShardValue::Decimal("20.0".into()), false, Some(ShardValue::Int(20))),
+            (ColKind::Integer, ShardValue::str("20.00"), false, Some(ShardValue::Int(20))),
+            (ColKind::Integer, ShardValue::Decimal("20.5".into()), false, Some(ShardValue::Decimal("20.5".into()))),
         ];
         for (k, v, ins, want) in cases {
             assert_eq!(coerce(k, &v, ins), want, "{k:?} {v:?}");

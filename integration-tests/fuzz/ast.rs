@@ -117,6 +117,7 @@ impl Expr {
     }
 
     /// Does `f` hold for this expression or any part of it?
+    #[allow(dead_code)]
     pub fn any(&self, f: &dyn Fn(&Expr) -> bool) -> bool {
         f(self) || self.children().iter().any(|c| c.any(f))
     }
@@ -358,6 +359,7 @@ pub enum Order {
 }
 
 /// The SQL text of one expression (unqualified columns, literals inline).
+#[allow(dead_code)]
 pub fn expr_sql(e: &Expr) -> String {
     let mut q = Sql {
         text: String::new(),

@@ -119,8 +119,11 @@ impl Acc {
     }
 }
 
-/// AVG from merged SUM and COUNT as MySQL computes it: DECIMAL sums give a
-/// DECIMAL with scale + 4 (rounded half away from zero), DOUBLE sums a DOUBLE;
+/// AVG from merged SUM and COUNT as MySQL computes it: a DECIMAL sum gives a
+/// DECIMAL shown with the sum's scale + 4 (rounded half away from zero by
+/// [`Val::to_cell`]) but kept, like MariaDB does inside expressions, at its
+/// internal precision ([`Decimal::div_internal`]: `AVG` of 1, 1, 2 is
+/// 1.333333333, so `AVG(x) * 3` is 4.0000); a DOUBLE sum gives a DOUBLE.
 /// NULL when the count is 0 or the sum NULL.
 pub fn avg(sum: &Val, count: &Val) -> Result<Val, EvalError> {
     let n = match count.to_numeric() {
@@ -137,7 +140,7 @@ pub fn avg(sum: &Val, count: &Val) -> Result<Val, EvalError> {
             let d = s
                 .to_decimal()
                 .ok_or_else(|| EvalError::overflow("DECIMAL"))?;
-            Ok(d.checked_div(&Decimal::new(n, 0), DIV_INCR)?
+            Ok(d.div_internal(&Decimal::new(n, 0), DIV_INCR)?
                 .map_or(Val::Null, Val::Dec))
         }
     }

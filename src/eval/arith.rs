@@ -129,7 +129,8 @@ pub fn mul(a: &Val, b: &Val) -> Result<Val, EvalError> {
     additive(a, b, Op::Mul)
 }
 
-/// `/`: DOUBLE if either side is, else DECIMAL with scale s1 + 4.
+/// `/`: DOUBLE if either side is, else DECIMAL at MariaDB's internal
+/// precision ([`Decimal::div_internal`]; it shows with scale s1 + 4).
 pub fn div(a: &Val, b: &Val) -> Result<Val, EvalError> {
     let (x, y) = (num(a), num(b));
     match (&x, &y) {
@@ -144,7 +145,7 @@ pub fn div(a: &Val, b: &Val) -> Result<Val, EvalError> {
         _ => {
             let err = || EvalError::overflow("DECIMAL");
             let (p, q) = (to_dec(&x).ok_or_else(err)?, to_dec(&y).ok_or_else(err)?);
-            Ok(p.checked_div(&q, DIV_INCR)?.map_or(Val::Null, Val::Dec))
+            Ok(p.div_internal(&q, DIV_INCR)?.map_or(Val::Null, Val::Dec))
         }
     }
 }

@@ -342,30 +342,52 @@ impl Decimal {
             .ok_or_else(overflow)
     }
 
-    /// Quotient with scale s1 + `incr` (capped at 38), rounded half away from
-    /// zero; None when dividing by zero.
-    ///
-    /// Like MariaDB, the quotient is first truncated to a number of fraction
-    /// digits that is a multiple of 9 (its base-10^9 words): when that equals
-    /// the result scale (e.g. `2.00000/3` = 0.666666666) no rounding happens.
+    /// Quotient as MariaDB shows it: scale s1 + `incr` (capped at 38), from the
+    /// internal quotient ([`Decimal::div_internal`]) rounded half away from
+    /// zero. None when dividing by zero.
     pub fn checked_div(&self, o: &Decimal, incr: u8) -> Result<Option<Decimal>, EvalError> {
+        let rs = self.scale.saturating_add(incr).min(MAX_SCALE);
+        match self.div_internal(o, incr)? {
+            Some(q) if q.scale > rs => q.rescale(rs).map(Some),
+            other => Ok(other),
+        }
+    }
+
+    /// The quotient at MariaDB's internal precision: truncated to a number of
+    /// fraction digits that is a multiple of 9 (its base-10^9 words, at least
+    /// s1 + `incr`): `1/3` is 0.333333333, `2.00000/3` 0.666666666. Past our
+    /// 38 digits it is rounded to as many digits as fit (at least s1 + `incr`).
+    /// None when dividing by zero.
+    pub fn div_internal(&self, o: &Decimal, incr: u8) -> Result<Option<Decimal>, EvalError> {
         if o.is_zero() {
             return Ok(None);
         }
         let (s1, s2) = (u32::from(self.scale), u32::from(o.scale));
-        let rs = s1.saturating_add(incr.into()).min(MAX_SCALE.into());
+        let shown = s1.saturating_add(incr.into()).min(MAX_SCALE.into());
         let words = |s: u32| s.div_ceil(9) * 9;
         let extra = u32::from(incr).saturating_sub(words(s1) - s1 + words(s2) - s2);
         let internal = words(words(s1) + words(s2) + extra);
-        // mantissa = a/b * 10^(s2 - s1 + rs); rs >= s1 for scales <= 38.
-        let e = (s2 + rs).saturating_sub(s1);
         let (a, b) = (self.mantissa.unsigned_abs(), o.mantissa.unsigned_abs());
-        let q = long_div(a, b, e, internal > rs).ok_or_else(overflow)?;
-        let rs = u8::try_from(rs).unwrap_or(MAX_SCALE);
         let neg = self.is_negative() != o.is_negative();
-        signed(q, neg && q != 0)
-            .map(|m| Some(Decimal::new(m, rs)))
-            .ok_or_else(overflow)
+        // mantissa = a/b * 10^(s2 - s1 + scale): try the internal scale, then
+        // fewer digits (rounded) until it fits.
+        let mut scale = internal.min(MAX_SCALE.into());
+        loop {
+            let e = (s2 + scale).saturating_sub(s1);
+            let exact = scale == internal;
+            if let Some(q) = long_div(a, b, e, !exact) {
+                if let Some(m) = signed(q, neg && q != 0) {
+                    return Ok(Some(Decimal::new(
+                        m,
+                        u8::try_from(scale).unwrap_or(MAX_SCALE),
+                    )));
+                }
+            }
+            if scale <= shown {
+                return Err(overflow());
+            }
+            scale = (scale - 9).max(shown);
+        }
     }
 
     /// MOD: sign of the dividend, scale max(s1, s2); None when dividing by zero.

@@ -2,11 +2,9 @@
 
 use super::arith;
 use super::func;
-use super::num::format_double;
 use super::value::Val;
 use crate::error::SqlError;
 use std::cmp::Ordering;
-use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnOp {
@@ -60,7 +58,10 @@ pub enum Expr {
         whens: Vec<(Expr, Expr)>,
         else_: Option<Box<Expr>>,
     },
-    /// Upper-case function name and arguments (see [`super::func`]).
+    /// Upper-case function name and arguments: ROUND, TRUNCATE, ABS, SIGN,
+    /// FLOOR, CEIL, MOD, IFNULL, COALESCE, IF, NULLIF, GREATEST, LEAST, CONCAT,
+    /// LOWER, UPPER, LENGTH, CHAR_LENGTH (and CEILING, LCASE, UCASE,
+    /// OCTET_LENGTH, CHARACTER_LENGTH).
     Func(String, Vec<Expr>),
 }
 
@@ -128,6 +129,37 @@ fn tri(b: Option<bool>) -> Val {
     b.map_or(Val::Null, Val::bool)
 }
 
+/// A value at MariaDB's internal precision and, for a DECIMAL with more
+/// fraction digits than its result type has (`1/3` is 0.333333333 of
+/// DECIMAL(.,4)), that declared scale. Arithmetic, BETWEEN, multi-value IN,
+/// CASE and truth tests use the internal value; `=`/`<`-style comparisons,
+/// string conversion and the final result use it rounded to the declared scale.
+pub(crate) type Typed = (Val, Option<u8>);
+
+/// The declared scale of a value (its own scale unless given).
+pub(crate) fn declared(v: &Val, decl: Option<u8>) -> u8 {
+    decl.unwrap_or(match v.to_numeric() {
+        Val::Dec(d) => d.scale,
+        _ => 0,
+    })
+}
+
+/// The declared scale to record for `result` given the scale it should have.
+pub(crate) fn decl_for(result: &Val, want: u8) -> Option<u8> {
+    match result {
+        Val::Dec(d) if d.scale > want => Some(want),
+        _ => None,
+    }
+}
+
+/// The value as MariaDB shows and compares it: rounded to its declared scale.
+pub(crate) fn rounded((v, decl): Typed) -> Val {
+    match (v, decl) {
+        (Val::Dec(d), Some(s)) if d.scale > s => Val::Dec(d.rescale(s).unwrap_or(d)),
+        (v, _) => v,
+    }
+}
+
 /// Compares two evaluated operands. MariaDB converts a string constant to
 /// the type of a DECIMAL it is compared with (otherwise string vs DECIMAL
 /// compares as DOUBLE).
@@ -144,26 +176,45 @@ fn compare_ops(a: &Expr, x: &Val, b: &Expr, y: &Val) -> Option<Ordering> {
 
 impl Expr {
     /// Evaluates over `row`; a column index past the row's end reads NULL.
+    /// A DECIMAL result is rounded to its result type's scale (as MariaDB
+    /// shows, sorts and compares it).
     pub fn eval(&self, row: &[Val]) -> Result<Val, EvalError> {
+        self.eval_t(row).map(rounded)
+    }
+
+    /// MySQL truthiness (WHERE/HAVING) of the value at internal precision.
+    pub fn eval_bool(&self, row: &[Val]) -> Result<Option<bool>, EvalError> {
+        Ok(self.internal(row)?.truthy())
+    }
+
+    pub(crate) fn eval_t(&self, row: &[Val]) -> Result<Typed, EvalError> {
         self.eval_inner(row).map_err(|e| e.within(self))
     }
 
-    fn eval_inner(&self, row: &[Val]) -> Result<Val, EvalError> {
-        Ok(match self {
+    /// The value at internal precision.
+    pub(crate) fn internal(&self, row: &[Val]) -> Result<Val, EvalError> {
+        Ok(self.eval_t(row)?.0)
+    }
+
+    fn eval_inner(&self, row: &[Val]) -> Result<Typed, EvalError> {
+        let v = match self {
             Expr::Lit(v) => v.clone(),
             Expr::Col(i) => row.get(*i).cloned().unwrap_or(Val::Null),
-            Expr::Unary(UnOp::Neg, a) => arith::neg(&a.eval(row)?)?,
-            Expr::Unary(UnOp::Not, a) => tri(not3(a.eval(row)?.truthy())),
-            Expr::Binary(op, a, b) => binary(*op, a, b, row)?,
-            Expr::IsNull(a, negated) => Val::bool(a.eval(row)?.is_null() != *negated),
+            Expr::Unary(UnOp::Neg, a) => {
+                let (v, d) = a.eval_t(row)?;
+                return Ok((arith::neg(&v)?, d));
+            }
+            Expr::Unary(UnOp::Not, a) => tri(not3(a.internal(row)?.truthy())),
+            Expr::Binary(op, a, b) => return binary(*op, a, b, row),
+            Expr::IsNull(a, negated) => Val::bool(a.internal(row)?.is_null() != *negated),
             Expr::Between {
                 expr,
                 low,
                 high,
                 negated,
             } => {
-                let v = expr.eval(row)?;
-                let (l, h) = (low.eval(row)?, high.eval(row)?);
+                let v = expr.internal(row)?;
+                let (l, h) = (low.internal(row)?, high.internal(row)?);
                 // One comparison type for all three: string vs DECIMAL is DOUBLE.
                 let ge = v.compare(&l).map(|o| o != Ordering::Less);
                 let le = v.compare(&h).map(|o| o != Ordering::Greater);
@@ -175,17 +226,23 @@ impl Expr {
                 list,
                 negated,
             } => {
-                let v = expr.eval(row)?;
+                // `x IN (a)` is `x = a`; longer lists use one comparison type
+                // and internal precision.
+                let single = list.len() == 1;
+                let v = if single {
+                    expr.eval(row)?
+                } else {
+                    expr.internal(row)?
+                };
                 let mut r = Some(false);
                 if v.is_null() {
                     r = None;
                 } else {
                     for e in list {
-                        // `x IN (a)` is `x = a`; longer lists use one comparison type.
-                        let o = if list.len() == 1 {
+                        let o = if single {
                             compare_ops(expr, &v, e, &e.eval(row)?)
                         } else {
-                            v.compare(&e.eval(row)?)
+                            v.compare(&e.internal(row)?)
                         };
                         match o {
                             Some(Ordering::Equal) => {
@@ -205,12 +262,12 @@ impl Expr {
                 else_,
             } => {
                 let op = match operand {
-                    Some(o) => Some(o.eval(row)?),
+                    Some(o) => Some(o.internal(row)?),
                     None => None,
                 };
                 let mut chosen = None;
                 for (i, (w, _)) in whens.iter().enumerate() {
-                    let wv = w.eval(row)?;
+                    let wv = w.internal(row)?;
                     let hit = match (&op, operand) {
                         (Some(o), Some(oe)) => compare_ops(oe, o, w, &wv) == Some(Ordering::Equal),
                         _ => wv.truthy() == Some(true),
@@ -230,59 +287,74 @@ impl Expr {
                     None if else_.is_some() => Some(whens.len()),
                     None => None,
                 };
-                func::choose(&results, pick, row)?
+                return func::choose(&results, pick, row);
             }
-            Expr::Func(name, args) => func::call(name, args, row)?,
-        })
+            Expr::Func(name, args) => return func::call(name, args, row),
+        };
+        Ok((v, None))
     }
 }
 
-fn binary(op: BinOp, a: &Expr, b: &Expr, row: &[Val]) -> Result<Val, EvalError> {
+fn binary(op: BinOp, a: &Expr, b: &Expr, row: &[Val]) -> Result<Typed, EvalError> {
     use BinOp::*;
-    // AND / OR short-circuit like MariaDB (a decided left side skips the right).
+    let plain = |v: Val| Ok((v, None));
     match op {
+        // AND / OR short-circuit like MariaDB (a decided left side skips the right).
         And => {
-            let l = a.eval(row)?.truthy();
+            let l = a.eval_bool(row)?;
             if l == Some(false) {
-                return Ok(Val::bool(false));
+                return plain(Val::bool(false));
             }
-            return Ok(tri(and3(l, b.eval(row)?.truthy())));
+            plain(tri(and3(l, b.eval_bool(row)?)))
         }
         Or => {
-            let l = a.eval(row)?.truthy();
+            let l = a.eval_bool(row)?;
             if l == Some(true) {
-                return Ok(Val::bool(true));
+                return plain(Val::bool(true));
             }
-            return Ok(tri(or3(l, b.eval(row)?.truthy())));
+            plain(tri(or3(l, b.eval_bool(row)?)))
         }
-        _ => {}
-    }
-    let (x, y) = (a.eval(row)?, b.eval(row)?);
-    let cmp = |f: fn(Ordering) -> bool| tri(compare_ops(a, &x, b, &y).map(f));
-    Ok(match op {
-        Add => arith::add(&x, &y)?,
-        Sub => arith::sub(&x, &y)?,
-        Mul => arith::mul(&x, &y)?,
-        Div => arith::div(&x, &y)?,
-        IntDiv => arith::int_div(&x, &y)?,
-        Mod => arith::rem(&x, &y)?,
-        Eq => cmp(|o| o == Ordering::Equal),
-        NotEq => cmp(|o| o != Ordering::Equal),
-        Lt => cmp(|o| o == Ordering::Less),
-        LtEq => cmp(|o| o != Ordering::Greater),
-        Gt => cmp(|o| o == Ordering::Greater),
-        GtEq => cmp(|o| o != Ordering::Less),
-        NullSafeEq => Val::bool(match (x.is_null(), y.is_null()) {
-            (true, true) => true,
-            (false, false) => compare_ops(a, &x, b, &y) == Some(Ordering::Equal),
-            _ => false,
-        }),
-        Xor => match (x.truthy(), y.truthy()) {
-            (Some(p), Some(q)) => Val::bool(p != q),
-            _ => Val::Null,
+        Xor => match (a.eval_bool(row)?, b.eval_bool(row)?) {
+            (Some(p), Some(q)) => plain(Val::bool(p != q)),
+            _ => plain(Val::Null),
         },
-        And | Or => Val::Null,
-    })
+        Eq | NotEq | Lt | LtEq | Gt | GtEq | NullSafeEq => {
+            let (x, y) = (a.eval(row)?, b.eval(row)?);
+            let o = compare_ops(a, &x, b, &y);
+            plain(match op {
+                NullSafeEq => Val::bool(match (x.is_null(), y.is_null()) {
+                    (true, true) => true,
+                    (false, false) => o == Some(Ordering::Equal),
+                    _ => false,
+                }),
+                Eq => tri(o.map(|o| o == Ordering::Equal)),
+                NotEq => tri(o.map(|o| o != Ordering::Equal)),
+                Lt => tri(o.map(|o| o == Ordering::Less)),
+                LtEq => tri(o.map(|o| o != Ordering::Greater)),
+                Gt => tri(o.map(|o| o == Ordering::Greater)),
+                _ => tri(o.map(|o| o != Ordering::Less)),
+            })
+        }
+        Add | Sub | Mul | Div | IntDiv | Mod => {
+            let ((x, dx), (y, dy)) = (a.eval_t(row)?, b.eval_t(row)?);
+            let r = match op {
+                Add => arith::add(&x, &y)?,
+                Sub => arith::sub(&x, &y)?,
+                Mul => arith::mul(&x, &y)?,
+                Div => arith::div(&x, &y)?,
+                IntDiv => arith::int_div(&x, &y)?,
+                _ => arith::rem(&x, &y)?,
+            };
+            let (sx, sy) = (declared(&x, dx), declared(&y, dy));
+            let want = match op {
+                Mul => sx.saturating_add(sy),
+                Div => sx.saturating_add(arith::DIV_INCR),
+                _ => sx.max(sy),
+            };
+            let d = decl_for(&r, want.min(super::decimal::MAX_SCALE));
+            Ok((r, d))
+        }
+    }
 }
 
 impl BinOp {
@@ -305,113 +377,6 @@ impl BinOp {
             And => "and",
             Or => "or",
             Xor => "xor",
-        }
-    }
-}
-
-impl fmt::Display for Val {
-    /// SQL-literal-like text (used in error messages).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Val::Null => f.write_str("NULL"),
-            Val::Int(i) => write!(f, "{i}"),
-            Val::UInt(u) => write!(f, "{u}"),
-            Val::Dec(d) => write!(f, "{d}"),
-            Val::Double(x) => f.write_str(&format_double(*x)),
-            Val::Str(b, _) | Val::Temporal(b, _) => {
-                write!(f, "'{}'", String::from_utf8_lossy(b).replace('\'', "\\'"))
-            }
-        }
-    }
-}
-
-fn paren(e: &Expr, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    match e {
-        Expr::Binary(..) | Expr::Between { .. } | Expr::InList { .. } | Expr::IsNull(..) => {
-            write!(f, "({e})")
-        }
-        _ => write!(f, "{e}"),
-    }
-}
-
-fn list(f: &mut fmt::Formatter<'_>, items: &[Expr]) -> fmt::Result {
-    for (i, a) in items.iter().enumerate() {
-        if i > 0 {
-            f.write_str(",")?;
-        }
-        write!(f, "{a}")?;
-    }
-    Ok(())
-}
-
-impl fmt::Display for Expr {
-    /// MariaDB-like text; input columns print as `col<i>`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Expr::Lit(v) => write!(f, "{v}"),
-            Expr::Col(i) => write!(f, "col{i}"),
-            Expr::Unary(UnOp::Neg, a) => {
-                f.write_str("-")?;
-                paren(a, f)
-            }
-            Expr::Unary(UnOp::Not, a) => {
-                f.write_str("!")?;
-                paren(a, f)
-            }
-            Expr::Binary(op, a, b) => {
-                paren(a, f)?;
-                write!(f, " {} ", op.symbol())?;
-                paren(b, f)
-            }
-            Expr::IsNull(a, neg) => {
-                paren(a, f)?;
-                f.write_str(if *neg { " is not null" } else { " is null" })
-            }
-            Expr::Between {
-                expr,
-                low,
-                high,
-                negated,
-            } => {
-                paren(expr, f)?;
-                let not = if *negated { " not" } else { "" };
-                write!(f, "{not} between ")?;
-                paren(low, f)?;
-                f.write_str(" and ")?;
-                paren(high, f)
-            }
-            Expr::InList {
-                expr,
-                list: items,
-                negated,
-            } => {
-                paren(expr, f)?;
-                f.write_str(if *negated { " not in (" } else { " in (" })?;
-                list(f, items)?;
-                f.write_str(")")
-            }
-            Expr::Case {
-                operand,
-                whens,
-                else_,
-            } => {
-                f.write_str("case ")?;
-                if let Some(o) = operand {
-                    write!(f, "{o} ")?;
-                }
-                for (w, t) in whens {
-                    write!(f, "when {w} then {t} ")?;
-                }
-                if let Some(e) = else_ {
-                    write!(f, "else {e} ")?;
-                }
-                f.write_str("end")
-            }
-            Expr::Func(name, args) => {
-                write!(f, "{}(", name.to_ascii_lowercase())?;
-                list(f, args)?;
-                f.write_str(")")
-            }
         }
     }
 }

@@ -5,7 +5,7 @@
 
 use super::arith;
 use super::decimal::Decimal;
-use super::expr::{EvalError, Expr};
+use super::expr::{decl_for, declared, rounded, EvalError, Expr, Typed};
 use super::num::{double_round, rint, str_to_i64};
 use super::text;
 use super::value::{Val, DEFAULT_COLLATION};
@@ -126,26 +126,44 @@ fn sign(x: &Val) -> Val {
 /// the type MariaDB aggregates from all candidates (e.g. `IF(c, 1.5, 1)` is
 /// DECIMAL(.,1), so 1 becomes 1.0). Other candidates are evaluated only for
 /// their type; their errors are ignored.
-pub(crate) fn choose(cands: &[&Expr], pick: Option<usize>, row: &[Val]) -> Result<Val, EvalError> {
-    let Some(p) = pick else {
-        return Ok(Val::Null);
+pub(crate) fn choose(
+    cands: &[&Expr],
+    pick: Option<usize>,
+    row: &[Val],
+) -> Result<Typed, EvalError> {
+    let Some(e) = pick.and_then(|p| cands.get(p)) else {
+        return Ok((Val::Null, None));
     };
-    let Some(e) = cands.get(p) else {
-        return Ok(Val::Null);
-    };
-    let chosen = e.eval(row)?;
-    if chosen.is_null() || cands.len() < 2 {
+    let chosen = e.eval_t(row)?;
+    if chosen.0.is_null() || cands.len() < 2 {
         return Ok(chosen);
     }
-    let mut others = Vec::with_capacity(cands.len());
-    for (i, c) in cands.iter().enumerate() {
-        if i != p {
-            if let Ok(v) = c.eval(row) {
-                others.push(v);
-            }
-        }
-    }
-    Ok(unify(chosen, &others))
+    let others: Vec<Typed> = cands
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != pick)
+        .filter_map(|(_, c)| c.eval_t(row).ok())
+        .collect();
+    Ok(unify_typed(chosen, &others))
+}
+
+/// [`unify`] keeping track of the declared scale (the largest of the candidates').
+fn unify_typed(chosen: Typed, others: &[Typed]) -> Typed {
+    let want = std::iter::once(&chosen)
+        .chain(others)
+        .filter(|(v, _)| matches!(v, Val::Int(_) | Val::UInt(_) | Val::Dec(_)))
+        .map(|(v, d)| declared(v, *d))
+        .max()
+        .unwrap_or(0);
+    let vals: Vec<Val> = others.iter().map(|t| t.0.clone()).collect();
+    // A number that becomes a string is converted as shown.
+    let textual = vals
+        .iter()
+        .any(|v| matches!(v, Val::Str(..) | Val::Temporal(..)));
+    let chosen = if textual { rounded(chosen) } else { chosen.0 };
+    let v = unify(chosen, &vals);
+    let d = decl_for(&v, want);
+    (v, d)
 }
 
 /// Converts `chosen` to the aggregate type of itself and `others`.
@@ -190,48 +208,47 @@ fn unify(chosen: Val, others: &[Val]) -> Val {
 /// GREATEST / LEAST: NULL if any argument is; compared as strings when all
 /// are strings, as temporals when all are temporal, else numerically (DOUBLE
 /// when a string or DOUBLE is involved).
-fn extreme(vals: Vec<Val>, greatest: bool) -> Val {
-    if vals.iter().any(Val::is_null) {
-        return Val::Null;
+fn extreme(args: Vec<Typed>, greatest: bool) -> Typed {
+    if args.iter().any(|t| t.0.is_null()) {
+        return (Val::Null, None);
     }
-    let all_str = vals.iter().all(|v| matches!(v, Val::Str(..)));
-    let all_temporal = vals
-        .iter()
-        .all(|v| matches!(v, Val::Temporal(..) | Val::Str(..)));
+    let is = |f: fn(&Val) -> bool| args.iter().all(|t| f(&t.0));
+    let all_str = is(|v| matches!(v, Val::Str(..)));
+    let all_temporal = is(|v| matches!(v, Val::Temporal(..) | Val::Str(..)));
     let numeric = !all_str && !all_temporal;
     let as_double = numeric
-        && vals
+        && args
             .iter()
-            .any(|v| matches!(v, Val::Double(_) | Val::Str(..)));
-    let vals: Vec<Val> = if as_double {
-        vals.iter()
-            .map(|v| v.to_f64().map_or(Val::Null, Val::Double))
+            .any(|t| matches!(t.0, Val::Double(_) | Val::Str(..)));
+    let args: Vec<Typed> = if as_double {
+        args.iter()
+            .map(|(v, _)| (v.to_f64().map_or(Val::Null, Val::Double), None))
             .collect()
     } else if numeric {
-        vals.iter().map(Val::to_numeric).collect()
+        args.iter().map(|(v, d)| (v.to_numeric(), *d)).collect()
     } else {
-        vals
+        args
     };
-    let mut best: Option<&Val> = None;
-    for v in &vals {
+    let mut best: Option<&Typed> = None;
+    for t in &args {
         best = match best {
-            None => Some(v),
+            None => Some(t),
             Some(b) => {
-                let o = v.compare(b).unwrap_or(Ordering::Equal);
+                let o = t.0.compare(&b.0).unwrap_or(Ordering::Equal);
                 let better = if greatest {
                     o == Ordering::Greater
                 } else {
                     o == Ordering::Less
                 };
-                Some(if better { v } else { b })
+                Some(if better { t } else { b })
             }
         };
     }
     let Some(best) = best.cloned() else {
-        return Val::Null;
+        return (Val::Null, None);
     };
     if numeric && !as_double {
-        unify(best, &vals)
+        unify_typed(best, &args)
     } else {
         best
     }
@@ -242,7 +259,7 @@ fn eval_all(args: &[Expr], row: &[Val]) -> Result<Vec<Val>, EvalError> {
 }
 
 /// Calls function `name` (upper case).
-pub fn call(name: &str, args: &[Expr], row: &[Val]) -> Result<Val, EvalError> {
+pub fn call(name: &str, args: &[Expr], row: &[Val]) -> Result<Typed, EvalError> {
     let n = args.len();
     let arity_ok = FUNCTIONS
         .iter()
@@ -250,67 +267,76 @@ pub fn call(name: &str, args: &[Expr], row: &[Val]) -> Result<Val, EvalError> {
     if !arity_ok {
         return Err(unsupported(name, n));
     }
-    let arg =
-        |i: usize| -> Result<Val, EvalError> { args.get(i).map_or(Ok(Val::Null), |a| a.eval(row)) };
-    Ok(match name {
+    // Shown / compared value, and the value at internal precision.
+    let shown = |i: usize| args.get(i).map_or(Ok(Val::Null), |a| a.eval(row));
+    let typed = |i: usize| args.get(i).map_or(Ok((Val::Null, None)), |a| a.eval_t(row));
+    let v = match name {
         "ROUND" | "TRUNCATE" => {
-            let x = arg(0)?;
-            let d = if n > 1 { arg(1)? } else { Val::Int(0) };
+            let x = typed(0)?.0;
+            let d = if n > 1 { shown(1)? } else { Val::Int(0) };
             match int_arg(&d) {
                 Some(d) if !x.is_null() => round(&x, d, name == "TRUNCATE")?,
                 _ => Val::Null,
             }
         }
-        "ABS" => abs(&arg(0)?)?,
-        "SIGN" => sign(&arg(0)?),
-        "FLOOR" => floor_ceil(&arg(0)?, false)?,
-        "CEIL" | "CEILING" => floor_ceil(&arg(0)?, true)?,
-        "MOD" => arith::rem(&arg(0)?, &arg(1)?)?,
+        "ABS" => {
+            let (x, d) = typed(0)?;
+            return Ok((abs(&x)?, d));
+        }
+        "SIGN" => sign(&typed(0)?.0),
+        "FLOOR" => floor_ceil(&typed(0)?.0, false)?,
+        "CEIL" | "CEILING" => floor_ceil(&typed(0)?.0, true)?,
+        "MOD" => {
+            let ((x, dx), (y, dy)) = (typed(0)?, typed(1)?);
+            let r = arith::rem(&x, &y)?;
+            let d = decl_for(&r, declared(&x, dx).max(declared(&y, dy)));
+            return Ok((r, d));
+        }
         "IF" => {
-            let c = arg(0)?.truthy() == Some(true);
-            let cands = [&args[1], &args[2]];
-            choose(&cands, Some(if c { 0 } else { 1 }), row)?
+            let c = args[0].eval_bool(row)? == Some(true);
+            return choose(&[&args[1], &args[2]], Some(if c { 0 } else { 1 }), row);
         }
         "IFNULL" | "COALESCE" => {
+            let mut vals = Vec::with_capacity(n);
             let mut pick = None;
-            let mut first = None;
             for (i, a) in args.iter().enumerate() {
-                let v = a.eval(row)?;
-                if !v.is_null() {
-                    pick = Some(i);
-                    first = Some(v);
-                    break;
-                }
-            }
-            match first {
-                None => Val::Null,
-                Some(v) => {
-                    let mut others = Vec::new();
-                    for (i, a) in args.iter().enumerate() {
-                        if Some(i) != pick {
-                            if let Ok(o) = a.eval(row) {
-                                others.push(o);
-                            }
-                        }
+                if pick.is_some() {
+                    // Later candidates only contribute their type.
+                    if let Ok(t) = a.eval_t(row) {
+                        vals.push(t);
                     }
-                    unify(v, &others)
+                    continue;
                 }
+                let t = a.eval_t(row)?;
+                if !t.0.is_null() {
+                    pick = Some(i);
+                }
+                vals.push(t);
             }
+            let Some(p) = pick else {
+                return Ok((Val::Null, None));
+            };
+            let chosen = vals.remove(p);
+            return Ok(unify_typed(chosen, &vals));
         }
         "NULLIF" => {
-            let (a, b) = (arg(0)?, arg(1)?);
-            if a.compare(&b) == Some(Ordering::Equal) {
+            let a = typed(0)?;
+            if rounded(a.clone()).compare(&shown(1)?) == Some(Ordering::Equal) {
                 Val::Null
             } else {
-                a
+                return Ok(a);
             }
         }
-        "GREATEST" | "LEAST" => extreme(eval_all(args, row)?, name == "GREATEST"),
+        "GREATEST" | "LEAST" => {
+            let all: Result<Vec<Typed>, EvalError> = args.iter().map(|a| a.eval_t(row)).collect();
+            return Ok(extreme(all?, name == "GREATEST"));
+        }
         "CONCAT" => text::concat(&eval_all(args, row)?),
-        "LOWER" | "LCASE" => text::case(&arg(0)?, false),
-        "UPPER" | "UCASE" => text::case(&arg(0)?, true),
-        "LENGTH" | "OCTET_LENGTH" => text::length(&arg(0)?, false),
-        "CHAR_LENGTH" | "CHARACTER_LENGTH" => text::length(&arg(0)?, true),
+        "LOWER" | "LCASE" => text::case(&shown(0)?, false),
+        "UPPER" | "UCASE" => text::case(&shown(0)?, true),
+        "LENGTH" | "OCTET_LENGTH" => text::length(&shown(0)?, false),
+        "CHAR_LENGTH" | "CHARACTER_LENGTH" => text::length(&shown(0)?, true),
         _ => return Err(unsupported(name, n)),
-    })
+    };
+    Ok((v, None))
 }

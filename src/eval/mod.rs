@@ -8,8 +8,17 @@
 //!   built from sqlparser ASTs by [`compile`].
 //! - [`Acc`] / [`avg`]: merging per-shard partial aggregates.
 //!
+//! Like MariaDB, `/` and [`avg`] keep their internal digits (a multiple of 9:
+//! `1/3` is 0.333333333) for further arithmetic (`1/3*3` shows 1.0000);
+//! `=`/`<`-style comparisons and [`Expr::eval`]'s result round to the result
+//! type's scale (`1/3 = 0.3333` is true), [`Val::to_cell`] to the column's.
+//!
 //! Verified against MariaDB 10.11 (`tests/refgen` regenerates the tables).
 //! Known differences:
+//! - The result scale of an input column is unknown, so comparisons with an
+//!   AVG value use its internal digits (`HAVING AVG(x) = 1.3333` is false for
+//!   1.333333333; MariaDB rounds first). Only values within half a unit of
+//!   the shown last digit of the constant are affected.
 //! - DECIMAL values need at most ~38 digits (MariaDB allows 65): larger
 //!   results are an overflow error, larger cells are read as DOUBLE.
 //! - Values carry no result metadata: a DOUBLE has no display decimals
@@ -26,6 +35,7 @@ mod agg;
 mod arith;
 mod compile;
 mod decimal;
+mod display;
 mod expr;
 mod func;
 mod num;

@@ -233,29 +233,47 @@ impl GroupMerge {
         let mut row: Vec<Val> = Vec::with_capacity(first_agg + p.aggs.len());
         row.extend(g.key_vals.iter().cloned());
         row.resize(first_agg, Val::Null);
+        // Grouping by sorting (DISTINCT aggregates) and then sorting by something else makes
+        // one server materialize the grouped rows first.
+        let materialize = p.resorted
+            && !p.scalar
+            && p.aggs.iter().any(|a| matches!(a, AggFinal::Distinct { .. }));
         let mut d_i = 0;
         for a in &p.aggs {
-            let v = match a {
-                AggFinal::Partial(i) | AggFinal::Any(i) => {
-                    g.partials.get(*i).map(|a| a.finish()).unwrap_or(Val::Null)
-                }
+            // AVG values and the scale of the sum they come from.
+            let (v, sum_scale) = match a {
+                AggFinal::Partial(i) | AggFinal::Any(i) => (
+                    g.partials.get(*i).map(|a| a.finish()).unwrap_or(Val::Null),
+                    None,
+                ),
                 AggFinal::Avg { sum, count } => {
-                    let s = g.partials.get(*sum).map(|a| a.finish()).unwrap_or(Val::Null);
+                    let s = exact(g.partials.get(*sum).map(|a| a.finish()).unwrap_or(Val::Null));
                     let c = g.partials.get(*count).map(|a| a.finish()).unwrap_or(Val::Null);
-                    eval::avg(&exact(s), &c).map_err(|e| e.to_sql_error())?
+                    let scale = decimal_scale(&s);
+                    (eval::avg(&s, &c).map_err(|e| e.to_sql_error())?, scale)
                 }
                 AggFinal::Distinct { kind, .. } => {
                     let (_, sum, count) = &g.distinct[d_i];
                     d_i += 1;
                     match kind {
-                        DistinctKind::Count => Val::Int(*count),
-                        DistinctKind::Sum => exact(sum.finish()),
-                        DistinctKind::Avg => eval::avg(&exact(sum.finish()), &Val::Int(*count))
-                            .map_err(|e| e.to_sql_error())?,
+                        DistinctKind::Count => (Val::Int(*count), None),
+                        DistinctKind::Sum => (exact(sum.finish()), None),
+                        DistinctKind::Avg => {
+                            let s = exact(sum.finish());
+                            let scale = decimal_scale(&s);
+                            let v = eval::avg(&s, &Val::Int(*count))
+                                .map_err(|e| e.to_sql_error())?;
+                            (v, scale)
+                        }
                     }
                 }
             };
-            row.push(v);
+            row.push(match (materialize, sum_scale, v) {
+                (true, Some(scale), Val::Dec(d)) => Val::Dec(
+                    d.round(i64::from(scale) + 4).unwrap_or(d),
+                ),
+                (_, _, v) => v,
+            });
         }
         for (j, e) in p.outputs.iter().enumerate() {
             let v = e.eval(&row).map_err(|e| e.to_sql_error())?;
@@ -306,6 +324,14 @@ impl GroupMerge {
             return Err(mem_error(self.max_rows));
         }
         Ok(())
+    }
+}
+
+/// The scale of a DECIMAL sum (AVG's stored scale is this + 4); None for other types.
+fn decimal_scale(v: &Val) -> Option<u8> {
+    match v {
+        Val::Dec(d) => Some(d.scale),
+        _ => None,
     }
 }
 

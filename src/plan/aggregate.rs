@@ -61,6 +61,8 @@ pub struct AggPlan {
     pub scalar: bool,
     /// SELECT DISTINCT over grouped output rows.
     pub distinct_outputs: bool,
+    /// One server would sort the grouped rows again for the ORDER BY.
+    pub resorted: bool,
     pub offset: u64,
     pub limit: Option<u64>,
     /// Partial holding MIN(primary key): the group's representative key values are those of
@@ -190,6 +192,10 @@ struct Builder<'a> {
     select: &'a Select,
     /// Group key expressions (source ranges) — shard columns 0..keys.
     keys: Vec<&'a Expr>,
+    /// Source text of each key (token-exact when known).
+    key_ranges: Vec<Option<Range<usize>>>,
+    /// Token-exact parts of the top-level SELECT.
+    text: Option<crate::sql::clauses::SelectText>,
     /// Distinct-aggregate arguments: (normalized text, source range).
     distinct_args: Vec<(String, Range<usize>)>,
     /// Partial columns: (normalized text, shard SQL text with {} placeholders resolved per node
@@ -267,6 +273,18 @@ impl<'a> Builder<'a> {
         Ok(crate::sql::edit::balanced(self.ctx.sql, r))
     }
 
+    /// The text of select item `j` without its alias.
+    fn item_range(&self, j: usize) -> Option<Range<usize>> {
+        let t = self.text.as_ref()?;
+        let r = t.items.get(j)?.clone();
+        match self.select.projection.get(j)? {
+            SelectItem::ExprWithAlias { alias, .. } => Some(
+                crate::sql::clauses::without_alias(self.ctx.sql, r, &alias.value),
+            ),
+            _ => Some(r),
+        }
+    }
+
     fn projection(&self) -> Vec<(&'a Expr, Option<&'a str>)> {
         self.select.projection.iter().filter_map(item_expr).collect()
     }
@@ -338,6 +356,17 @@ impl<'a> Builder<'a> {
                 return None;
             }
         };
+        // Argument text by tokens (sqlparser's spans of FLOOR(x), -x, ... are incomplete).
+        let arg_ranges: Option<Vec<Range<usize>>> =
+            crate::sql::clauses::call_args(self.ctx.sql, whole.clone())
+                .map(|(_, v)| v)
+                .filter(|v| v.len() == args.len());
+        let arg_range = |this: &Self, i: usize, a: &Expr| -> SqlResult<Range<usize>> {
+            match arg_ranges.as_ref().and_then(|v| v.get(i)) {
+                Some(r) => Ok(r.clone()),
+                None => this.range(a),
+            }
+        };
         let fin = if distinct && name != "min" && name != "max" {
             let kind = match name.as_str() {
                 "count" => DistinctKind::Count,
@@ -349,8 +378,8 @@ impl<'a> Builder<'a> {
                 return None;
             }
             let mut idx = Vec::new();
-            for a in args {
-                let r = match self.range(a) {
+            for (i, a) in args.into_iter().enumerate() {
+                let r = match arg_range(self, i, a) {
                     Ok(r) => r,
                     Err(err) => {
                         self.fail(err);
@@ -362,7 +391,7 @@ impl<'a> Builder<'a> {
             AggFinal::Distinct { args: idx, kind }
         } else if name == "avg" {
             let Some(a) = args.first() else { return None };
-            let r = match self.range(a) {
+            let r = match arg_range(self, 0, a) {
                 Ok(r) => r,
                 Err(err) => {
                     self.fail(err);
@@ -384,7 +413,7 @@ impl<'a> Builder<'a> {
                 PartialSql::CountStar
             } else if distinct {
                 // MIN/MAX(DISTINCT x) = MIN/MAX(x).
-                match args.first().map(|a| self.range(a)) {
+                match args.first().map(|a| arg_range(self, 0, a)) {
                     Some(Ok(r)) => PartialSql::Wrap(if kind == AggKind::Min { "MIN" } else { "MAX" }, r),
                     _ => return None,
                 }
@@ -531,6 +560,7 @@ pub fn plan_grouped(
     select: &Select,
     route: &Route,
     shared: &Edits,
+    names: &Edits,
 ) -> SqlResult<(Vec<NodeSql>, AggHandle)> {
     let lock = locking_clause(ctx, q);
     if select.into.is_some() {
@@ -563,6 +593,8 @@ pub fn plan_grouped(
         ctx,
         select,
         keys: Vec::new(),
+        key_ranges: Vec::new(),
+        text: crate::sql::clauses::select_text(ctx.sql),
         distinct_args: Vec::new(),
         partials: Vec::new(),
         aggs: Vec::new(),
@@ -572,19 +604,29 @@ pub fn plan_grouped(
     let grouped = !group_exprs.is_empty();
     let distinct = select.distinct.is_some();
     // Group keys: GROUP BY items (positions and aliases name select items).
-    for g in &group_exprs {
-        let e = match b.select_item_for(g) {
-            Some(j) => projection
-                .get(j)
-                .map(|(x, _)| *x)
-                .ok_or_else(|| SqlError::new(1054, "42S22", format!("Unknown column '{g}' in 'group statement'")))?,
-            None => *g,
+    for (gi, g) in group_exprs.iter().enumerate() {
+        let (e, r) = match b.select_item_for(g) {
+            Some(j) => (
+                projection.get(j).map(|(x, _)| *x).ok_or_else(|| {
+                    SqlError::new(
+                        1054,
+                        "42S22",
+                        format!("Unknown column '{g}' in 'group statement'"),
+                    )
+                })?,
+                b.item_range(j),
+            ),
+            None => (
+                *g,
+                b.text.as_ref().and_then(|t| t.group_by.get(gi).cloned()),
+            ),
         };
         if contains_aggregate(e) {
             return Err(SqlError::new(1056, "42000", format!("Can't group on '{g}'")));
         }
         if b.key_of(e).is_none() {
             b.keys.push(e);
+            b.key_ranges.push(r);
         }
     }
     let order_agg = match &q.order_by {
@@ -599,9 +641,10 @@ pub fn plan_grouped(
         || order_agg;
     // DISTINCT without grouping: the select list is the group key.
     if distinct && !grouped && !any_aggregate {
-        for (e, _) in &projection {
+        for (j, (e, _)) in projection.iter().enumerate() {
             if b.key_of(e).is_none() {
                 b.keys.push(e);
+                b.key_ranges.push(b.item_range(j));
             }
         }
     }
@@ -657,6 +700,11 @@ pub fn plan_grouped(
             order.push((compiled, desc));
         }
     }
+    // Whether one server sorts its grouped rows again (ORDER BY other than a prefix of
+    // GROUP BY in its order, all one direction).
+    let same_direction = key_order.windows(2).all(|w| w[0].1 == w[1].1);
+    let resorted = q.order_by.is_some()
+        && !(streaming && same_direction && key_order.iter().enumerate().all(|(i, &(k, _))| k == i));
     if streaming {
         order.clear();
     } else {
@@ -709,6 +757,7 @@ pub fn plan_grouped(
         key_order,
         scalar: !grouped && !(distinct && !any_aggregate),
         distinct_outputs,
+        resorted,
         offset,
         limit,
         rep,
@@ -718,22 +767,23 @@ pub fn plan_grouped(
     };
 
     // Per-node shard SQL.
-    let from_at = super::select::hidden_insert_point(ctx, select)?;
-    let mut tail = from_at;
-    for twj in &select.from {
-        tail = tail.max(b.range_of_span(twj.span())?.end);
-    }
-    if let Some(w) = &select.selection {
-        tail = tail.max(b.range(w)?.end);
-    }
+    let Some((from_at, tail)) = b.text.as_ref().map(|t| (t.from, t.from_end)) else {
+        return Err(SqlError::unsupported(
+            "a grouped query whose FROM clause cannot be located",
+        ));
+    };
     let mut nodes = Vec::with_capacity(route.units.len() + 1);
     for u in &route.units {
         let mut e = crate::rewrite::table_edits(ctx.refs, u, &ctx.db.name);
         e.extend(shared);
         let text = |r: &Range<usize>| crate::rewrite::rewrite_slice(ctx.sql, r.clone(), &e);
         let mut cols: Vec<String> = Vec::new();
-        for k in &b.keys {
-            cols.push(text(&b.range(k)?));
+        for (k, r) in b.keys.iter().zip(&b.key_ranges) {
+            let r = match r {
+                Some(r) => r.clone(),
+                None => b.range(k)?,
+            };
+            cols.push(text(&r));
         }
         for (_, r) in &b.distinct_args {
             cols.push(text(r));
@@ -776,20 +826,12 @@ pub fn plan_grouped(
             sql,
         });
     }
-    nodes.push(metadata_node(ctx, q, route, shared, lock.map(|l| l.0))?);
+    let mut meta_edits = shared.clone();
+    meta_edits.extend(names);
+    nodes.push(metadata_node(ctx, q, route, &meta_edits, lock.map(|l| l.0))?);
     Ok((nodes, AggHandle(Arc::new(agg))))
 }
 
-impl Builder<'_> {
-    fn range_of_span(&self, s: sqlparser::tokenizer::Span) -> SqlResult<Range<usize>> {
-        let r = self
-            .ctx
-            .sm
-            .range(s)
-            .ok_or_else(|| SqlError::unsupported("locating FROM in the statement"))?;
-        Ok(crate::sql::edit::balanced(self.ctx.sql, r))
-    }
-}
 
 /// The original statement on the first node with `LIMIT 0`: MariaDB's own column metadata.
 fn metadata_node(

@@ -56,10 +56,19 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         nested: &ctx.refs.nested,
     })?;
     let params = ctx.param_edits()?;
+    // Unaliased select items naming a table (`AVG(t_order.amount)`) keep their written text
+    // as the column name, not the physical one.
+    let names = route
+        .units
+        .first()
+        .map(|u| item_names(ctx, select, u))
+        .unwrap_or_default();
     if route.units.len() == 1 {
+        let mut shared = params.clone();
+        shared.extend(&names);
         return Ok(Plan {
             kind: route.kind,
-            nodes: ctx.node_sql(&route, &params),
+            nodes: ctx.node_sql(&route, &shared),
             merge: MergeSpec::default(),
             write: false,
             ddl: false,
@@ -67,7 +76,8 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
     }
 
     if super::aggregate::is_grouped(q, select) {
-        let (nodes, agg) = super::aggregate::plan_grouped(ctx, q, select, &route, &params)?;
+        let (nodes, agg) =
+            super::aggregate::plan_grouped(ctx, q, select, &route, &params, &names)?;
         return Ok(Plan {
             kind: route.kind,
             nodes,
@@ -83,22 +93,33 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         return Err(SqlError::unsupported("SELECT ... INTO across shards"));
     }
     let mut shared = params;
+    shared.extend(&names);
     let mut merge = MergeSpec::default();
     let mut hidden_exprs: Vec<std::ops::Range<usize>> = Vec::new();
     if let Some(ob) = &q.order_by {
         let OrderByKind::Expressions(exprs) = &ob.kind else {
             return Err(SqlError::unsupported("ORDER BY ALL"));
         };
-        for o in exprs {
+        let st = crate::sql::clauses::select_text(ctx.sql);
+        for (oi, o) in exprs.iter().enumerate() {
             let desc = matches!(o.options.sort, Some(OrderBySort::Desc));
             let key = match order_target(select, &o.expr) {
                 Some(i) => OrderKey::Index(i, desc),
                 None => {
-                    let r = ctx
-                        .sm
-                        .range(o.expr.span())
-                        .filter(|r| !r.is_empty())
-                        .map(|r| crate::sql::edit::balanced(ctx.sql, r))
+                    // The item's text by tokens (spans of SUBSTRING(...), -x are incomplete);
+                    // an alias of a select item (after a `*`) orders by that item's expression.
+                    let aliased = alias_item(select, &o.expr).and_then(|(j, alias)| {
+                        let r = st.as_ref()?.items.get(j)?.clone();
+                        Some(crate::sql::clauses::without_alias(ctx.sql, r, alias))
+                    });
+                    let r = aliased
+                        .or_else(|| st.as_ref().and_then(|t| t.order_by.get(oi).cloned()))
+                        .or_else(|| {
+                            ctx.sm
+                                .range(o.expr.span())
+                                .filter(|r| !r.is_empty())
+                                .map(|r| crate::sql::edit::balanced(ctx.sql, r))
+                        })
                         .ok_or_else(|| {
                             SqlError::unsupported(format!("ORDER BY {} across shards", o.expr))
                         })?;
@@ -352,6 +373,40 @@ fn collect_equalities(
         }
         _ => {}
     }
+}
+
+/// `AS <written text>` for unaliased select items whose text changes when table names are
+/// rewritten (MySQL names such a column by the text as written).
+fn item_names(ctx: &PlanCtx, select: &Select, unit: &route::RouteUnit) -> crate::sql::Edits {
+    let mut e = crate::sql::Edits::new();
+    let Some(st) = crate::sql::clauses::select_text(ctx.sql) else {
+        return e;
+    };
+    let tables = crate::rewrite::table_edits(ctx.refs, unit, &ctx.db.name);
+    for (item, r) in select.projection.iter().zip(&st.items) {
+        let SelectItem::UnnamedExpr(x) = item else {
+            continue;
+        };
+        if matches!(x, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+            continue;
+        }
+        let written = &ctx.sql[r.clone()];
+        if crate::rewrite::rewrite_slice(ctx.sql, r.clone(), &tables) != written {
+            e.insert(r.end, format!(" AS `{}`", written.replace('`', "``")));
+        }
+    }
+    e
+}
+
+/// The select item an ORDER BY identifier names by its alias: (index, alias).
+fn alias_item<'a>(select: &'a Select, e: &Expr) -> Option<(usize, &'a str)> {
+    let Expr::Identifier(id) = e else { return None };
+    select.projection.iter().enumerate().find_map(|(j, item)| match item {
+        SelectItem::ExprWithAlias { alias, .. } if alias.value.eq_ignore_ascii_case(&id.value) => {
+            Some((j, alias.value.as_str()))
+        }
+        _ => None,
+    })
 }
 
 /// The select-list position an ORDER BY item refers to, when it can be known without the

@@ -59,6 +59,27 @@ fn aggregates_merge_like_one_server() {
             assert_eq!(got.as_deref(), total[i], "{c} aggregate {i}");
         }
     }
+    // Expressions over AVG use its internal precision (AVG(x) * 3 of 4/3 is 4.0000).
+    for (c, sql, t, want) in super::aggs::OVER_AVG {
+        let (_, pt, shards, _, _) = super::aggs::CASES
+            .iter()
+            .find(|x| x.0 == *c)
+            .expect("column");
+        let (mut sum, mut count) = (Acc::new(AggKind::Sum), Acc::new(AggKind::Count));
+        for shard in shards.iter() {
+            let part = |i: usize| {
+                Val::from_cell(
+                    &col(pt[i].0, pt[i].1, pt[i].2, 45),
+                    shard[i].map(str::as_bytes),
+                )
+            };
+            count.merge(&part(0)).expect("count");
+            sum.merge(&part(1)).expect("sum");
+        }
+        let a = avg(&sum.finish(), &count.finish()).expect("avg");
+        let got = cell(sql, &["a"], &[a], &col(t.0, t.1, t.2, 45));
+        assert_eq!(got, Ok(want.map(str::to_string)), "{sql} over AVG({c})");
+    }
     // Nothing merged at all.
     assert!(matches!(Acc::new(AggKind::Count).finish(), Val::Int(0)));
     for k in [AggKind::Sum, AggKind::Min, AggKind::Max] {
@@ -73,24 +94,21 @@ fn aggregates_merge_like_one_server() {
 #[test]
 fn avg_scale_and_rounding() {
     let dec = |m, s| Val::Dec(Decimal::new(m, s));
-    let show = |v: Val| match v {
-        Val::Dec(d) => d.to_string(),
-        other => format!("{other:?}"),
+    // Shown with the sum's scale + 4, half away from zero; kept internally
+    // with 9 fraction digits (MariaDB's decimal words).
+    let show = |v: &Val, decimals| {
+        let c = v.to_cell(&col("NEWDECIMAL", decimals, false, 63));
+        c.map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
     };
-    // AVG of INT is DECIMAL scale 4; of DECIMAL(12,2) scale 6; half away from zero.
-    assert_eq!(show(avg(&dec(1, 0), &Val::Int(32)).expect("avg")), "0.0313");
-    assert_eq!(
-        show(avg(&dec(-1, 0), &Val::Int(32)).expect("avg")),
-        "-0.0313"
-    );
-    assert_eq!(
-        show(avg(&dec(4, 2), &Val::Int(3)).expect("avg")),
-        "0.013333"
-    );
-    assert_eq!(
-        show(avg(&dec(1, 2), &Val::Int(32)).expect("avg")),
-        "0.000313"
-    );
+    let a = |sum: Val, n| avg(&sum, &Val::Int(n)).expect("avg");
+    assert_eq!(show(&a(dec(1, 0), 32), 4), "0.0313");
+    assert_eq!(show(&a(dec(-1, 0), 32), 4), "-0.0313");
+    assert_eq!(show(&a(dec(4, 2), 3), 6), "0.013333");
+    assert_eq!(show(&a(dec(1, 2), 32), 6), "0.000313");
+    assert!(matches!(a(dec(4, 0), 3), Val::Dec(d) if d.to_string() == "1.333333333"));
+    // DECIMAL(15,5): 9 internal digits = the shown scale, so no rounding up.
+    assert_eq!(show(&a(dec(1429013, 5), 7), 9), "2.041447142");
     match avg(&Val::Double(1.0), &Val::Int(32)).expect("avg") {
         Val::Double(x) => assert_eq!(x, 0.03125),
         other => panic!("{other:?}"),

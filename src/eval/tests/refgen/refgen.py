@@ -127,6 +127,8 @@ def aggs():
            "/// (column, partial types, partials per shard, total types, totals).",
            "pub type Case = (&'static str, [Ty; 4], &'static [[Cell; 4]], [Ty; 5], [Cell; 5]);",
            "", "#[rustfmt::skip]", "pub const CASES: &[Case] = &["]
+    over_avg = ["{a} * 3", "{a} * 7", "ROUND({a}, 2)", "{a} * 1000000000", "FLOOR({a} * 7)", "{a} / 3",
+                "{a} - 1", "{a} > 2.1429", "{a} BETWEEN 2.1429 AND 3"]
     for c in ["i", "bi", "u", "d", "d0", "d5", "f", "s", "dt", "dd"]:
         psql = f"SELECT COUNT({c}), SUM({c}), MIN({c}), MAX({c}) FROM ag WHERE shard = {{}}"
         shards = [cells(psql.format(k)) for k in range(4)]
@@ -136,6 +138,12 @@ def aggs():
         out.append(f"        &[{sh}],")
         out.append(f'        [{", ".join(ty(x) for x in col_info(tsql))}],')
         out.append(f'        [{", ".join(rs(v) for v in cells(tsql))}]),')
+    out += ["];", "", "/// Expressions over `AVG(col)` (written with `a`): (column, expression, type, cell).",
+            "#[rustfmt::skip]", "pub const OVER_AVG: &[(&str, &str, Ty, Cell)] = &["]
+    for c in ["i", "d", "d5", "d0", "f"]:
+        for e in over_avg:
+            sql = "SELECT " + e.format(a=f"AVG({c})") + " FROM ag"
+            out.append(f'    ("{c}", "{e.format(a="a")}", {ty(col_info(sql)[0])}, {rs(value(sql))}),')
     return out + ["];"]
 
 
