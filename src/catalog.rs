@@ -95,19 +95,19 @@ impl Catalog {
                         .nodes
                         .first()
                         .map(|n| (n.data_source.clone(), n.table.clone())),
-                    TableRule::Broadcast { .. } => db
-                        .data_sources
-                        .first()
-                        .map(|d| (d.clone(), name.clone())),
+                    TableRule::Broadcast { .. } => {
+                        db.data_sources.first().map(|d| (d.clone(), name.clone()))
+                    }
                     TableRule::Single { data_source, .. } => {
                         Some((data_source.clone(), name.clone()))
                     }
                 };
                 if let Some((ds, phys)) = first {
-                    wanted
-                        .entry(ds)
-                        .or_default()
-                        .push((db.name.clone(), name.to_ascii_lowercase(), phys));
+                    wanted.entry(ds).or_default().push((
+                        db.name.clone(),
+                        name.to_ascii_lowercase(),
+                        phys,
+                    ));
                 }
             }
         }
@@ -168,7 +168,9 @@ pub fn coerce(kind: ColKind, v: &ShardValue, for_insert: bool) -> Option<ShardVa
             }
         }
         // 20.0 = 20 on an integer column: route (and intersect IN lists) as the integer.
-        (ColKind::Integer, ShardValue::Decimal(d)) => Some(integral(d).unwrap_or_else(|| v.clone())),
+        (ColKind::Integer, ShardValue::Decimal(d)) => {
+            Some(integral(d).unwrap_or_else(|| v.clone()))
+        }
         (ColKind::String, ShardValue::Int(_) | ShardValue::Decimal(_) | ShardValue::Float(_)) => {
             if for_insert {
                 Some(ShardValue::Str(v.to_string().into_bytes()))
@@ -203,7 +205,11 @@ fn numeric_text(t: &str) -> Option<ShardValue> {
         return Some(ShardValue::Decimal(t.trim_start_matches('+').to_string()));
     }
     if t.contains(['e', 'E']) {
-        return t.parse::<f64>().ok().filter(|f| f.is_finite()).map(ShardValue::Float);
+        return t
+            .parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite())
+            .map(ShardValue::Float);
     }
     None
 }
@@ -215,18 +221,73 @@ mod tests {
     #[test]
     fn coercion_follows_mysql() {
         let cases: Vec<(ColKind, ShardValue, bool, Option<ShardValue>)> = vec![
-            (ColKind::Integer, ShardValue::str("17"), false, Some(ShardValue::Int(17))),
-            (ColKind::Integer, ShardValue::str(" 17 "), false, Some(ShardValue::Int(17))),
-            (ColKind::Decimal, ShardValue::str("1.50"), false, Some(ShardValue::Decimal("1.50".into()))),
-            (ColKind::Integer, ShardValue::Int(3), false, Some(ShardValue::Int(3))),
+            (
+                ColKind::Integer,
+                ShardValue::str("17"),
+                false,
+                Some(ShardValue::Int(17)),
+            ),
+            (
+                ColKind::Integer,
+                ShardValue::str(" 17 "),
+                false,
+                Some(ShardValue::Int(17)),
+            ),
+            (
+                ColKind::Decimal,
+                ShardValue::str("1.50"),
+                false,
+                Some(ShardValue::Decimal("1.50".into())),
+            ),
+            (
+                ColKind::Integer,
+                ShardValue::Int(3),
+                false,
+                Some(ShardValue::Int(3)),
+            ),
             (ColKind::String, ShardValue::Int(3), false, None),
-            (ColKind::String, ShardValue::Int(3), true, Some(ShardValue::str("3"))),
-            (ColKind::String, ShardValue::str("a"), false, Some(ShardValue::str("a"))),
-            (ColKind::Integer, ShardValue::str("12abc"), false, Some(ShardValue::str("12abc"))),
-            (ColKind::Float, ShardValue::str("1e3"), false, Some(ShardValue::Float(1000.0))),
-            (ColKind::Integer, ShardValue::Decimal("20.0".into()), false, Some(ShardValue::Int(20))),
-            (ColKind::Integer, ShardValue::str("20.00"), false, Some(ShardValue::Int(20))),
-            (ColKind::Integer, ShardValue::Decimal("20.5".into()), false, Some(ShardValue::Decimal("20.5".into()))),
+            (
+                ColKind::String,
+                ShardValue::Int(3),
+                true,
+                Some(ShardValue::str("3")),
+            ),
+            (
+                ColKind::String,
+                ShardValue::str("a"),
+                false,
+                Some(ShardValue::str("a")),
+            ),
+            (
+                ColKind::Integer,
+                ShardValue::str("12abc"),
+                false,
+                Some(ShardValue::str("12abc")),
+            ),
+            (
+                ColKind::Float,
+                ShardValue::str("1e3"),
+                false,
+                Some(ShardValue::Float(1000.0)),
+            ),
+            (
+                ColKind::Integer,
+                ShardValue::Decimal("20.0".into()),
+                false,
+                Some(ShardValue::Int(20)),
+            ),
+            (
+                ColKind::Integer,
+                ShardValue::str("20.00"),
+                false,
+                Some(ShardValue::Int(20)),
+            ),
+            (
+                ColKind::Integer,
+                ShardValue::Decimal("20.5".into()),
+                false,
+                Some(ShardValue::Decimal("20.5".into())),
+            ),
         ];
         for (k, v, ins, want) in cases {
             assert_eq!(coerce(k, &v, ins), want, "{k:?} {v:?}");

@@ -228,7 +228,9 @@ impl GroupMerge {
 
     fn emit(&mut self, g: Group, out: &mut Vec<Row>) -> Result<(), SqlError> {
         let p = self.plan.clone();
-        self.held = self.held.saturating_sub(g.distinct.iter().map(|d| d.0.len()).sum());
+        self.held = self
+            .held
+            .saturating_sub(g.distinct.iter().map(|d| d.0.len()).sum());
         let first_agg = p.first_agg();
         let mut row: Vec<Val> = Vec::with_capacity(first_agg + p.aggs.len());
         row.extend(g.key_vals.iter().cloned());
@@ -237,7 +239,9 @@ impl GroupMerge {
         // one server materialize the grouped rows first.
         let materialize = p.resorted
             && !p.scalar
-            && p.aggs.iter().any(|a| matches!(a, AggFinal::Distinct { .. }));
+            && p.aggs
+                .iter()
+                .any(|a| matches!(a, AggFinal::Distinct { .. }));
         let mut d_i = 0;
         for a in &p.aggs {
             // AVG values and the scale of the sum they come from.
@@ -247,8 +251,17 @@ impl GroupMerge {
                     None,
                 ),
                 AggFinal::Avg { sum, count } => {
-                    let s = exact(g.partials.get(*sum).map(|a| a.finish()).unwrap_or(Val::Null));
-                    let c = g.partials.get(*count).map(|a| a.finish()).unwrap_or(Val::Null);
+                    let s = exact(
+                        g.partials
+                            .get(*sum)
+                            .map(|a| a.finish())
+                            .unwrap_or(Val::Null),
+                    );
+                    let c = g
+                        .partials
+                        .get(*count)
+                        .map(|a| a.finish())
+                        .unwrap_or(Val::Null);
                     let scale = decimal_scale(&s);
                     (eval::avg(&s, &c).map_err(|e| e.to_sql_error())?, scale)
                 }
@@ -261,17 +274,17 @@ impl GroupMerge {
                         DistinctKind::Avg => {
                             let s = exact(sum.finish());
                             let scale = decimal_scale(&s);
-                            let v = eval::avg(&s, &Val::Int(*count))
-                                .map_err(|e| e.to_sql_error())?;
+                            let v =
+                                eval::avg(&s, &Val::Int(*count)).map_err(|e| e.to_sql_error())?;
                             (v, scale)
                         }
                     }
                 }
             };
             row.push(match (materialize, sum_scale, v) {
-                (true, Some(scale), Val::Dec(d)) => Val::Dec(
-                    d.round(i64::from(scale) + 4).unwrap_or(d),
-                ),
+                (true, Some(scale), Val::Dec(d)) => {
+                    Val::Dec(d.round(i64::from(scale) + 4).unwrap_or(d))
+                }
                 (_, _, v) => v,
             });
         }
@@ -389,7 +402,8 @@ pub fn output_columns(plan: &AggPlan, shard: &[ColumnDef], meta: &[ColumnDef]) -
                         }) => {
                             // Temporary-table sums and counts do not carry BINARY_FLAG.
                             let mut c = m.clone();
-                            c.flags.remove(mysql_common::constants::ColumnFlags::BINARY_FLAG);
+                            c.flags
+                                .remove(mysql_common::constants::ColumnFlags::BINARY_FLAG);
                             return c;
                         }
                         _ => None,

@@ -2,6 +2,8 @@
 //! LIMIT/OFFSET applied after the merge. No I/O: the executor feeds rows in.
 
 pub mod group;
+#[cfg(test)]
+mod group_tests;
 
 use crate::collation::{compare_cells, sort_kind, SortKind};
 use crate::result::{ColumnDef, Row};

@@ -453,7 +453,7 @@ fn same_column(a: &Expr, b: &Expr) -> bool {
 }
 
 /// Where to insert hidden columns: just before the FROM keyword of the top select.
-pub(super) fn hidden_insert_point(ctx: &PlanCtx, select: &Select) -> SqlResult<usize> {
+pub(crate) fn hidden_insert_point(ctx: &PlanCtx, select: &Select) -> SqlResult<usize> {
     let no =
         || SqlError::unsupported("ORDER BY on a column not in the select list of this statement");
     let first = select.from.first().ok_or_else(no)?;
@@ -467,7 +467,7 @@ pub(super) fn hidden_insert_point(ctx: &PlanCtx, select: &Select) -> SqlResult<u
     }
 }
 
-pub(super) fn expr_range(ctx: &PlanCtx, e: &Expr) -> SqlResult<std::ops::Range<usize>> {
+pub(crate) fn expr_range(ctx: &PlanCtx, e: &Expr) -> SqlResult<std::ops::Range<usize>> {
     ctx.sm
         .range(e.span())
         .filter(|r| !r.is_empty())
@@ -475,7 +475,7 @@ pub(super) fn expr_range(ctx: &PlanCtx, e: &Expr) -> SqlResult<std::ops::Range<u
 }
 
 /// A LIMIT/OFFSET value: a literal or a prepared-statement parameter.
-pub(super) fn const_u64(ctx: &PlanCtx, e: &Expr) -> SqlResult<u64> {
+pub(crate) fn const_u64(ctx: &PlanCtx, e: &Expr) -> SqlResult<u64> {
     let v = match e {
         Expr::Value(v) => match &v.value {
             Value::Number(n, _) => n.parse::<u64>().ok(),

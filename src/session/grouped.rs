@@ -11,8 +11,6 @@ use crate::plan::AggHandle;
 use crate::protocol::writer::ResultWriter;
 use crate::result::ColumnDef;
 
-
-
 impl Session {
     pub(super) async fn deliver_grouped(
         &mut self,
@@ -61,7 +59,12 @@ impl Session {
         let client_cols: Vec<ColumnDef> = out_cols.iter().map(|c| self.map_column(c)).collect();
         let spec = SortSpec::new(&agg.0.key_order, &columns);
         let mut merge = KWayMerge::new(spec);
-        let mut group = GroupMerge::new(agg.0.clone(), columns, out_cols, self.shared.config.server.max_memory_rows);
+        let mut group = GroupMerge::new(
+            agg.0.clone(),
+            columns,
+            out_cols,
+            self.shared.config.server.max_memory_rows,
+        );
         let mut warnings = 0u16;
         let mut out = Vec::new();
         let mut began = false;

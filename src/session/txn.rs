@@ -37,8 +37,8 @@ impl Session {
         // XA START takes no characteristics (READ ONLY, WITH CONSISTENT SNAPSHOT): such
         // transactions stay local.
         let plain = self.begin_sql.eq_ignore_ascii_case("START TRANSACTION");
-        self.xa_gtrid = (self.shared.txn.mode == TxnMode::Xa && plain)
-            .then(|| self.shared.txn.next_gtrid());
+        self.xa_gtrid =
+            (self.shared.txn.mode == TxnMode::Xa && plain).then(|| self.shared.txn.next_gtrid());
     }
 
     fn xid(&self, ds: &str) -> Option<Xid> {
@@ -131,7 +131,11 @@ impl Session {
     async fn commit_local(&mut self, parts: &[String]) -> Result<(), SqlError> {
         let mut first_err: Option<SqlError> = None;
         for ds in parts {
-            let sql = if first_err.is_none() { "COMMIT" } else { "ROLLBACK" };
+            let sql = if first_err.is_none() {
+                "COMMIT"
+            } else {
+                "ROLLBACK"
+            };
             if let Err(e) = self.run_on(ds, sql).await {
                 self.mark_broken(ds);
                 first_err.get_or_insert(e);
@@ -225,7 +229,9 @@ impl Session {
         tokio::spawn(async move {
             for attempt in 0..20u64 {
                 tokio::time::sleep(std::time::Duration::from_millis(200 * (attempt + 1))).await;
-                let Ok(b) = shared.backends.get(&ds) else { return };
+                let Ok(b) = shared.backends.get(&ds) else {
+                    return;
+                };
                 let Ok(mut lease) = b.clone().acquire().await else {
                     continue;
                 };

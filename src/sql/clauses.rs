@@ -110,16 +110,28 @@ pub fn select_text(sql: &str) -> Option<SelectText> {
     while s < from_i
         && matches!(
             toks[s].word.as_str(),
-            "DISTINCT" | "ALL" | "DISTINCTROW" | "HIGH_PRIORITY" | "STRAIGHT_JOIN"
-                | "SQL_SMALL_RESULT" | "SQL_BIG_RESULT" | "SQL_BUFFER_RESULT" | "SQL_CACHE"
-                | "SQL_NO_CACHE" | "SQL_CALC_FOUND_ROWS"
+            "DISTINCT"
+                | "ALL"
+                | "DISTINCTROW"
+                | "HIGH_PRIORITY"
+                | "STRAIGHT_JOIN"
+                | "SQL_SMALL_RESULT"
+                | "SQL_BIG_RESULT"
+                | "SQL_BUFFER_RESULT"
+                | "SQL_CACHE"
+                | "SQL_NO_CACHE"
+                | "SQL_CALC_FOUND_ROWS"
         )
     {
         s += 1;
     }
     let items = split_commas(&toks[s..from_i], 0);
     let end_i = (from_i + 1..toks.len())
-        .find(|&i| toks[i].depth == 0 && (CLAUSE_END.contains(&toks[i].word.as_str()) || toks[i].token == Token::SemiColon))
+        .find(|&i| {
+            toks[i].depth == 0
+                && (CLAUSE_END.contains(&toks[i].word.as_str())
+                    || toks[i].token == Token::SemiColon)
+        })
         .unwrap_or(toks.len());
     let from_end = toks[..end_i].last().map(|t| t.range.end)?;
     let mut out = SelectText {
@@ -241,7 +253,12 @@ mod tests {
         let t = select_text(sql).unwrap();
         assert_eq!(
             texts(sql, &t.items),
-            vec!["-price", "SUBSTRING(s, 1, 3) AS x", "FLOOR(p) y", "COUNT(*)"]
+            vec![
+                "-price",
+                "SUBSTRING(s, 1, 3) AS x",
+                "FLOOR(p) y",
+                "COUNT(*)"
+            ]
         );
         assert_eq!(
             &sql[t.from..t.from_end],
@@ -249,11 +266,20 @@ mod tests {
         );
         assert_eq!(texts(sql, &t.group_by), vec!["-price", "2"]);
         assert_eq!(texts(sql, &t.order_by), vec!["FLOOR(p)", "x"]);
-        assert_eq!(&sql[without_alias(sql, t.items[1].clone(), "x")], "SUBSTRING(s, 1, 3)");
-        assert_eq!(&sql[without_alias(sql, t.items[2].clone(), "y")], "FLOOR(p)");
+        assert_eq!(
+            &sql[without_alias(sql, t.items[1].clone(), "x")],
+            "SUBSTRING(s, 1, 3)"
+        );
+        assert_eq!(
+            &sql[without_alias(sql, t.items[2].clone(), "y")],
+            "FLOOR(p)"
+        );
         let sql2 = "SELECT COUNT(*) FROM t_user WHERE NOT (region_id = 2);";
         let t2 = select_text(sql2).unwrap();
-        assert_eq!(&sql2[t2.from..t2.from_end], "FROM t_user WHERE NOT (region_id = 2)");
+        assert_eq!(
+            &sql2[t2.from..t2.from_end],
+            "FROM t_user WHERE NOT (region_id = 2)"
+        );
         assert!(select_text("UPDATE t SET a = 1").is_none());
     }
 
@@ -262,7 +288,10 @@ mod tests {
         let sql = "x + COUNT(DISTINCT FLOOR(price), SUBSTRING(a, 1, 2)) - 1";
         let (d, args) = call_args(sql, 4..52).unwrap();
         assert!(d);
-        assert_eq!(texts(sql, &args), vec!["FLOOR(price)", "SUBSTRING(a, 1, 2)"]);
+        assert_eq!(
+            texts(sql, &args),
+            vec!["FLOOR(price)", "SUBSTRING(a, 1, 2)"]
+        );
         let (d, args) = call_args("SUM(-x)", 0..7).unwrap();
         assert!(!d);
         assert_eq!(texts("SUM(-x)", &args), vec!["-x"]);

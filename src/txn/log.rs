@@ -145,7 +145,10 @@ mod tests {
             .write_all(b"C")
             .unwrap();
         let log = DecisionLog::open(&path).unwrap();
-        assert_eq!(log.pending().unwrap().into_iter().collect::<Vec<_>>(), vec!["b"]);
+        assert_eq!(
+            log.pending().unwrap().into_iter().collect::<Vec<_>>(),
+            vec!["b"]
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "C b\n");
         let _ = std::fs::remove_dir_all(&dir);
     }

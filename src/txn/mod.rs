@@ -62,8 +62,7 @@ impl Coordinator {
     pub fn new(mode: TxnMode, worker_id: u16, log_path: Option<&Path>) -> Result<Self, SqlError> {
         let log = match log_path {
             Some(p) => Some(
-                DecisionLog::open(p)
-                    .map_err(|e| SqlError::new(1105, "HY000", e.to_string()))?,
+                DecisionLog::open(p).map_err(|e| SqlError::new(1105, "HY000", e.to_string()))?,
             ),
             None => None,
         };
@@ -213,9 +212,8 @@ impl std::fmt::Display for RecoveryReport {
 
 /// `XA RECOVER` row: formatID, gtrid_length, bqual_length, data (gtrid then bqual).
 fn parse_recover_row(r: &crate::result::Row) -> Option<Xid> {
-    let num = |i: usize| -> Option<usize> {
-        std::str::from_utf8(r.get(i)?.as_ref()?).ok()?.parse().ok()
-    };
+    let num =
+        |i: usize| -> Option<usize> { std::str::from_utf8(r.get(i)?.as_ref()?).ok()?.parse().ok() };
     let (g, b) = (num(1)?, num(2)?);
     let data = r.get(3)?.as_ref()?;
     if data.len() < g + b {
