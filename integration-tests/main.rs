@@ -12,4 +12,5 @@ mod keys;
 mod protocol;
 mod queries;
 mod session;
+mod subqueries;
 mod xa;

@@ -34,6 +34,19 @@ pub struct ResultWriter<'a> {
     /// must commit first).
     defer_ok: bool,
     deferred: Option<OkInfo>,
+    /// Keep the answer in memory instead of sending it (a subquery the proxy evaluates).
+    capture: Option<Capture>,
+}
+
+/// An answer kept in memory by a capturing writer.
+#[derive(Debug, Default)]
+pub struct Capture {
+    pub columns: Vec<ColumnDef>,
+    pub rows: Vec<Row>,
+    pub ok: Option<OkInfo>,
+    pub error: Option<SqlError>,
+    /// Rows beyond this fail the capture (memory bound).
+    pub max_rows: usize,
 }
 
 impl<'a> ResultWriter<'a> {
@@ -54,11 +67,32 @@ impl<'a> ResultWriter<'a> {
             last_error: None,
             defer_ok: false,
             deferred: None,
+            capture: None,
         }
+    }
+
+    /// A writer that keeps the answer in memory (text rows), up to `max_rows` rows.
+    pub fn capturing(io: &'a mut ClientIo, status: StatusFlags, max_rows: usize) -> Self {
+        let mut w = ResultWriter::new(io, true, false, status);
+        w.capture = Some(Capture {
+            max_rows,
+            ..Capture::default()
+        });
+        w
+    }
+
+    /// What a capturing writer kept.
+    pub fn take_capture(&mut self) -> Option<Capture> {
+        self.capture.take()
     }
 
     /// Start a result set with these (visible) columns.
     pub async fn begin(&mut self, columns: &[ColumnDef]) -> io::Result<()> {
+        if let Some(c) = self.capture.as_mut() {
+            c.columns = columns.to_vec();
+            self.columns = columns.to_vec();
+            return Ok(());
+        }
         self.io
             .write_with(|b| wire::put_lenenc_int(b, columns.len() as u64));
         for c in columns {
@@ -79,6 +113,23 @@ impl<'a> ResultWriter<'a> {
     pub async fn row(&mut self, row: &Row) -> io::Result<()> {
         let n = self.columns.len().min(row.len());
         let cells = &row[..n];
+        if let Some(c) = self.capture.as_mut() {
+            if c.rows.len() >= c.max_rows {
+                if c.error.is_none() {
+                    c.error = Some(SqlError::new(
+                        1038,
+                        "HY001",
+                        format!(
+                            "Out of sort memory: a subquery evaluated by the proxy returned more than {} rows (raise [server] max_memory_rows)",
+                            c.max_rows
+                        ),
+                    ));
+                }
+                return Ok(());
+            }
+            c.rows.push(cells.to_vec());
+            return Ok(());
+        }
         if self.binary {
             let cols = &self.columns;
             self.io.write_with(|b| binary_row(b, cols, cells));
@@ -93,6 +144,9 @@ impl<'a> ResultWriter<'a> {
 
     /// End the current result set.
     pub async fn end(&mut self, warnings: u16) -> io::Result<()> {
+        if self.capture.is_some() {
+            return Ok(());
+        }
         let st = self.status;
         if self.deprecate_eof {
             self.io
@@ -131,6 +185,10 @@ impl<'a> ResultWriter<'a> {
             self.deferred = Some(ok.clone());
             return Ok(());
         }
+        if let Some(c) = self.capture.as_mut() {
+            c.ok = Some(ok.clone());
+            return Ok(());
+        }
         let st = self.status;
         let last_insert_id = match self.insert_id.take() {
             Some(id) => {
@@ -155,6 +213,10 @@ impl<'a> ResultWriter<'a> {
 
     pub async fn error(&mut self, e: &SqlError) -> io::Result<()> {
         self.last_error = Some(e.code);
+        if let Some(c) = self.capture.as_mut() {
+            c.error.get_or_insert_with(|| e.clone());
+            return Ok(());
+        }
         self.io
             .write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
         self.io.flush().await

@@ -7,6 +7,7 @@ mod query;
 mod setvar;
 mod show;
 mod sqlprep;
+mod subquery;
 mod stmt;
 mod txn;
 

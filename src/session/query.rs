@@ -124,6 +124,10 @@ impl Session {
             Ok(s) => s,
             Err(e) => return self.unparseable(sql, &e.to_string(), w).await,
         };
+        if let Some(inlined) = self.inline_subqueries(sql, &stmt, w).await? {
+            // Subqueries over shards answered by the proxy; their values are literals now.
+            return Box::pin(self.dispatch(&inlined, bound, w)).await;
+        }
         let (mut plan, generated) = self.plan_with_keys(sql, &stmt, bound)?;
         let temporary = match &stmt {
             Statement::CreateTable(ct) => ct.temporary,

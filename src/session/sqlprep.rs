@@ -9,7 +9,6 @@ use crate::error::SqlError;
 use crate::protocol::writer::ResultWriter;
 use crate::result::ColumnDef;
 use crate::sql::Edits;
-use mysql_common::constants::ColumnType;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// A parsed PREPARE / EXECUTE / DEALLOCATE statement.
@@ -124,36 +123,6 @@ fn parse(sql: &str) -> Result<SqlPrep, SqlError> {
     }
 }
 
-/// A user variable's value (as MariaDB reports it) as an SQL literal of the same type.
-fn variable_literal(col: &ColumnDef, cell: Option<&[u8]>, nbe: bool) -> String {
-    let Some(v) = cell else {
-        return "NULL".to_string();
-    };
-    let text = String::from_utf8_lossy(v);
-    match col.column_type {
-        ColumnType::MYSQL_TYPE_TINY
-        | ColumnType::MYSQL_TYPE_SHORT
-        | ColumnType::MYSQL_TYPE_LONG
-        | ColumnType::MYSQL_TYPE_INT24
-        | ColumnType::MYSQL_TYPE_LONGLONG
-        | ColumnType::MYSQL_TYPE_NEWDECIMAL
-        | ColumnType::MYSQL_TYPE_DECIMAL => text.into_owned(),
-        ColumnType::MYSQL_TYPE_DOUBLE | ColumnType::MYSQL_TYPE_FLOAT => {
-            if text.contains(['e', 'E']) {
-                text.into_owned()
-            } else {
-                format!("{text}e0")
-            }
-        }
-        // A binary string stays binary (and a string in numeric context), unlike bare X''.
-        _ if col.charset == 63 => {
-            let hex: String = v.iter().map(|b| format!("{b:02X}")).collect();
-            format!("_binary X'{hex}'")
-        }
-        _ => crate::sql::literal::quote_str(&text, nbe),
-    }
-}
-
 impl Session {
     pub(crate) async fn sql_prepared(
         &mut self,
@@ -203,7 +172,7 @@ impl Session {
                     for (i, r) in holes.into_iter().enumerate() {
                         let lit = match cols.get(i) {
                             Some(c) => {
-                                variable_literal(c, cells.get(i).and_then(|c| c.as_deref()), nbe)
+                                crate::sql::literal::cell_literal(c, cells.get(i).and_then(|c| c.as_deref()), nbe)
                             }
                             None => "NULL".to_string(),
                         };
@@ -309,7 +278,7 @@ mod tests {
     fn variable_literals_keep_their_type() {
         let int = ColumnDef::bigint("a");
         let dbl = ColumnDef {
-            column_type: ColumnType::MYSQL_TYPE_DOUBLE,
+            column_type: mysql_common::constants::ColumnType::MYSQL_TYPE_DOUBLE,
             ..ColumnDef::bigint("d")
         };
         let s = ColumnDef::text("s");
@@ -317,12 +286,12 @@ mod tests {
             charset: 63,
             ..ColumnDef::text("b")
         };
-        assert_eq!(variable_literal(&int, Some(b"17"), false), "17");
-        assert_eq!(variable_literal(&dbl, Some(b"1.5"), false), "1.5e0");
-        assert_eq!(variable_literal(&s, Some(b"it's"), false), "'it''s'");
-        assert_eq!(variable_literal(&s, None, false), "NULL");
+        assert_eq!(crate::sql::literal::cell_literal(&int, Some(b"17"), false), "17");
+        assert_eq!(crate::sql::literal::cell_literal(&dbl, Some(b"1.5"), false), "1.5e0");
+        assert_eq!(crate::sql::literal::cell_literal(&s, Some(b"it's"), false), "'it''s'");
+        assert_eq!(crate::sql::literal::cell_literal(&s, None, false), "NULL");
         assert_eq!(
-            variable_literal(&bin, Some(b"\x00a"), false),
+            crate::sql::literal::cell_literal(&bin, Some(b"\x00a"), false),
             "_binary X'0061'"
         );
     }

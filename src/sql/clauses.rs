@@ -239,6 +239,34 @@ pub fn call_args(sql: &str, call: Range<usize>) -> Option<(bool, Vec<Range<usize
     ))
 }
 
+/// The parenthesised group that starts at or after `from` (skipping whitespace and comments
+/// before the `(`): the range of its contents, without the parentheses.
+pub fn paren_group(sql: &str, from: usize) -> Option<Range<usize>> {
+    let toks = tokens(sql.get(from..)?)?;
+    let open = toks.first().filter(|t| t.token == Token::LParen)?;
+    let depth = open.depth;
+    let close = toks[1..]
+        .iter()
+        .find(|t| t.token == Token::RParen && t.depth == depth)?;
+    Some(from + open.range.end..from + close.range.start)
+}
+
+/// The `(` that opens the group containing position `inner` (the last unclosed `(` before it).
+pub fn open_paren_before(sql: &str, inner: usize) -> Option<usize> {
+    let toks = tokens(sql.get(..inner)?)?;
+    let mut stack = Vec::new();
+    for t in &toks {
+        match t.token {
+            Token::LParen => stack.push(t.range.start),
+            Token::RParen => {
+                stack.pop();
+            }
+            _ => {}
+        }
+    }
+    stack.pop()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +309,15 @@ mod tests {
             "FROM t_user WHERE NOT (region_id = 2)"
         );
         assert!(select_text("UPDATE t SET a = 1").is_none());
+    }
+
+    #[test]
+    fn parenthesised_groups() {
+        let sql = "SELECT 1 FROM t WHERE a IN ( SELECT b FROM u WHERE c = ')' AND d IN (1) ) AND e";
+        let inner = sql.find("SELECT b").unwrap();
+        let open = open_paren_before(sql, inner).unwrap();
+        let r = paren_group(sql, open).unwrap();
+        assert_eq!(&sql[r], " SELECT b FROM u WHERE c = ')' AND d IN (1) ");
     }
 
     #[test]

@@ -153,3 +153,34 @@ mod tests {
         }
     }
 }
+
+/// A value as MariaDB reported it in a text result (a user variable, a subquery's cell) as an
+/// SQL literal of the same type.
+pub fn cell_literal(col: &crate::result::ColumnDef, cell: Option<&[u8]>, nbe: bool) -> String {
+    let Some(v) = cell else {
+        return "NULL".to_string();
+    };
+    let text = String::from_utf8_lossy(v);
+    match col.column_type {
+        ColumnType::MYSQL_TYPE_TINY
+        | ColumnType::MYSQL_TYPE_SHORT
+        | ColumnType::MYSQL_TYPE_LONG
+        | ColumnType::MYSQL_TYPE_INT24
+        | ColumnType::MYSQL_TYPE_LONGLONG
+        | ColumnType::MYSQL_TYPE_NEWDECIMAL
+        | ColumnType::MYSQL_TYPE_DECIMAL => text.into_owned(),
+        ColumnType::MYSQL_TYPE_DOUBLE | ColumnType::MYSQL_TYPE_FLOAT => {
+            if text.contains(['e', 'E']) {
+                text.into_owned()
+            } else {
+                format!("{text}e0")
+            }
+        }
+        // A binary string stays binary (and a string in numeric context), unlike bare X''.
+        _ if col.charset == 63 => {
+            let hex: String = v.iter().map(|b| format!("{b:02X}")).collect();
+            format!("_binary X'{hex}'")
+        }
+        _ => quote_str(&text, nbe),
+    }
+}

@@ -142,6 +142,11 @@ impl Collector<'_, '_> {
         let Some(last) = parts.last() else {
             return;
         };
+        if parts.len() == 1 && last.quote_style.is_none() && last.value.eq_ignore_ascii_case("dual")
+        {
+            // DUAL is no table: `SELECT 1 FROM DUAL` runs anywhere.
+            return;
+        }
         let schema = (parts.len() >= 2).then(|| parts[parts.len() - 2].value.to_ascii_lowercase());
         match self.sm.range(relation.span()) {
             Some(range) => {
