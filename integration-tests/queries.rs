@@ -87,7 +87,7 @@ async fn unsupported_shapes_answer_1235() {
         "SELECT GROUP_CONCAT(status) FROM t_order",
         "SELECT * FROM t_order o JOIN t_product p ON p.product_id = o.order_id",
         "SELECT * FROM t_order o WHERE o.order_id IN (SELECT order_id FROM t_order_item i WHERE i.user_id = o.user_id)",
-        "SELECT order_id FROM t_order UNION SELECT order_id FROM t_order_item",
+        "SELECT order_id FROM t_order INTERSECT SELECT order_id FROM t_order_item",
         "SELECT o.order_id FROM t_order o JOIN t_order_item i ON o.order_id = i.order_id",
         "SELECT * FROM t_region r LEFT JOIN t_order o ON o.region_id = r.region_id",
     ];

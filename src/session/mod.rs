@@ -8,6 +8,7 @@ mod setvar;
 mod show;
 mod sqlprep;
 mod subquery;
+mod union;
 mod stmt;
 mod txn;
 

@@ -124,6 +124,9 @@ impl Session {
             Ok(s) => s,
             Err(e) => return self.unparseable(sql, &e.to_string(), w).await,
         };
+        if self.union_query(sql, &stmt, w).await? {
+            return Ok(());
+        }
         if let Some(inlined) = self.inline_subqueries(sql, &stmt, w).await? {
             // Subqueries over shards answered by the proxy; their values are literals now.
             return Box::pin(self.dispatch(&inlined, bound, w)).await;

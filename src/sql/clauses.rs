@@ -239,6 +239,84 @@ pub fn call_args(sql: &str, call: Range<usize>) -> Option<(bool, Vec<Range<usize
     ))
 }
 
+/// A top-level `A UNION [ALL|DISTINCT] B ...` statement: each branch's text (outer
+/// parentheses removed), whether each UNION is ALL, and the trailing ORDER BY/LIMIT part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnionText {
+    pub branches: Vec<Range<usize>>,
+    pub all: Vec<bool>,
+    /// `ORDER BY ... LIMIT ...` of the whole union (from its first keyword to the end).
+    pub tail: Option<Range<usize>>,
+    /// Start of the tail's LIMIT keyword, if any.
+    pub limit_at: Option<usize>,
+}
+
+pub fn union_text(sql: &str) -> Option<UnionText> {
+    let toks = tokens(sql)?;
+    let end = toks
+        .iter()
+        .rposition(|t| t.token != Token::SemiColon)
+        .map(|i| i + 1)?;
+    let toks = &toks[..end];
+    let mut cuts = Vec::new(); // (index of UNION, index after quantifier, all)
+    for (i, t) in toks.iter().enumerate() {
+        if t.depth == 0 && t.word == "UNION" {
+            let q = toks.get(i + 1).map(|t| t.word.as_str());
+            let all = q == Some("ALL");
+            let skip = if matches!(q, Some("ALL") | Some("DISTINCT")) {
+                2
+            } else {
+                1
+            };
+            cuts.push((i, i + skip, all));
+        }
+        if t.depth == 0 && matches!(t.word.as_str(), "INTERSECT" | "EXCEPT") {
+            return None;
+        }
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    // The tail starts at the first top-level ORDER/LIMIT after the last UNION.
+    let last = cuts.last().map(|c| c.1)?;
+    let tail_i = (last..toks.len())
+        .find(|&i| toks[i].depth == 0 && matches!(toks[i].word.as_str(), "ORDER" | "LIMIT"));
+    let body_end = tail_i.unwrap_or(toks.len());
+    let mut starts = vec![0usize];
+    starts.extend(cuts.iter().map(|c| c.1));
+    let mut ends: Vec<usize> = cuts.iter().map(|c| c.0).collect();
+    ends.push(body_end);
+    let mut branches = Vec::new();
+    for (s, e) in starts.into_iter().zip(ends) {
+        if s >= e {
+            return None;
+        }
+        let (mut a, mut b) = (s, e - 1);
+        // `(SELECT ...)` → `SELECT ...`
+        while toks[a].token == Token::LParen
+            && toks[b].token == Token::RParen
+            && toks[b].depth == toks[a].depth
+            && a < b
+        {
+            a += 1;
+            b -= 1;
+        }
+        branches.push(toks[a].range.start..toks[b].range.end);
+    }
+    let tail = tail_i.map(|i| toks[i].range.start..toks[toks.len() - 1].range.end);
+    let limit_at = tail_i.and_then(|i| {
+        (i..toks.len())
+            .find(|&j| toks[j].depth == 0 && toks[j].word == "LIMIT")
+            .map(|j| toks[j].range.start)
+    });
+    Some(UnionText {
+        branches,
+        all: cuts.iter().map(|c| c.2).collect(),
+        tail,
+        limit_at,
+    })
+}
+
 /// The parenthesised group that starts at or after `from` (skipping whitespace and comments
 /// before the `(`): the range of its contents, without the parentheses.
 pub fn paren_group(sql: &str, from: usize) -> Option<Range<usize>> {
@@ -309,6 +387,24 @@ mod tests {
             "FROM t_user WHERE NOT (region_id = 2)"
         );
         assert!(select_text("UPDATE t SET a = 1").is_none());
+    }
+
+    #[test]
+    fn union_parts() {
+        let sql = "SELECT a FROM t WHERE x IN (SELECT 1 UNION SELECT 2) UNION ALL (SELECT b FROM u) UNION SELECT c FROM v ORDER BY 1 DESC LIMIT 3;";
+        let u = union_text(sql).unwrap();
+        assert_eq!(
+            texts(sql, &u.branches),
+            vec![
+                "SELECT a FROM t WHERE x IN (SELECT 1 UNION SELECT 2)",
+                "SELECT b FROM u",
+                "SELECT c FROM v"
+            ]
+        );
+        assert_eq!(u.all, vec![true, false]);
+        assert_eq!(&sql[u.tail.clone().unwrap()], "ORDER BY 1 DESC LIMIT 3");
+        assert_eq!(&sql[u.limit_at.unwrap()..u.limit_at.unwrap() + 5], "LIMIT");
+        assert!(union_text("SELECT 1").is_none());
     }
 
     #[test]
