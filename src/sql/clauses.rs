@@ -172,11 +172,14 @@ fn strip_direction(sql: &str, r: Range<usize>) -> Range<usize> {
     let trimmed = text.trim_end();
     for kw in ["ASC", "DESC"] {
         let n = trimmed.len();
-        if n > kw.len()
-            && trimmed[n - kw.len()..].eq_ignore_ascii_case(kw)
-            && trimmed[..n - kw.len()].ends_with(char::is_whitespace)
-        {
-            let inner = trimmed[..n - kw.len()].trim_end();
+        let (Some(tail), Some(head)) = (
+            trimmed.get(n.saturating_sub(kw.len())..),
+            trimmed.get(..n.saturating_sub(kw.len())),
+        ) else {
+            continue;
+        };
+        if n > kw.len() && tail.eq_ignore_ascii_case(kw) && head.ends_with(char::is_whitespace) {
+            let inner = head.trim_end();
             return r.start..r.start + inner.len();
         }
     }
@@ -195,17 +198,22 @@ pub fn without_alias(sql: &str, item: Range<usize>, alias: &str) -> Range<usize>
     ]
     .into_iter()
     .find(|&l| {
-        l <= n && {
-            let tail = &trimmed[n - l..];
-            tail.trim_matches(|c| c == '`' || c == '"' || c == '\'')
-                .eq_ignore_ascii_case(alias)
-        }
+        l <= n
+            && trimmed.get(n - l..).is_some_and(|tail| {
+                tail.trim_matches(|c| c == '`' || c == '"' || c == '\'')
+                    .eq_ignore_ascii_case(alias)
+            })
     });
     let Some(l) = alias_len else { return item };
-    let mut rest = trimmed[..n - l].trim_end();
-    if rest.len() >= 2 && rest[rest.len() - 2..].eq_ignore_ascii_case("AS") {
-        let before = &rest[..rest.len() - 2];
-        if before.ends_with(char::is_whitespace) {
+    let Some(mut rest) = trimmed.get(..n - l).map(str::trim_end) else {
+        return item;
+    };
+    let k = rest.len();
+    if let (Some(kw), Some(before)) = (
+        rest.get(k.saturating_sub(2)..),
+        rest.get(..k.saturating_sub(2)),
+    ) {
+        if k >= 2 && kw.eq_ignore_ascii_case("AS") && before.ends_with(char::is_whitespace) {
             rest = before.trim_end();
         }
     }
