@@ -96,3 +96,20 @@ async fn sql_level_prepare_execute_routes_like_literals() {
     assert_eq!(e.0, oe.0);
     p.query_drop("DROP PREPARE s2").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ansi_quotes_names_route_and_rewrite() {
+    let ep = crate::harness::shared();
+    let (mut p, mut o) = connect(&ep).await;
+    for c in [&mut p, &mut o] {
+        c.query_drop("SET SESSION sql_mode = 'ANSI_QUOTES,STRICT_TRANS_TABLES'")
+            .await
+            .unwrap();
+    }
+    let cases = vec![
+        ordered(r#"SELECT "order_id", "status" FROM "t_order" WHERE "user_id" = 3 ORDER BY "order_id""#),
+        ordered(r#"SELECT "o"."order_id" FROM "shop"."t_order" "o" WHERE "o"."user_id" IN (3, 4) ORDER BY 1 LIMIT 5"#),
+        ordered(r#"SELECT "status", COUNT(*) FROM "t_order" GROUP BY "status" ORDER BY 2 DESC, 1 LIMIT 3"#),
+    ];
+    check_all(&mut p, &mut o, &cases).await;
+}

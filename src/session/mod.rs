@@ -65,6 +65,8 @@ pub struct Session {
     state: SessionState,
     state_keys: Vec<String>,
     no_backslash_escapes: bool,
+    /// sql_mode has ANSI_QUOTES: `"x"` is an identifier, not a string.
+    ansi_quotes: bool,
     last_insert_id: u64,
     /// One backend connection per data source while a transaction is open (or for the rest
     /// of the session once it created a temporary table).
@@ -92,6 +94,7 @@ impl Session {
             state: SessionState::default(),
             state_keys: Vec::new(),
             no_backslash_escapes: false,
+            ansi_quotes: false,
             last_insert_id: 0,
             pinned: BTreeMap::new(),
             sticky: false,
@@ -161,6 +164,7 @@ impl Session {
         self.state = SessionState::default();
         self.state_keys.clear();
         self.no_backslash_escapes = false;
+        self.ansi_quotes = false;
         self.last_insert_id = 0;
         self.stmts.clear();
     }

@@ -66,6 +66,14 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
+        // Under ANSI_QUOTES, double-quoted names are identifiers: read them as such.
+        let converted;
+        let sql = if self.ansi_quotes {
+            converted = crate::sql::ansi_quotes_to_backticks(sql);
+            converted.as_ref()
+        } else {
+            sql
+        };
         let kw = first_keyword(sql);
         let second = || first_keyword(sql.trim_start().get(kw.len()..).unwrap_or(""));
         match kw.as_str() {

@@ -179,9 +179,10 @@ impl Session {
                 .first()
                 .and_then(|r| r.first().cloned().flatten())
                 .unwrap_or_default();
-            self.no_backslash_escapes = String::from_utf8_lossy(&mode)
-                .to_ascii_uppercase()
-                .contains("NO_BACKSLASH_ESCAPES");
+            let mode = String::from_utf8_lossy(&mode).to_ascii_uppercase();
+            self.no_backslash_escapes = mode.contains("NO_BACKSLASH_ESCAPES");
+            // ANSI (and ORACLE, MSSQL, ... combination modes) include ANSI_QUOTES.
+            self.ansi_quotes = mode.split(',').any(|m| m == "ANSI_QUOTES");
         }
         for p in self.pinned.values_mut() {
             exec_drop(&mut p.lease, sql).await?;

@@ -100,3 +100,46 @@ pub fn tolerant_text(sql: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(sql)
 }
 
+
+/// Under sql_mode ANSI_QUOTES, `"name"` is a quoted identifier; the MySQL dialect reads it as a
+/// string. Rewrite such tokens to backticks (same length, so every span stays valid); a name
+/// holding a quote or backtick is left as it is.
+pub fn ansi_quotes_to_backticks(sql: &str) -> std::borrow::Cow<'_, str> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    if !sql.contains('"') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let Ok(toks) = Tokenizer::new(&MySqlDialect {}, sql).tokenize_with_location() else {
+        return std::borrow::Cow::Borrowed(sql);
+    };
+    let sm = SourceMap::new(sql);
+    let mut out = sql.as_bytes().to_vec();
+    for t in toks {
+        if let Token::DoubleQuotedString(s) = &t.token {
+            let Some(r) = sm.range(t.span) else { continue };
+            let raw = &sql[r.clone()];
+            if s.contains(['"', '`']) || !raw.starts_with('"') || !raw.ends_with('"') || raw.len() != s.len() + 2 {
+                continue;
+            }
+            out[r.start] = b'`';
+            out[r.end - 1] = b'`';
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => std::borrow::Cow::Owned(s),
+        Err(_) => std::borrow::Cow::Borrowed(sql),
+    }
+}
+
+#[cfg(test)]
+mod ansi_tests {
+    #[test]
+    fn double_quoted_names_become_backticked() {
+        let sql = r#"SELECT "user_id", 'it''s' FROM "t_order" WHERE "status" = 'PAID'"#;
+        assert_eq!(
+            super::ansi_quotes_to_backticks(sql),
+            "SELECT `user_id`, 'it''s' FROM `t_order` WHERE `status` = 'PAID'"
+        );
+        assert_eq!(super::ansi_quotes_to_backticks(r#"SELECT "a""b""#), r#"SELECT "a""b""#);
+    }
+}
