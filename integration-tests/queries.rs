@@ -85,6 +85,7 @@ async fn unsupported_shapes_answer_1235() {
     let (mut p, _) = connect(&ep).await;
     let sqls = [
         "SELECT GROUP_CONCAT(status) FROM t_order",
+        "SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM t_order",
         "SELECT * FROM t_order o JOIN t_product p ON p.product_id = o.order_id",
         "SELECT * FROM t_order o WHERE o.order_id IN (SELECT order_id FROM t_order_item i WHERE i.user_id = o.user_id)",
         "SELECT order_id FROM t_order INTERSECT SELECT order_id FROM t_order_item",

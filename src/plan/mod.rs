@@ -201,7 +201,15 @@ fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
         })
         .collect();
     if !ours.is_empty() {
-        if matches!(stmt, Statement::RenameTable(_)) {
+        let renames = match stmt {
+            Statement::RenameTable(_) => true,
+            Statement::AlterTable(a) => a
+                .operations
+                .iter()
+                .any(|o| matches!(o, sqlparser::ast::AlterTableOperation::RenameTable { .. })),
+            _ => false,
+        };
+        if renames {
             return Err(SqlError::unsupported(format!(
                 "RENAME TABLE of table {} in the sharding rules (edit the rules instead)",
                 ctx.refs.tables[ours[0]].name

@@ -6,8 +6,8 @@ use crate::error::{SqlError, SqlResult};
 use crate::route::{self, Placement, RouteInput};
 use crate::rules::ShardValue;
 use sqlparser::ast::{
-    BinaryOperator, Expr, JoinConstraint, JoinOperator, LimitClause,
-    OrderByKind, OrderBySort, Query, Select, SelectItem, SetExpr, Spanned, TableFactor, Value,
+    BinaryOperator, Expr, JoinConstraint, JoinOperator, LimitClause, OrderByKind, OrderBySort,
+    Query, Select, SelectItem, SetExpr, Spanned, TableFactor, Value,
 };
 
 pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
@@ -75,9 +75,13 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         });
     }
 
+    if let Some(f) = window_function(q) {
+        return Err(SqlError::unsupported(format!(
+            "window function {f} OVER (...) across shards"
+        )));
+    }
     if super::aggregate::is_grouped(q, select) {
-        let (nodes, agg) =
-            super::aggregate::plan_grouped(ctx, q, select, &route, &params, &names)?;
+        let (nodes, agg) = super::aggregate::plan_grouped(ctx, q, select, &route, &params, &names)?;
         return Ok(Plan {
             kind: route.kind,
             nodes,
@@ -375,6 +379,28 @@ fn collect_equalities(
     }
 }
 
+/// The first window function (`f(...) OVER ...`) in the statement, by name.
+fn window_function(q: &Query) -> Option<String> {
+    use sqlparser::ast::{Visit, Visitor};
+    use std::ops::ControlFlow;
+    struct W(Option<String>);
+    impl Visitor for W {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if let Expr::Function(f) = e {
+                if f.over.is_some() {
+                    self.0 = Some(f.name.to_string().to_ascii_uppercase());
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut w = W(None);
+    let _ = q.visit(&mut w);
+    w.0
+}
+
 /// `AS <written text>` for unaliased select items whose text changes when table names are
 /// rewritten (MySQL names such a column by the text as written).
 fn item_names(ctx: &PlanCtx, select: &Select, unit: &route::RouteUnit) -> crate::sql::Edits {
@@ -401,12 +427,18 @@ fn item_names(ctx: &PlanCtx, select: &Select, unit: &route::RouteUnit) -> crate:
 /// The select item an ORDER BY identifier names by its alias: (index, alias).
 fn alias_item<'a>(select: &'a Select, e: &Expr) -> Option<(usize, &'a str)> {
     let Expr::Identifier(id) = e else { return None };
-    select.projection.iter().enumerate().find_map(|(j, item)| match item {
-        SelectItem::ExprWithAlias { alias, .. } if alias.value.eq_ignore_ascii_case(&id.value) => {
-            Some((j, alias.value.as_str()))
-        }
-        _ => None,
-    })
+    select
+        .projection
+        .iter()
+        .enumerate()
+        .find_map(|(j, item)| match item {
+            SelectItem::ExprWithAlias { alias, .. }
+                if alias.value.eq_ignore_ascii_case(&id.value) =>
+            {
+                Some((j, alias.value.as_str()))
+            }
+            _ => None,
+        })
 }
 
 /// The select-list position an ORDER BY item refers to, when it can be known without the

@@ -139,8 +139,20 @@ impl Session {
             // Subqueries over shards answered by the proxy; their values are literals now.
             return Box::pin(self.dispatch(&inlined, bound, w)).await;
         }
-        let (mut plan, generated) = self.plan_with_keys(sql, &stmt, bound)?;
-        let temporary = match &stmt {
+        self.run_statement(sql, &stmt, bound, w).await
+    }
+
+    /// Plan and run a parsed statement (prepared statements come here directly with their
+    /// parameters bound, without re-parsing).
+    pub(crate) async fn run_statement(
+        &mut self,
+        sql: &str,
+        stmt: &Statement,
+        bound: &Bound,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
+        let (mut plan, generated) = self.plan_with_keys(sql, stmt, bound)?;
+        let temporary = match stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,
             _ => false,

@@ -13,6 +13,9 @@ use mysql_common::constants::ColumnType;
 
 pub struct Prepared {
     sql: String,
+    /// Parsed once at PREPARE (plain SELECT / INSERT / UPDATE / DELETE without subqueries),
+    /// with the ANSI_QUOTES setting it was read under; executes plan it with bound values.
+    parsed: Option<(std::sync::Arc<sqlparser::ast::Statement>, bool)>,
     /// Byte ranges of the `?` placeholders in `sql`.
     placeholders: Vec<std::ops::Range<usize>>,
     param_types: Option<Vec<(ColumnType, bool)>>,
@@ -39,7 +42,76 @@ pub(crate) fn placeholders(sql: &str) -> Result<Vec<std::ops::Range<usize>>, Sql
     Ok(v)
 }
 
+/// A bound parameter as a routing value.
+fn shard_value(v: &mysql_common::value::Value, literal: &str) -> crate::rules::ShardValue {
+    use crate::rules::ShardValue;
+    use mysql_common::value::Value;
+    match v {
+        Value::NULL => ShardValue::Null,
+        Value::Int(i) => ShardValue::Int(i128::from(*i)),
+        Value::UInt(u) => ShardValue::Int(i128::from(*u)),
+        Value::Float(f) => ShardValue::Float(f64::from(*f)),
+        Value::Double(d) => ShardValue::Float(*d),
+        Value::Bytes(b) => ShardValue::Str(b.clone()),
+        Value::Date(..) => ShardValue::DateTime(literal.trim_matches('\'').to_string()),
+        Value::Time(..) => ShardValue::Str(literal.trim_matches('\'').as_bytes().to_vec()),
+    }
+}
+
 impl Session {
+    /// Parse a prepared statement once if executes can skip re-parsing it: plain SELECT,
+    /// INSERT, UPDATE, DELETE without subqueries (those are answered by re-dispatching text).
+    fn parse_for_execute(
+        &self,
+        sql: &str,
+    ) -> Option<(std::sync::Arc<sqlparser::ast::Statement>, bool)> {
+        use sqlparser::ast::{Expr, SetExpr, Statement, Visit, Visitor};
+        let text = if self.ansi_quotes {
+            crate::sql::ansi_quotes_to_backticks(sql)
+        } else {
+            std::borrow::Cow::Borrowed(sql)
+        };
+        let stmt = crate::sql::parse_one(&super::query::tolerant_text(&text)).ok()?;
+        let plain = match &stmt {
+            Statement::Query(q) => {
+                q.with.is_none() && matches!(q.body.as_ref(), SetExpr::Select(_))
+            }
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => true,
+            _ => false,
+        };
+        struct Sub(bool);
+        impl Visitor for Sub {
+            type Break = ();
+            fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
+                if matches!(
+                    e,
+                    Expr::Subquery(_)
+                        | Expr::Exists { .. }
+                        | Expr::In {
+                            target: sqlparser::ast::InTarget::Subquery(_),
+                            ..
+                        }
+                ) {
+                    self.0 = true;
+                    return std::ops::ControlFlow::Break(());
+                }
+                std::ops::ControlFlow::Continue(())
+            }
+            fn pre_visit_query(&mut self, _q: &sqlparser::ast::Query) -> std::ops::ControlFlow<()> {
+                std::ops::ControlFlow::Continue(())
+            }
+        }
+        let mut v = Sub(false);
+        let _ = stmt.visit(&mut v);
+        // Derived tables and INSERT ... SELECT count as nested queries too.
+        let sm = SourceMap::new(&text);
+        let nested = crate::sql::refs::Refs::collect(&stmt, &sm)
+            .nested
+            .iter()
+            .any(|n| *n);
+        (plain && !v.0 && !nested).then(|| (std::sync::Arc::new(stmt), self.ansi_quotes))
+    }
+
     pub async fn prepare(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
         let r = self.prepare_inner(sql, w).await;
         self.finish(r, w).await
@@ -62,9 +134,11 @@ impl Session {
         let id = self.next_stmt;
         self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
         let n = holes.len();
+        let parsed = self.parse_for_execute(sql);
         self.stmts.insert(
             id,
             Prepared {
+                parsed,
                 sql: sql.to_string(),
                 placeholders: holes,
                 param_types: None,
@@ -173,6 +247,31 @@ impl Session {
             st.param_types = Some(t);
         }
         let types = st.param_types.clone().unwrap_or_default();
+        if let Some((stmt, ansi)) = st.parsed.clone() {
+            if ansi == self.ansi_quotes {
+                // Parsed at PREPARE: plan with the parameters bound (they route like literals).
+                let mut bound = Bound::default();
+                for (i, v) in p.values.iter().enumerate() {
+                    let ty = types
+                        .get(i)
+                        .map(|t| t.0)
+                        .unwrap_or(ColumnType::MYSQL_TYPE_VAR_STRING);
+                    bound
+                        .sql
+                        .push(crate::sql::literal::value_to_sql(v, ty, nbe));
+                    bound.values.push(shard_value(v, &bound.sql[i]));
+                }
+                for d in st.long_data.iter_mut() {
+                    *d = None;
+                }
+                let sql = if ansi {
+                    crate::sql::ansi_quotes_to_backticks(&st.sql).into_owned()
+                } else {
+                    st.sql.clone()
+                };
+                return self.run_statement(&sql, &stmt, &bound, w).await;
+            }
+        }
         let mut e = Edits::new();
         for (i, (r, v)) in st.placeholders.iter().zip(&p.values).enumerate() {
             let ty = types

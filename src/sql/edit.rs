@@ -114,7 +114,12 @@ impl Edits {
         Edits::default()
     }
 
+    /// Replace `range`; a later replacement of exactly the same range wins (a LIMIT value
+    /// written as a parameter is first spliced, then rewritten for the shards).
     pub fn replace(&mut self, range: Range<usize>, with: impl Into<String>) {
+        if !range.is_empty() {
+            self.items.retain(|(r, _)| *r != range);
+        }
         self.items.push((range, with.into()));
     }
 
@@ -127,7 +132,9 @@ impl Edits {
     }
 
     pub fn extend(&mut self, other: &Edits) {
-        self.items.extend(other.items.iter().cloned());
+        for (r, w) in &other.items {
+            self.replace(r.clone(), w.clone());
+        }
     }
 
     /// Apply the edits lying inside `range` to that slice of `text`.

@@ -40,6 +40,52 @@ pub(super) enum PartialSql {
     MinOf(String),
 }
 
+/// The value of a subquery that was replaced by its answer (see `session::subquery`).
+fn answered_subquery(x: &Expr) -> Option<Expr> {
+    use sqlparser::ast::{SelectItem, SetExpr};
+    let (q, exists, negated) = match x {
+        Expr::Subquery(q) => (q, false, false),
+        Expr::Exists { subquery, negated } => (subquery, true, *negated),
+        _ => return None,
+    };
+    let SetExpr::Select(s) = q.body.as_ref() else {
+        return None;
+    };
+    let where_false = matches!(&s.selection, Some(Expr::Value(v)) if matches!(&v.value, Value::Number(n, _) if n == "0"));
+    let from_dual = s.from.len() == 1
+        && s.from[0].joins.is_empty()
+        && matches!(&s.from[0].relation, sqlparser::ast::TableFactor::Table { name, .. }
+            if name.to_string().eq_ignore_ascii_case("dual"));
+    if exists {
+        // Only the two forms the proxy writes: `SELECT 1` and `SELECT 1 FROM DUAL WHERE 0`.
+        let found = if s.from.is_empty() && s.selection.is_none() {
+            true
+        } else if from_dual && where_false {
+            false
+        } else {
+            return None;
+        };
+        return parse_expr(if found != negated { "1" } else { "0" });
+    }
+    if !s.from.is_empty() || s.selection.is_some() || s.projection.len() != 1 {
+        return None;
+    }
+    match &s.projection[0] {
+        SelectItem::UnnamedExpr(e @ Expr::Value(_)) => Some(e.clone()),
+        SelectItem::UnnamedExpr(e @ Expr::UnaryOp { .. }) => Some(e.clone()),
+        _ => None,
+    }
+}
+
+/// A literal's text (a spliced parameter) as an expression.
+fn parse_expr(text: &str) -> Option<Expr> {
+    sqlparser::parser::Parser::new(&sqlparser::dialect::MySqlDialect {})
+        .try_with_sql(text)
+        .ok()?
+        .parse_expr()
+        .ok()
+}
+
 pub(super) fn norm(e: &Expr) -> String {
     e.to_string().to_ascii_lowercase()
 }
@@ -312,7 +358,47 @@ impl<'a> Builder<'a> {
 
     /// Compile an expression over the group row. `outputs` allows select aliases (HAVING,
     /// ORDER BY); `n_outputs` is the select-list length.
+    /// `e` with prepared-statement parameters replaced by their literal values (the proxy
+    /// evaluates HAVING and the select list itself).
+    fn bind_params(&self, e: &Expr) -> Expr {
+        use sqlparser::ast::{VisitMut, VisitorMut};
+
+        struct Bind<'b, 'c> {
+            b: &'b Builder<'c>,
+        }
+        impl VisitorMut for Bind<'_, '_> {
+            type Break = ();
+            fn post_visit_expr(&mut self, x: &mut Expr) -> std::ops::ControlFlow<()> {
+                // A subquery the proxy already answered is `(SELECT <literal>)`, and EXISTS
+                // over one is `EXISTS (SELECT 1 [FROM DUAL WHERE 0])`: use the value.
+                if let Some(v) = answered_subquery(x) {
+                    *x = v;
+                    return std::ops::ControlFlow::Continue(());
+                }
+                if let Expr::Value(v) = x {
+                    if matches!(v.value, Value::Placeholder(_)) {
+                        let ctx = self.b.ctx;
+                        let lit = ctx
+                            .sm
+                            .range(v.span)
+                            .and_then(|r| ctx.refs.placeholders.iter().position(|p| *p == r))
+                            .and_then(|i| ctx.param_sql.get(i));
+                        if let Some(parsed) = lit.and_then(|l| parse_expr(l)) {
+                            *x = parsed;
+                        }
+                    }
+                }
+                std::ops::ControlFlow::Continue(())
+            }
+        }
+        let mut out = e.clone();
+        let _ = out.visit(&mut Bind { b: self });
+        out
+    }
+
     pub(super) fn compile(&mut self, e: &Expr, aliases: bool) -> SqlResult<eval::Expr> {
+        let bound = self.bind_params(e);
+        let e = &bound;
         let n_keys = self.keys.len();
         let n_out = self.projection().len();
         let items: Vec<(String, Option<String>)> = self
