@@ -46,6 +46,10 @@ fn cases() -> Vec<Case> {
         ordered("SELECT DISTINCT region_id FROM t_order ORDER BY region_id DESC LIMIT 3"),
         unordered("SELECT DISTINCT COUNT(*) FROM t_order GROUP BY user_id"),
         unordered("SELECT DISTINCT name FROM t_user"),
+        // Collations the result metadata does not report (it says utf8mb4_general_ci).
+        ordered("SELECT name FROM t_user ORDER BY name COLLATE utf8mb4_bin, user_id"),
+        ordered("SELECT status COLLATE utf8mb4_bin AS s, COUNT(*) FROM t_order GROUP BY s ORDER BY s"),
+        ordered("SELECT DISTINCT name COLLATE utf8mb4_bin AS n FROM t_user ORDER BY n"),
         // Grouping on other tables.
         ordered("SELECT category, COUNT(*), SUM(stock), AVG(price) FROM t_product GROUP BY category"),
         ordered("SELECT product_id, SUM(qty), COUNT(DISTINCT order_id) FROM t_order_item GROUP BY product_id ORDER BY SUM(qty) DESC, product_id LIMIT 5"),

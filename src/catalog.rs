@@ -45,6 +45,9 @@ pub struct Column {
     pub name: String,
     pub kind: ColKind,
     pub primary_key: bool,
+    /// The column's collation id (MariaDB reports the connection's in result metadata, so
+    /// merges compare strings by this instead).
+    pub collation: Option<u16>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -120,7 +123,7 @@ impl Catalog {
                 .map(|t| crate::sql::literal::quote_str(&t.2, false))
                 .collect();
             let sql = format!(
-                "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY FROM information_schema.COLUMNS \
+                "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY, COLLATION_NAME FROM information_schema.COLUMNS \
                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 list.join(", ")
             );
@@ -131,7 +134,7 @@ impl Catalog {
                     .unwrap_or_default()
             };
             for r in rows {
-                if r.len() < 4 {
+                if r.len() < 5 {
                     continue;
                 }
                 let phys = text(&r[0]);
@@ -144,6 +147,8 @@ impl Catalog {
                                 name: text(&r[1]).to_ascii_lowercase(),
                                 kind: ColKind::from_data_type(&text(&r[2])),
                                 primary_key: text(&r[3]) == "PRI",
+                                collation: crate::collation::Collation::from_name(&text(&r[4]))
+                                    .map(|c| c.id()),
                             });
                     }
                 }

@@ -38,6 +38,7 @@ fn plan(keys: usize, partials: Vec<AggKind>, aggs: Vec<AggFinal>, outputs: Vec<E
         offset: 0,
         limit: None,
         rep: None,
+        key_collations: Vec::new(),
         shard_metadata: false,
     }
 }

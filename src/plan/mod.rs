@@ -34,6 +34,8 @@ pub struct MergeSpec {
     /// Grouping in the proxy (GROUP BY, aggregates, DISTINCT). The plan's last node is then
     /// the metadata query (the statement with LIMIT 0 on the first node).
     pub aggregate: Option<AggHandle>,
+    /// Per ORDER BY key: the collation to compare by when it is not the reported one.
+    pub key_collations: Vec<Option<u16>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +112,64 @@ pub struct PlanCtx<'a> {
     pub catalog: Option<&'a crate::catalog::Snapshot>,
 }
 
+/// Apply per-key collation overrides to a sort spec built from reported metadata.
+pub fn override_collations(
+    spec: &mut crate::merge::SortSpec,
+    columns: &[crate::result::ColumnDef],
+    collations: &[Option<u16>],
+) {
+    for (k, c) in spec.keys.iter_mut().zip(collations) {
+        if let (Some(id), Some(col)) = (c, columns.get(k.column)) {
+            k.kind = crate::collation::sort_kind(col.column_type, col.flags, *id);
+        }
+    }
+}
+
 impl PlanCtx<'_> {
+    /// The collation an expression's strings compare by, when it is not the connection's:
+    /// an explicit `COLLATE`, or a column declared with its own collation (MariaDB's result
+    /// metadata reports the connection collation for both).
+    pub fn expr_collation(&self, e: &sqlparser::ast::Expr) -> Option<u16> {
+        use sqlparser::ast::Expr;
+        match e {
+            Expr::Nested(x) => self.expr_collation(x),
+            Expr::Collate { collation, .. } => {
+                let name = collation
+                    .0
+                    .last()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                crate::collation::Collation::from_name(name.trim_matches('`')).map(|c| c.id())
+            }
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+                let parts: Vec<String> = match e {
+                    Expr::Identifier(i) => vec![i.value.to_ascii_lowercase()],
+                    Expr::CompoundIdentifier(v) => {
+                        v.iter().map(|i| i.value.to_ascii_lowercase()).collect()
+                    }
+                    _ => return None,
+                };
+                let col = parts.last()?;
+                let table = if parts.len() >= 2 {
+                    let schema = (parts.len() >= 3).then(|| parts[parts.len() - 3].as_str());
+                    self.refs
+                        .resolve_qualifier(schema, &parts[parts.len() - 2])?
+                } else {
+                    match self.refs.tables.as_slice() {
+                        [t] => t,
+                        _ => return None,
+                    }
+                };
+                let schema = table.schema.clone().unwrap_or_else(|| self.db.name.clone());
+                self.catalog?
+                    .get(&(schema, table.name.clone()))?
+                    .column(col)?
+                    .collation
+            }
+            _ => None,
+        }
+    }
+
     /// Edits that splice prepared-statement parameters into the text.
     pub fn param_edits(&self) -> SqlResult<Edits> {
         let mut e = Edits::new();

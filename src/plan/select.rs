@@ -132,6 +132,17 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
                 }
             };
             merge.order_by.push(key);
+            // The collation strings compare by (the item's own, when ordering by position
+            // or alias).
+            let target_expr = match key {
+                OrderKey::Index(i, _) => match select.projection.get(i) {
+                    Some(SelectItem::UnnamedExpr(x))
+                    | Some(SelectItem::ExprWithAlias { expr: x, .. }) => x,
+                    _ => &o.expr,
+                },
+                OrderKey::Hidden(..) => &o.expr,
+            };
+            merge.key_collations.push(ctx.expr_collation(target_expr));
         }
     }
     merge.hidden = hidden_exprs.len();

@@ -268,7 +268,8 @@ impl Session {
             return Ok(leases);
         }
         let keys = plan.merge.resolve(columns.len());
-        let spec = SortSpec::new(&keys, &columns);
+        let mut spec = SortSpec::new(&keys, &columns);
+        crate::plan::override_collations(&mut spec, &columns, &plan.merge.key_collations);
         let visible = columns.len().saturating_sub(plan.merge.hidden);
         let client_cols: Vec<ColumnDef> = columns[..visible]
             .iter()
@@ -431,7 +432,11 @@ pub(super) async fn next_row(
 }
 
 /// Drain a stream that will not be delivered, keeping its lease.
-pub(super) async fn collect_leases(first: Option<NodeMsg>, rx: &mut RowStream, leases: &mut Vec<Lease>) {
+pub(super) async fn collect_leases(
+    first: Option<NodeMsg>,
+    rx: &mut RowStream,
+    leases: &mut Vec<Lease>,
+) {
     let mut m = first;
     loop {
         match m {

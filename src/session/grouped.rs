@@ -57,6 +57,14 @@ impl Session {
         };
         let out_cols = crate::merge::group::output_columns(&agg.0, &columns, &out_cols);
         let client_cols: Vec<ColumnDef> = out_cols.iter().map(|c| self.map_column(c)).collect();
+        // Compare group keys by their real collation (result metadata reports the
+        // connection's): a patched copy of the shard columns drives the merge.
+        let mut columns = columns;
+        for (c, id) in columns.iter_mut().zip(&agg.0.key_collations) {
+            if let Some(id) = id {
+                c.charset = *id;
+            }
+        }
         let spec = SortSpec::new(&agg.0.key_order, &columns);
         let mut merge = KWayMerge::new(spec);
         let mut group = GroupMerge::new(

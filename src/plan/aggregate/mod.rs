@@ -75,6 +75,9 @@ pub struct AggPlan {
     /// Partial holding MIN(primary key): the group's representative key values are those of
     /// the shard that saw the group first in primary-key order, as one server would show.
     pub rep: Option<usize>,
+    /// Per group key (shard column): the collation to group and sort by when it is not the
+    /// reported one (a column's own collation, an explicit COLLATE).
+    pub key_collations: Vec<Option<u16>>,
     /// Take group-key and plain-aggregate column metadata from the shard query (whose
     /// grouping runs like the original's on one server) rather than the metadata query.
     pub shard_metadata: bool,
@@ -397,7 +400,9 @@ pub fn plan_grouped(
         .aggs
         .iter()
         .any(|(_, a)| matches!(a, AggFinal::Distinct { .. }));
+    let key_collations: Vec<Option<u16>> = b.keys.iter().map(|k| ctx.expr_collation(k)).collect();
     let agg = AggPlan {
+        key_collations,
         keys: n_keys,
         distinct_args: n_distinct,
         partials: b.partials.iter().map(|p| p.2).collect(),
