@@ -113,3 +113,20 @@ async fn ansi_quotes_names_route_and_rewrite() {
     ];
     check_all(&mut p, &mut o, &cases).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_backslash_escapes_strings_parse_as_mariadb_reads_them() {
+    let ep = crate::harness::shared();
+    let (mut p, mut o) = connect(&ep).await;
+    for c in [&mut p, &mut o] {
+        c.query_drop("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'")
+            .await
+            .unwrap();
+    }
+    let cases = vec![
+        ordered(r"SELECT order_id, 'a\' AS s FROM t_order WHERE user_id = 3 AND note <> 'x\' ORDER BY order_id"),
+        ordered(r"SELECT COUNT(*), 'c:\dir\' FROM t_order WHERE status <> '\'"),
+        ordered(r"SELECT name FROM t_user WHERE name LIKE 'a%' ESCAPE '|' ORDER BY user_id"),
+    ];
+    check_all(&mut p, &mut o, &cases).await;
+}

@@ -65,7 +65,10 @@ impl CondCtx<'_> {
                 let Some(cols) = self.columns(expr) else {
                     return Conditions::new();
                 };
-                let Some(vals) = list.iter().map(|e| self.value(e)).collect::<Option<Vec<_>>>()
+                let Some(vals) = list
+                    .iter()
+                    .map(|e| self.value(e))
+                    .collect::<Option<Vec<_>>>()
                 else {
                     return Conditions::new();
                 };
@@ -197,7 +200,9 @@ pub fn literal(v: &Value) -> Option<ShardValue> {
     match v {
         Value::Number(n, _) => Some(number(n)),
         Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
-            Some(ShardValue::Str(s.as_bytes().to_vec()))
+            // A backslash read under NO_BACKSLASH_ESCAPES (see sql::nbe_for_parsing).
+            let s = s.replace(crate::sql::NBE_BACKSLASH, "\\");
+            Some(ShardValue::Str(s.into_bytes()))
         }
         Value::Boolean(b) => Some(ShardValue::Int(*b as i128)),
         Value::Null => Some(ShardValue::Null),

@@ -38,7 +38,10 @@ impl Session {
         let out = self.finish_inner(r, w).await;
         // A deadlock or lock wait timeout on any shard aborts the whole transaction: the
         // other shards' locks would otherwise keep the deadlock alive.
-        if self.in_txn && w.last_error.is_some_and(|c| super::txn::ABORTS_TXN.contains(&c)) {
+        if self.in_txn
+            && w.last_error
+                .is_some_and(|c| super::txn::ABORTS_TXN.contains(&c))
+        {
             self.rollback_all().await;
         }
         out
@@ -66,10 +69,19 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        // Under ANSI_QUOTES, double-quoted names are identifiers: read them as such.
+        // Under ANSI_QUOTES, double-quoted names are identifiers; under NO_BACKSLASH_ESCAPES
+        // backslashes in strings are plain characters: read the statement that way (same
+        // length; plans restore the backslashes in the SQL they send).
         let converted;
-        let sql = if self.ansi_quotes {
-            converted = crate::sql::ansi_quotes_to_backticks(sql);
+        let sql = if self.ansi_quotes || self.no_backslash_escapes {
+            let mut t = std::borrow::Cow::Borrowed(sql);
+            if self.no_backslash_escapes {
+                t = std::borrow::Cow::Owned(crate::sql::nbe_for_parsing(&t).into_owned());
+            }
+            if self.ansi_quotes {
+                t = std::borrow::Cow::Owned(crate::sql::ansi_quotes_to_backticks(&t).into_owned());
+            }
+            converted = t;
             converted.as_ref()
         } else {
             sql
@@ -152,6 +164,7 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
         let (mut plan, generated) = self.plan_with_keys(sql, stmt, bound)?;
+        crate::sql::restore_backslashes(&mut plan);
         let temporary = match stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,

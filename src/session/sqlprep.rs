@@ -144,7 +144,7 @@ impl Session {
                     }
                 };
                 // Validate the placeholders now, as MariaDB does at PREPARE.
-                super::stmt::placeholders(&text)?;
+                super::stmt::placeholders(&self.tokenizable(&text))?;
                 self.sql_stmts.insert(name, text);
                 w.ok(&crate::result::OkInfo {
                     info: "Statement prepared".into(),
@@ -159,7 +159,7 @@ impl Session {
                     .get(&name)
                     .cloned()
                     .ok_or_else(|| unknown_statement(&name, "EXECUTE"))?;
-                let holes = super::stmt::placeholders(&text)?;
+                let holes = super::stmt::placeholders(&self.tokenizable(&text))?;
                 if holes.len() != using.len() {
                     return Err(
                         SqlError::new(1210, "HY000", "Incorrect arguments to EXECUTE").into(),
@@ -171,9 +171,11 @@ impl Session {
                     let (cols, cells) = self.user_variables(&using).await?;
                     for (i, r) in holes.into_iter().enumerate() {
                         let lit = match cols.get(i) {
-                            Some(c) => {
-                                crate::sql::literal::cell_literal(c, cells.get(i).and_then(|c| c.as_deref()), nbe)
-                            }
+                            Some(c) => crate::sql::literal::cell_literal(
+                                c,
+                                cells.get(i).and_then(|c| c.as_deref()),
+                                nbe,
+                            ),
                             None => "NULL".to_string(),
                         };
                         e.replace(r, lit);
@@ -286,9 +288,18 @@ mod tests {
             charset: 63,
             ..ColumnDef::text("b")
         };
-        assert_eq!(crate::sql::literal::cell_literal(&int, Some(b"17"), false), "17");
-        assert_eq!(crate::sql::literal::cell_literal(&dbl, Some(b"1.5"), false), "1.5e0");
-        assert_eq!(crate::sql::literal::cell_literal(&s, Some(b"it's"), false), "'it''s'");
+        assert_eq!(
+            crate::sql::literal::cell_literal(&int, Some(b"17"), false),
+            "17"
+        );
+        assert_eq!(
+            crate::sql::literal::cell_literal(&dbl, Some(b"1.5"), false),
+            "1.5e0"
+        );
+        assert_eq!(
+            crate::sql::literal::cell_literal(&s, Some(b"it's"), false),
+            "'it''s'"
+        );
         assert_eq!(crate::sql::literal::cell_literal(&s, None, false), "NULL");
         assert_eq!(
             crate::sql::literal::cell_literal(&bin, Some(b"\x00a"), false),

@@ -59,6 +59,16 @@ fn shard_value(v: &mysql_common::value::Value, literal: &str) -> crate::rules::S
 }
 
 impl Session {
+    /// The statement as the tokenizer should read it in this session's sql_mode (same
+    /// length, so positions found in it hold for the original).
+    pub(crate) fn tokenizable<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        if self.no_backslash_escapes {
+            crate::sql::nbe_for_parsing(sql)
+        } else {
+            std::borrow::Cow::Borrowed(sql)
+        }
+    }
+
     /// Parse a prepared statement once if executes can skip re-parsing it: plain SELECT,
     /// INSERT, UPDATE, DELETE without subqueries (those are answered by re-dispatching text).
     fn parse_for_execute(
@@ -66,6 +76,10 @@ impl Session {
         sql: &str,
     ) -> Option<(std::sync::Arc<sqlparser::ast::Statement>, bool)> {
         use sqlparser::ast::{Expr, SetExpr, Statement, Visit, Visitor};
+        if self.no_backslash_escapes {
+            // Executes of such statements go through the text path (re-read in that mode).
+            return None;
+        }
         let text = if self.ansi_quotes {
             crate::sql::ansi_quotes_to_backticks(sql)
         } else {
@@ -129,7 +143,7 @@ impl Session {
             )
             .into());
         }
-        let holes = placeholders(sql)?;
+        let holes = placeholders(&self.tokenizable(sql))?;
         let (params, columns) = self.describe(sql, holes.len()).await?;
         let id = self.next_stmt;
         self.next_stmt = self.next_stmt.wrapping_add(1).max(1);
@@ -178,7 +192,8 @@ impl Session {
         sql: &str,
         n_params: usize,
     ) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
-        let text = super::query::tolerant_text(sql);
+        let readable = self.tokenizable(sql);
+        let text = super::query::tolerant_text(&readable);
         let mut ds = self.default_ds()?;
         let mut node_sql = sql.to_string();
         if let Ok(stmt) = crate::sql::parse_one(&text) {

@@ -100,7 +100,6 @@ pub fn tolerant_text(sql: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Borrowed(sql)
 }
 
-
 /// Under sql_mode ANSI_QUOTES, `"name"` is a quoted identifier; the MySQL dialect reads it as a
 /// string. Rewrite such tokens to backticks (same length, so every span stays valid); a name
 /// holding a quote or backtick is left as it is.
@@ -118,7 +117,11 @@ pub fn ansi_quotes_to_backticks(sql: &str) -> std::borrow::Cow<'_, str> {
         if let Token::DoubleQuotedString(s) = &t.token {
             let Some(r) = sm.range(t.span) else { continue };
             let raw = &sql[r.clone()];
-            if s.contains(['"', '`']) || !raw.starts_with('"') || !raw.ends_with('"') || raw.len() != s.len() + 2 {
+            if s.contains(['"', '`'])
+                || !raw.starts_with('"')
+                || !raw.ends_with('"')
+                || raw.len() != s.len() + 2
+            {
                 continue;
             }
             out[r.start] = b'`';
@@ -140,6 +143,89 @@ mod ansi_tests {
             super::ansi_quotes_to_backticks(sql),
             "SELECT `user_id`, 'it''s' FROM `t_order` WHERE `status` = 'PAID'"
         );
-        assert_eq!(super::ansi_quotes_to_backticks(r#"SELECT "a""b""#), r#"SELECT "a""b""#);
+        assert_eq!(
+            super::ansi_quotes_to_backticks(r#"SELECT "a""b""#),
+            r#"SELECT "a""b""#
+        );
+    }
+}
+
+/// Stand-in for a backslash inside string literals under NO_BACKSLASH_ESCAPES (one byte, so
+/// spans stay valid): the MySQL dialect would read `\'` as an escaped quote.
+pub const NBE_BACKSLASH: char = '\u{1F}';
+
+/// Under sql_mode NO_BACKSLASH_ESCAPES a backslash in a string is an ordinary character.
+/// Replace those backslashes by [`NBE_BACKSLASH`] for parsing (same length); the SQL sent to
+/// the shards keeps the client's text (the shards run with the same sql_mode).
+pub fn nbe_for_parsing(sql: &str) -> std::borrow::Cow<'_, str> {
+    if !sql.contains('\\') {
+        return std::borrow::Cow::Borrowed(sql);
+    }
+    let b = sql.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    if b[i] == b'\\' && q != b'`' {
+                        out[i] = NBE_BACKSLASH as u8;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'-' if b.get(i + 1) == Some(&b'-') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => std::borrow::Cow::Owned(s),
+        Err(_) => std::borrow::Cow::Borrowed(sql),
+    }
+}
+
+/// Put back the backslashes [`nbe_for_parsing`] replaced, in the SQL a plan sends.
+pub fn restore_backslashes(plan: &mut crate::plan::Plan) {
+    for n in plan.nodes.iter_mut() {
+        if n.sql.contains(NBE_BACKSLASH) {
+            n.sql = n.sql.replace(NBE_BACKSLASH, "\\");
+        }
+    }
+}
+
+#[cfg(test)]
+mod nbe_tests {
+    #[test]
+    fn backslashes_in_strings_are_plain_characters() {
+        let sql = "SELECT 'a\\', `x\\y`, 'it''s\\' -- c\\'\nFROM t";
+        let t = super::nbe_for_parsing(sql);
+        assert_eq!(t.len(), sql.len());
+        assert_eq!(t, "SELECT 'a\u{1F}', `x\\y`, 'it''s\u{1F}' -- c\\'\nFROM t");
+        assert!(super::parse_one(&t).is_ok());
     }
 }

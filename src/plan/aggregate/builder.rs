@@ -376,6 +376,14 @@ impl<'a> Builder<'a> {
                     return std::ops::ControlFlow::Continue(());
                 }
                 if let Expr::Value(v) = x {
+                    if let Value::SingleQuotedString(t) | Value::DoubleQuotedString(t) =
+                        &mut v.value
+                    {
+                        // Backslashes read under NO_BACKSLASH_ESCAPES (sql::nbe_for_parsing).
+                        if t.contains(crate::sql::NBE_BACKSLASH) {
+                            *t = t.replace(crate::sql::NBE_BACKSLASH, "\\");
+                        }
+                    }
                     if matches!(v.value, Value::Placeholder(_)) {
                         let ctx = self.b.ctx;
                         let lit = ctx
