@@ -268,10 +268,13 @@ fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
                 .any(|o| matches!(o, sqlparser::ast::AlterTableOperation::RenameTable { .. })),
             _ => false,
         };
-        if renames {
+        let in_rules = ours
+            .iter()
+            .find(|&&i| ctx.db.table(&ctx.refs.tables[i].name).is_some());
+        if let (true, Some(&i)) = (renames, in_rules) {
             return Err(SqlError::unsupported(format!(
                 "RENAME TABLE of table {} in the sharding rules (edit the rules instead)",
-                ctx.refs.tables[ours[0]].name
+                ctx.refs.tables[i].name
             )));
         }
         if let Some(other) = (0..ctx.refs.tables.len()).find(|i| !ours.contains(i)) {

@@ -82,3 +82,38 @@ fn unsupported_grouping_answers_1235() {
         assert_eq!(e.code, 1235, "{sql}: {e}");
     }
 }
+
+#[test]
+fn ddl_names_every_physical_table() {
+    let cfg = example();
+    let db = &cfg.databases["shop"];
+    // (SQL, number of nodes, SQL on the first node) — or None when it answers 1235.
+    let cases: &[(&str, Option<(usize, &str)>)] = &[
+        ("DROP TABLE t_order", Some((4, "DROP TABLE t_order_0"))),
+        (
+            "DROP INDEX ix ON t_order",
+            Some((4, "DROP INDEX ix ON t_order_0")),
+        ),
+        ("TRUNCATE TABLE t_user", Some((2, "TRUNCATE TABLE t_user"))),
+        (
+            "CREATE INDEX ix ON t_order_item (qty)",
+            Some((4, "CREATE INDEX ix ON t_order_item_0 (qty)")),
+        ),
+        (
+            "RENAME TABLE t_x TO t_y",
+            Some((1, "RENAME TABLE t_x TO t_y")),
+        ),
+        ("RENAME TABLE t_order TO t_y", None),
+        ("ALTER TABLE t_order RENAME TO t_y", None),
+    ];
+    for (sql, want) in cases {
+        match (explain(db, sql), want) {
+            (Ok(p), Some((n, first))) => {
+                assert_eq!(p.nodes.len(), *n, "{sql}\n{p}");
+                assert_eq!(p.nodes[0].sql, *first, "{sql}");
+            }
+            (Err(e), None) => assert_eq!(e.code, 1235, "{sql}: {e}"),
+            (other, _) => panic!("{sql}: {other:?}"),
+        }
+    }
+}
