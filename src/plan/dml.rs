@@ -197,11 +197,21 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
             table.name
         )));
     }
-    let columns: Vec<String> = ins
+    let mut columns: Vec<String> = ins
         .columns
         .iter()
         .filter_map(|c| name_parts(c).last().map(|i| i.value.to_ascii_lowercase()))
         .collect();
+    if columns.is_empty() {
+        // Without a column list the values follow the table's column order (catalog).
+        let schema = target.schema.clone().unwrap_or_else(|| ctx.db.name.clone());
+        if let Some(t) = ctx
+            .catalog
+            .and_then(|c| c.get(&(schema, target.name.clone())))
+        {
+            columns = t.columns.iter().map(|c| c.name.clone()).collect();
+        }
+    }
     if columns.is_empty() {
         // Without a column list the sharding columns and a generated key column cannot be
         // found by name (their positions need the table's column order).
