@@ -47,13 +47,16 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         }
     }
     check_joins(ctx, select, &sharding, &filters)?;
+    // Correlated subqueries over tables bound to the outer one, correlated on every sharding
+    // column, find their rows on the outer row's node: push them down with it.
+    let nested = colocated_nested(ctx, q, &sharding);
 
     let route = route::route(&RouteInput {
         db,
         refs: ctx.refs,
         conditions: &conds,
         write: false,
-        nested: &ctx.refs.nested,
+        nested: &nested,
     })?;
     let params = ctx.param_edits()?;
     // Unaliased select items naming a table (`AVG(t_order.amount)`) keep their written text
@@ -253,8 +256,9 @@ fn check_joins(
     sharding: &[Vec<String>],
     filters: &[&Expr],
 ) -> SqlResult<()> {
+    // Nested references (subqueries) are checked by `colocated_nested`.
     let sharded: Vec<usize> = (0..sharding.len())
-        .filter(|&i| !sharding[i].is_empty())
+        .filter(|&i| !sharding[i].is_empty() && !ctx.refs.nested.get(i).copied().unwrap_or(false))
         .collect();
     if sharded.len() > 1 {
         let mut eq: Vec<((usize, String), (usize, String))> = Vec::new();
@@ -388,6 +392,65 @@ fn collect_equalities(
         }
         _ => {}
     }
+}
+
+/// `refs.nested` with the nested references that are co-located with the outer query
+/// cleared: a nested sharded table in the outer sharded table's binding group, equal to it
+/// on every sharding column by an AND-ed equality in some WHERE of the statement.
+fn colocated_nested(ctx: &PlanCtx, q: &Query, sharding: &[Vec<String>]) -> Vec<bool> {
+    use sqlparser::ast::{Visit, Visitor};
+    use std::ops::ControlFlow;
+    let mut nested = ctx.refs.nested.clone();
+    let refs = &ctx.refs.tables;
+    let outer: Vec<usize> = (0..refs.len())
+        .filter(|&i| !nested[i] && !sharding[i].is_empty())
+        .collect();
+    let candidates: Vec<usize> = (0..refs.len())
+        .filter(|&i| nested[i] && !sharding[i].is_empty())
+        .collect();
+    if candidates.is_empty() || outer.is_empty() {
+        return nested;
+    }
+    // Every WHERE's AND-ed equalities between columns of two references.
+    let mut selections: Vec<Expr> = Vec::new();
+    struct Sel<'v>(&'v mut Vec<Expr>);
+    impl Visitor for Sel<'_> {
+        type Break = ();
+        fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
+            if let SetExpr::Select(s) = q.body.as_ref() {
+                if let Some(w) = &s.selection {
+                    self.0.push(w.clone());
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = q.visit(&mut Sel(&mut selections));
+    let cc = ctx.cond_ctx(sharding);
+    let mut eq = Vec::new();
+    for w in &selections {
+        collect_equalities(&cc, w, &mut eq);
+    }
+    for &i in &candidates {
+        let Some(group) = ctx.db.binding_group_of(&refs[i].name) else {
+            continue;
+        };
+        let bound = outer.iter().any(|&o| {
+            ctx.db.binding_group_of(&refs[o].name) == Some(group)
+                && strategy_column_pairs(ctx, o, i)
+                    .iter()
+                    .all(|((a, ca), (b, cb))| {
+                        eq.iter().any(|(x, y)| {
+                            (x.0 == *a && x.1 == *ca && y.0 == *b && y.1 == *cb)
+                                || (x.0 == *b && x.1 == *cb && y.0 == *a && y.1 == *ca)
+                        })
+                    })
+        });
+        if bound {
+            nested[i] = false;
+        }
+    }
+    nested
 }
 
 /// The first window function (`f(...) OVER ...`) in the statement, by name.

@@ -179,24 +179,28 @@ pub(super) fn aggregate_name(e: &Expr) -> Option<String> {
 pub(super) fn contains_aggregate(e: &Expr) -> bool {
     use sqlparser::ast::{Visit, Visitor};
     use std::ops::ControlFlow;
-    struct F;
+    /// Depth of subqueries entered: aggregates inside a subquery belong to it.
+    struct F(usize);
     impl Visitor for F {
         type Break = ();
         fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            if aggregate_name(e).is_some() {
+            if self.0 == 0 && aggregate_name(e).is_some() {
                 return ControlFlow::Break(());
             }
             ControlFlow::Continue(())
         }
         fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
-            // Aggregates inside a subquery belong to it.
+            self.0 += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.0 = self.0.saturating_sub(1);
             ControlFlow::Continue(())
         }
     }
-    e.visit(&mut F).is_break()
+    e.visit(&mut F(0)).is_break()
 }
 
-/// Builds the shard query and the proxy's AggPlan.
 /// Plan a grouped SELECT over several nodes.
 pub fn plan_grouped(
     ctx: &PlanCtx,
