@@ -20,10 +20,18 @@
 //! are not generated (each reason is counted in the output), and for grouped / DISTINCT
 //! statements the column flags and string `decimals` that MariaDB changes when it goes
 //! through a temporary table are tolerated (`compare::Meta::TempTableQuirks`, counted as
-//! "metadata quirks"). `SHARDGATE_FUZZ_KNOWN_BUGS=1` turns both off.
+//! "metadata quirks"); so are they, and the `org_name` of expression columns, for statements
+//! with an `IN (SELECT ...)`, whose semi-join plan MariaDB shows in the metadata while the
+//! proxy runs the statement with the subquery's values substituted
+//! (`compare::Meta::SemiJoinQuirks`). `SHARDGATE_FUZZ_KNOWN_BUGS=1` turns all of it off.
+//!
+//! Subqueries: about 15% of WHERE conditions are uncorrelated subquery predicates over the
+//! example tables (`fuzz/gen/subquery.rs`): `[NOT] IN`, `(a, b) [NOT] IN`, comparisons with
+//! a scalar `(SELECT agg ...)` (also in HAVING), `[NOT] EXISTS`; rarely nested, and rarely
+//! correlated (over a sharded table the proxy answers 1235, counted as unsupported).
 //!
 //! Layout: `fuzz/ast.rs` (syntax tree, rendering, determinism rules, how much order the
-//! statement fixes), `fuzz/gen.rs` (generator), `fuzz/compare.rs` (verdicts),
+//! statement fixes), `fuzz/gen/` (generator), `fuzz/compare.rs` (verdicts),
 //! `fuzz/shrink.rs` (smaller variants of a failing statement).
 
 mod ast;
@@ -49,9 +57,12 @@ pub fn known_bug(q: &Query) -> Option<&'static str> {
     // Fixed and removed: IS NULL / `)` at the end of a grouped WHERE, unary minus, FLOOR and
     // SUBSTRING pushed down without their name, t_order.col in column names, AVG rounded
     // inside expressions, decimal-spelled IN lists, ORDER BY a select alias after `*`.
+    // Also fixed: AVG rounded as if re-sorted when ORDER BY lists the group keys with
+    // mixed ASC/DESC.
     let _ = q;
     None
 }
+
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Proto {
@@ -124,7 +135,11 @@ impl Sides {
                 .await
                 .expect("reconnect oracle");
         }
-        let meta = if !self.known_bugs && (q.is_aggregate() || q.distinct) {
+        let meta = if self.known_bugs {
+            Meta::Strict
+        } else if q.where_.iter().any(has_in_sub) {
+            Meta::SemiJoinQuirks
+        } else if q.is_aggregate() || q.distinct {
             Meta::TempTableQuirks
         } else {
             Meta::Strict
@@ -132,6 +147,7 @@ impl Sides {
         let verdict = judge(&proxy, &oracle, &q.order(), meta);
         Run {
             verdict,
+            meta,
             proxy,
             oracle,
             sql,
@@ -167,6 +183,7 @@ impl Sides {
 
 struct Run {
     verdict: Verdict,
+    meta: Meta,
     proxy: Outcome,
     oracle: Outcome,
     sql: String,
@@ -185,6 +202,9 @@ struct Stats {
     /// Matched but for tolerated temporary-table metadata (statement, detail), and how many.
     quirks: u64,
     quirk_examples: Vec<String>,
+    /// Of those, matched but for the metadata of a semi-join plan (`Meta::SemiJoinQuirks`).
+    semijoin_quirks: u64,
+    semijoin_examples: Vec<String>,
     /// Generated queries not run, by reason.
     rejected: BTreeMap<&'static str, u64>,
     /// message -> (count, first statement)
@@ -245,6 +265,21 @@ async fn random_selects_match_oracle() {
                 *st.shapes.entry(shape).or_insert(0) += 1;
             }
         }
+        let mut subs = Vec::new();
+        for e in &q.where_ {
+            sub_shapes(e, 0, false, &mut subs);
+        }
+        for e in &q.having {
+            sub_shapes(e, 0, true, &mut subs);
+        }
+        if !subs.is_empty() {
+            subs.push("with subquery");
+        }
+        subs.sort_unstable();
+        subs.dedup();
+        for shape in subs {
+            *st.shapes.entry(shape).or_insert(0) += 1;
+        }
         let mut protos = vec![Proto::Text];
         if i % 3 == 0 {
             protos.push(Proto::Prepared { params: i % 6 == 0 });
@@ -263,8 +298,14 @@ async fn random_selects_match_oracle() {
                 Verdict::Match => {}
                 Verdict::Quirk(detail) => {
                     st.quirks += 1;
-                    if st.quirk_examples.len() < 5 {
-                        st.quirk_examples.push(format!("{} -- {detail}", r.sql));
+                    let (n, examples) = if r.meta == Meta::SemiJoinQuirks {
+                        st.semijoin_quirks += 1;
+                        (3, &mut st.semijoin_examples)
+                    } else {
+                        (5, &mut st.quirk_examples)
+                    };
+                    if examples.len() < n {
+                        examples.push(format!("{} -- {detail}", r.sql));
                     }
                 }
                 Verdict::BothFailed(code, msg) => {
@@ -379,6 +420,16 @@ async fn random_selects_match_oracle() {
         for e in &st.quirk_examples {
             println!("  {e}");
         }
+        if st.semijoin_quirks > 0 {
+            println!(
+                "fuzz: {} of them have an IN subquery, with the metadata (also org_name of \
+                 expression columns) of MariaDB's semi-join plan tolerated, e.g.:",
+                st.semijoin_quirks
+            );
+            for e in &st.semijoin_examples {
+                println!("  {e}");
+            }
+        }
     }
     if !st.kinds.is_empty() {
         println!("fuzz: mismatches by kind:");
@@ -400,6 +451,59 @@ async fn random_selects_match_oracle() {
         st.queries,
         st.reports[..st.reports.len().min(8)].join("\n\n")
     );
+}
+
+/// Is there an `[NOT] IN (SELECT ...)` in the statement's own part of this expression?
+fn has_in_sub(e: &ast::Expr) -> bool {
+    matches!(e, ast::Expr::InSub(..)) || e.children().into_iter().any(has_in_sub)
+}
+
+/// The kinds of subquery in one WHERE (or HAVING) expression, for the shape counts.
+fn sub_shapes(e: &ast::Expr, depth: usize, having: bool, out: &mut Vec<&'static str>) {
+    use ast::Expr;
+    let sub = match e {
+        Expr::InSub(lhs, s, not) => {
+            out.push(match (lhs.len() > 1, not) {
+                (false, false) => "subquery: IN",
+                (false, true) => "subquery: NOT IN",
+                (true, false) => "subquery: (a, b) IN",
+                (true, true) => "subquery: (a, b) NOT IN",
+            });
+            Some(s)
+        }
+        Expr::Exists(s, not) => {
+            out.push(if *not {
+                "subquery: NOT EXISTS"
+            } else {
+                "subquery: EXISTS"
+            });
+            Some(s)
+        }
+        Expr::Scalar(s) => {
+            out.push(if having {
+                "subquery: scalar in HAVING"
+            } else {
+                "subquery: scalar"
+            });
+            Some(s)
+        }
+        Expr::Outer(_) => {
+            out.push("subquery: correlated");
+            None
+        }
+        _ => None,
+    };
+    if let Some(s) = sub {
+        if depth > 0 {
+            out.push("subquery: nested");
+        }
+        for w in s.where_.iter().chain(&s.having) {
+            sub_shapes(w, depth + 1, false, out);
+        }
+    }
+    for c in e.children() {
+        sub_shapes(c, depth, having, out);
+    }
 }
 
 /// The fuzzer's string folding must agree with utf8mb4_general_ci on the data set's strings

@@ -127,6 +127,11 @@ async fn no_backslash_escapes_strings_parse_as_mariadb_reads_them() {
         ordered(r"SELECT order_id, 'a\' AS s FROM t_order WHERE user_id = 3 AND note <> 'x\' ORDER BY order_id"),
         ordered(r"SELECT COUNT(*), 'c:\dir\' FROM t_order WHERE status <> '\'"),
         ordered(r"SELECT name FROM t_user WHERE name LIKE 'a%' ESCAPE '|' ORDER BY user_id"),
+        ordered(r"SELECT @p"),
+        ordered(r"SHOW VARIABLES LIKE 'sql\_mode'"),
     ];
+    for c in [&mut p, &mut o] {
+        c.query_drop(r"SET @p = 'C:\dir'").await.unwrap();
+    }
     check_all(&mut p, &mut o, &cases).await;
 }

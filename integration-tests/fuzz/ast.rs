@@ -56,6 +56,111 @@ pub enum Expr {
     Between(Box<Expr>, Box<Expr>, Box<Expr>, bool),
     /// `CASE WHEN c THEN a ELSE b END`
     Case(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `a [NOT] IN (SELECT ...)`, or `(a, b) [NOT] IN (SELECT c, d ...)` for two operands.
+    InSub(Vec<Expr>, Box<Sub>, bool),
+    /// `[NOT] EXISTS (SELECT ...)`.
+    Exists(Box<Sub>, bool),
+    /// `(SELECT ...)` as a value (one column, at most one row).
+    Scalar(Box<Sub>),
+    /// Inside a subquery: a column of the enclosing query, always qualified (a correlated
+    /// subquery; the proxy answers 1235 unless the subquery's table is unsharded).
+    Outer(&'static str),
+}
+
+/// An uncorrelated single-table subquery (its expressions name its own table's columns).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sub {
+    pub table: &'static str,
+    /// Alias for `Qual::Alias` / `Qual::AliasOnly`.
+    pub alias: &'static str,
+    pub pk: &'static str,
+    pub qual: Qual,
+    pub distinct: bool,
+    pub items: Vec<Item>,
+    pub where_: Vec<Expr>,
+    pub group_by: Vec<Expr>,
+    pub having: Vec<Expr>,
+}
+
+impl Sub {
+    pub fn is_aggregate(&self) -> bool {
+        !self.group_by.is_empty()
+            || !self.having.is_empty()
+            || self
+                .items
+                .iter()
+                .any(|i| matches!(i, Item::Expr(e, _) if e.has_agg()))
+    }
+
+    /// Column count of the select list (`*` counts as many).
+    pub fn width(&self) -> usize {
+        if self.items.contains(&Item::Star) {
+            usize::MAX
+        } else {
+            self.items.len()
+        }
+    }
+
+    /// Is the answer unique (as a set of rows), and one row at most when `scalar`?
+    pub fn validate(&self, scalar: bool) -> Result<(), String> {
+        if self.items.is_empty() {
+            return Err("subquery: empty select list".into());
+        }
+        if self.where_.iter().any(|w| w.has_agg() || w.has_alias()) {
+            return Err("subquery: aggregate in WHERE".into());
+        }
+        for w in self.where_.iter().chain(&self.having) {
+            w.validate_subs()?;
+        }
+        if self.is_aggregate() {
+            for it in &self.items {
+                match it {
+                    Item::Star => return Err("subquery: * in an aggregate".into()),
+                    Item::Expr(e, _) => {
+                        if !determined_by(e, &self.group_by) {
+                            return Err("subquery: select item not a group key".into());
+                        }
+                    }
+                }
+            }
+            for h in &self.having {
+                if !determined_by(h, &self.group_by) {
+                    return Err("subquery: HAVING not a group key".into());
+                }
+            }
+        }
+        if scalar {
+            if self.width() != 1 {
+                return Err("scalar subquery: not one column".into());
+            }
+            let one_row = if self.is_aggregate() {
+                self.group_by.is_empty()
+            } else {
+                self.where_.iter().any(|w| match w {
+                    Expr::Bin(a, "=", b) => {
+                        **a == Expr::Col(self.pk) && matches!(**b, Expr::Lit(..))
+                    }
+                    _ => false,
+                })
+            };
+            if !one_row {
+                return Err("scalar subquery: may return several rows".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Is `e` fixed per group of `keys` (aggregates, literals, keys and functions of them)?
+fn determined_by(e: &Expr, keys: &[Expr]) -> bool {
+    if keys.contains(e) {
+        return true;
+    }
+    match e {
+        Expr::Agg(..) | Expr::Lit(..) | Expr::Exists(..) | Expr::Scalar(..) => true,
+        Expr::Col(_) | Expr::Alias(_) | Expr::Outer(_) => false,
+        _ => e.children().iter().all(|c| determined_by(c, keys)),
+    }
 }
 
 pub fn col(c: &'static str) -> Expr {
@@ -97,7 +202,8 @@ pub fn prec(e: &Expr) -> u8 {
             _ => 7, // * / DIV %
         },
         Expr::Not(_) => 3,
-        Expr::IsNull(..) | Expr::In(..) | Expr::Between(..) => 4,
+        Expr::IsNull(..) | Expr::In(..) | Expr::InSub(..) | Expr::Between(..) => 4,
+        Expr::Exists(_, true) => 3,
         Expr::Neg(_) => 8,
         Expr::Lit(Lit::Int(v), _) if *v < 0 => 8,
         _ => 9,
@@ -107,7 +213,14 @@ pub fn prec(e: &Expr) -> u8 {
 impl Expr {
     pub fn children(&self) -> Vec<&Expr> {
         match self {
-            Expr::Col(_) | Expr::Lit(..) | Expr::Alias(_) => vec![],
+            // A subquery's own expressions are not part of the outer statement's.
+            Expr::Col(_)
+            | Expr::Outer(_)
+            | Expr::Lit(..)
+            | Expr::Alias(_)
+            | Expr::Exists(..)
+            | Expr::Scalar(_) => vec![],
+            Expr::InSub(v, _, _) => v.iter().collect(),
             Expr::Neg(a) | Expr::Not(a) | Expr::IsNull(a, _) => vec![a],
             Expr::Bin(a, _, b) => vec![a, b],
             Expr::Func(_, v) | Expr::Agg(_, _, v) => v.iter().collect(),
@@ -129,6 +242,22 @@ impl Expr {
     pub fn has_alias(&self) -> bool {
         matches!(self, Expr::Alias(..)) || self.children().iter().any(|c| c.has_alias())
     }
+
+    /// Every subquery in the expression obeys `Sub::validate`, with matching widths.
+    pub fn validate_subs(&self) -> Result<(), String> {
+        match self {
+            Expr::InSub(lhs, s, _) => {
+                if s.width() != lhs.len() {
+                    return Err("IN subquery: column count differs".into());
+                }
+                s.validate(false)?;
+            }
+            Expr::Exists(s, _) => s.validate(false)?,
+            Expr::Scalar(s) => s.validate(true)?,
+            _ => {}
+        }
+        self.children().iter().try_for_each(|c| c.validate_subs())
+    }
 }
 
 /// Where the SQL text and the parameters go.
@@ -142,6 +271,10 @@ pub struct Sql {
     /// Spell every other column reference in upper case.
     pub case_mix: bool,
     cols: usize,
+    /// How the current query's table can be qualified (alias, else table name), and the
+    /// same for the enclosing queries (innermost last).
+    scope: String,
+    outer: Vec<String>,
 }
 
 impl Sql {
@@ -190,6 +323,12 @@ impl Sql {
                 } else {
                     self.text.push_str(c);
                 }
+            }
+            Expr::Outer(c) => {
+                let q = self.outer.last().cloned().unwrap_or_default();
+                self.text.push_str(&q);
+                self.text.push('.');
+                self.text.push_str(c);
             }
             Expr::Lit(l, p) => self.lit(l, *p),
             Expr::Alias(a) => self.text.push_str(a),
@@ -273,7 +412,104 @@ impl Sql {
                 self.expr(b);
                 self.text.push_str(" END");
             }
+            Expr::InSub(lhs, sub, not) => {
+                if let [a] = lhs.as_slice() {
+                    self.child(a, 5, false);
+                } else {
+                    self.text.push('(');
+                    for (i, a) in lhs.iter().enumerate() {
+                        if i > 0 {
+                            self.text.push_str(", ");
+                        }
+                        self.expr(a);
+                    }
+                    self.text.push(')');
+                }
+                self.text.push_str(if *not { " NOT IN (" } else { " IN (" });
+                self.sub(sub);
+                self.text.push(')');
+            }
+            Expr::Exists(sub, not) => {
+                self.text
+                    .push_str(if *not { "NOT EXISTS (" } else { "EXISTS (" });
+                self.sub(sub);
+                self.text.push(')');
+            }
+            Expr::Scalar(sub) => {
+                self.text.push('(');
+                self.sub(sub);
+                self.text.push(')');
+            }
         }
+    }
+
+    /// `SELECT ... FROM t [WHERE] [GROUP BY] [HAVING]`, columns qualified as `sub.qual` says.
+    fn sub(&mut self, sub: &Sub) {
+        let outer = std::mem::replace(
+            &mut self.qual,
+            match sub.qual {
+                Qual::Alias => format!("{}.", sub.alias),
+                Qual::Table => format!("{}.", sub.table),
+                Qual::None | Qual::AliasOnly => String::new(),
+            },
+        );
+        let scope = match sub.qual {
+            Qual::Alias | Qual::AliasOnly => sub.alias.to_string(),
+            Qual::None | Qual::Table => sub.table.to_string(),
+        };
+        let scope = std::mem::replace(&mut self.scope, scope);
+        self.outer.push(scope);
+        self.text.push_str("SELECT ");
+        if sub.distinct {
+            self.text.push_str("DISTINCT ");
+        }
+        for (i, it) in sub.items.iter().enumerate() {
+            if i > 0 {
+                self.text.push_str(", ");
+            }
+            match it {
+                Item::Star => self.text.push('*'),
+                Item::Expr(e, alias) => {
+                    self.expr(e);
+                    if let Some(a) = alias {
+                        self.text.push_str(" AS ");
+                        self.text.push_str(a);
+                    }
+                }
+            }
+        }
+        self.text.push_str(" FROM ");
+        self.text.push_str(sub.table);
+        match sub.qual {
+            Qual::Alias => {
+                self.text.push(' ');
+                self.text.push_str(sub.alias);
+            }
+            Qual::AliasOnly => {
+                self.text.push_str(" AS ");
+                self.text.push_str(sub.alias);
+            }
+            _ => {}
+        }
+        if let Some(w) = and_all(&sub.where_) {
+            self.text.push_str(" WHERE ");
+            self.expr(&w);
+        }
+        if !sub.group_by.is_empty() {
+            self.text.push_str(" GROUP BY ");
+            for (i, g) in sub.group_by.iter().enumerate() {
+                if i > 0 {
+                    self.text.push_str(", ");
+                }
+                self.expr(g);
+            }
+        }
+        if let Some(h) = and_all(&sub.having) {
+            self.text.push_str(" HAVING ");
+            self.expr(&h);
+        }
+        self.qual = outer;
+        self.scope = self.outer.pop().unwrap_or_default();
     }
 }
 
@@ -368,6 +604,8 @@ pub fn expr_sql(e: &Expr) -> String {
         qual: String::new(),
         case_mix: false,
         cols: 0,
+        scope: String::new(),
+        outer: Vec::new(),
     };
     q.expr(e);
     q.text
@@ -394,6 +632,11 @@ impl Query {
             },
             case_mix: self.case_mix,
             cols: 0,
+            scope: match self.qual {
+                Qual::Alias | Qual::AliasOnly => self.alias.to_string(),
+                Qual::None | Qual::Table => self.table.to_string(),
+            },
+            outer: Vec::new(),
         };
         if self.distinct {
             q.text.push_str("DISTINCT ");
@@ -576,6 +819,9 @@ impl Query {
         }
         if self.where_.iter().any(|w| w.has_agg() || w.has_alias()) {
             return Err("aggregate in WHERE".into());
+        }
+        for e in self.where_.iter().chain(&self.having) {
+            e.validate_subs()?;
         }
         if self.is_aggregate() {
             if self.items.contains(&Item::Star) {

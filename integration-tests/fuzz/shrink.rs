@@ -1,7 +1,7 @@
 //! Smaller variants of a failing query, most aggressive first. The driver keeps the first
 //! one that is still valid and still fails the same way, and repeats.
 
-use super::ast::{Expr, Item, Qual, Query, Ref};
+use super::ast::{Expr, Item, Qual, Query, Ref, Sub};
 
 fn without<T: Clone>(v: &[T], i: usize) -> Vec<T> {
     let mut v = v.to_vec();
@@ -11,14 +11,95 @@ fn without<T: Clone>(v: &[T], i: usize) -> Vec<T> {
 
 /// Simpler forms of one WHERE/HAVING conjunct.
 fn simpler(e: &Expr) -> Vec<Expr> {
-    match e {
+    let mut v = match e {
         Expr::Bin(a, "OR" | "AND", b) => vec![(**a).clone(), (**b).clone()],
         Expr::Not(a) => vec![(**a).clone()],
         Expr::In(a, list, not) if list.len() > 1 => (0..list.len())
             .map(|i| Expr::In(a.clone(), without(list, i), *not))
             .collect(),
         _ => Vec::new(),
+    };
+    v.extend(with_smaller_subs(e));
+    v
+}
+
+/// `e` with one of its subqueries replaced by a smaller one (`(a, b) IN (SELECT c, d ...)`
+/// also by `a IN (SELECT c ...)`).
+fn with_smaller_subs(e: &Expr) -> Vec<Expr> {
+    let boxed = |s: Sub| Box::new(s);
+    match e {
+        Expr::InSub(lhs, s, not) => {
+            let mut v = Vec::new();
+            if lhs.len() > 1 && s.items.len() == lhs.len() {
+                for (l, item) in lhs.iter().zip(&s.items) {
+                    let mut one = (**s).clone();
+                    one.items = vec![item.clone()];
+                    v.push(Expr::InSub(vec![l.clone()], boxed(one), *not));
+                }
+            }
+            v.extend(
+                smaller_sub(s)
+                    .into_iter()
+                    .map(|s| Expr::InSub(lhs.clone(), boxed(s), *not)),
+            );
+            v
+        }
+        Expr::Exists(s, not) => smaller_sub(s)
+            .into_iter()
+            .map(|s| Expr::Exists(boxed(s), *not))
+            .collect(),
+        Expr::Scalar(s) => smaller_sub(s)
+            .into_iter()
+            .map(|s| Expr::Scalar(boxed(s)))
+            .collect(),
+        Expr::Bin(a, op, b) => {
+            let mut v: Vec<Expr> = with_smaller_subs(a)
+                .into_iter()
+                .map(|a| Expr::Bin(Box::new(a), op, b.clone()))
+                .collect();
+            v.extend(
+                with_smaller_subs(b)
+                    .into_iter()
+                    .map(|b| Expr::Bin(a.clone(), op, Box::new(b))),
+            );
+            v
+        }
+        Expr::Not(a) => with_smaller_subs(a)
+            .into_iter()
+            .map(|a| Expr::Not(Box::new(a)))
+            .collect(),
+        _ => Vec::new(),
     }
+}
+
+/// Smaller variants of a subquery: fewer / simpler WHERE conjuncts, no HAVING, no GROUP
+/// BY, no DISTINCT, unqualified columns.
+fn smaller_sub(s: &Sub) -> Vec<Sub> {
+    let mut out = Vec::new();
+    let mut push = |f: &dyn Fn(&mut Sub)| {
+        let mut c = s.clone();
+        f(&mut c);
+        if c != *s {
+            out.push(c);
+        }
+    };
+    push(&|c| c.where_.clear());
+    for i in 0..s.where_.len() {
+        push(&|c| c.where_ = without(&s.where_, i));
+    }
+    push(&|c| c.having.clear());
+    push(&|c| {
+        c.group_by.clear();
+        c.having.clear();
+    });
+    push(&|c| c.distinct = false);
+    for i in 0..s.where_.len() {
+        for x in simpler(&s.where_[i]) {
+            push(&|c| c.where_[i] = x.clone());
+        }
+    }
+    push(&|c| c.qual = Qual::None);
+    out
 }
 
 /// Smaller expressions to put in place of a select item or ORDER BY expression: its

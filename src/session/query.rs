@@ -69,19 +69,10 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        // Under ANSI_QUOTES, double-quoted names are identifiers; under NO_BACKSLASH_ESCAPES
-        // backslashes in strings are plain characters: read the statement that way (same
-        // length; plans restore the backslashes in the SQL they send).
+        // Under ANSI_QUOTES, double-quoted names are identifiers: read them as such.
         let converted;
-        let sql = if self.ansi_quotes || self.no_backslash_escapes {
-            let mut t = std::borrow::Cow::Borrowed(sql);
-            if self.no_backslash_escapes {
-                t = std::borrow::Cow::Owned(crate::sql::nbe_for_parsing(&t).into_owned());
-            }
-            if self.ansi_quotes {
-                t = std::borrow::Cow::Owned(crate::sql::ansi_quotes_to_backticks(&t).into_owned());
-            }
-            converted = t;
+        let sql = if self.ansi_quotes {
+            converted = crate::sql::ansi_quotes_to_backticks(sql);
             converted.as_ref()
         } else {
             sql
@@ -139,10 +130,15 @@ impl Session {
             "DROP" if second() == "PREPARE" => return self.sql_prepared(sql, w).await,
             _ => {}
         }
+        // Under NO_BACKSLASH_ESCAPES backslashes in strings are plain characters: plan on a
+        // same-length reading of the text (plans put the backslashes back in what they send).
+        let original = sql;
+        let readable = self.tokenizable(sql);
+        let sql: &str = &readable;
         let text = tolerant_text(sql);
         let stmt = match crate::sql::parse_one(&text) {
             Ok(s) => s,
-            Err(e) => return self.unparseable(sql, &e.to_string(), w).await,
+            Err(e) => return self.unparseable(original, &e.to_string(), w).await,
         };
         if self.union_query(sql, &stmt, w).await? {
             return Ok(());
@@ -164,7 +160,6 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
         let (mut plan, generated) = self.plan_with_keys(sql, stmt, bound)?;
-        crate::sql::restore_backslashes(&mut plan);
         let temporary = match stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,
@@ -267,6 +262,9 @@ impl Session {
             };
             plan::plan(&ctx2, &stmt2)?
         };
+        let mut p = p;
+        // Backslashes read under NO_BACKSLASH_ESCAPES go back into the SQL sent.
+        crate::sql::restore_backslashes(&mut p);
         Ok((p, keys.first_generated()))
     }
 
@@ -357,8 +355,9 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        let stmt = crate::sql::parse_one(&tolerant_text(inner)).map_err(SqlError::parse)?;
-        let plan = self.plan_for(inner, &stmt, bound)?;
+        let readable = self.tokenizable(inner);
+        let stmt = crate::sql::parse_one(&tolerant_text(&readable)).map_err(SqlError::parse)?;
+        let plan = self.plan_for(&readable, &stmt, bound)?;
         let cols = [
             ColumnDef::text("route"),
             ColumnDef::text("data_source"),

@@ -9,6 +9,8 @@ use std::ops::Range;
 pub struct SourceMap<'a> {
     text: &'a str,
     line_starts: Vec<usize>,
+    /// Per line: how many leading bytes are ASCII (columns map to bytes 1:1 there).
+    ascii_prefix: Vec<usize>,
 }
 
 impl<'a> SourceMap<'a> {
@@ -19,26 +21,46 @@ impl<'a> SourceMap<'a> {
                 line_starts.push(i + 1);
             }
         }
-        SourceMap { text, line_starts }
+        let ascii_prefix = line_starts
+            .iter()
+            .enumerate()
+            .map(|(k, &start)| {
+                let end = line_starts.get(k + 1).map_or(text.len(), |n| n - 1);
+                let line = &text.as_bytes()[start..end];
+                line.iter()
+                    .position(|b| !b.is_ascii())
+                    .unwrap_or(line.len())
+            })
+            .collect();
+        SourceMap {
+            text,
+            line_starts,
+            ascii_prefix,
+        }
     }
 
+    /// Byte offset of a 1-based line/column (columns count characters) location.
     pub fn offset(&self, loc: Location) -> Option<usize> {
         if loc.line == 0 || loc.column == 0 {
             return None;
         }
-        let start = *self.line_starts.get(usize::try_from(loc.line - 1).ok()?)?;
+        let li = usize::try_from(loc.line - 1).ok()?;
+        let start = *self.line_starts.get(li)?;
         let col = usize::try_from(loc.column - 1).ok()?;
-        let line = &self.text[start..];
-        if line.is_ascii() || line.len() <= col {
-            // Fast path only when the prefix is ASCII; otherwise count characters.
-            if line.as_bytes().iter().take(col).all(|b| b.is_ascii()) {
-                return Some(start + col.min(line.len()));
-            }
+        let line_end = self
+            .line_starts
+            .get(li + 1)
+            .map(|n| n - 1)
+            .unwrap_or(self.text.len());
+        let prefix = self.ascii_prefix.get(li).copied().unwrap_or(0);
+        if col <= prefix {
+            return Some((start + col).min(line_end));
         }
-        let mut chars = line.char_indices();
-        match chars.nth(col) {
-            Some((i, _)) => Some(start + i),
-            None => Some(start + line.len()),
+        // Past the ASCII prefix: count characters from its end.
+        let line = &self.text[start + prefix..line_end];
+        match line.char_indices().nth(col - prefix) {
+            Some((i, _)) => Some(start + prefix + i),
+            None => Some(line_end),
         }
     }
 
@@ -169,6 +191,19 @@ impl Edits {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn offsets_count_characters_per_line() {
+        use sqlparser::tokenizer::Location;
+        let text = "SELECT 'é', x\nFROM ü WHERE y = 1";
+        let sm = super::SourceMap::new(text);
+        let at = |line, column| sm.offset(Location { line, column }).unwrap();
+        assert_eq!(&text[at(1, 1)..at(1, 7)], "SELECT");
+        assert_eq!(&text[at(1, 13)..at(1, 14)], "x");
+        assert_eq!(&text[at(2, 6)..at(2, 7)], "ü");
+        assert_eq!(&text[at(2, 8)..at(2, 13)], "WHERE");
+        assert_eq!(at(2, 19), text.len());
+    }
+
     use super::*;
 
     fn loc(line: u64, column: u64) -> Location {

@@ -176,6 +176,16 @@ pub fn cell_literal(col: &crate::result::ColumnDef, cell: Option<&[u8]>, nbe: bo
                 format!("{text}e0")
             }
         }
+        // Temporal values are their text (their metadata says binary charset).
+        ColumnType::MYSQL_TYPE_DATE
+        | ColumnType::MYSQL_TYPE_DATETIME
+        | ColumnType::MYSQL_TYPE_TIMESTAMP
+        | ColumnType::MYSQL_TYPE_TIME
+        | ColumnType::MYSQL_TYPE_NEWDATE
+        | ColumnType::MYSQL_TYPE_DATETIME2
+        | ColumnType::MYSQL_TYPE_TIMESTAMP2
+        | ColumnType::MYSQL_TYPE_TIME2 => quote_str(&text, nbe),
+        ColumnType::MYSQL_TYPE_YEAR => text.into_owned(),
         // A binary string stays binary (and a string in numeric context), unlike bare X''.
         _ if col.charset == 63 => {
             let hex: String = v.iter().map(|b| format!("{b:02X}")).collect();

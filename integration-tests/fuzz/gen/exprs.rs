@@ -228,6 +228,9 @@ impl Gen<'_> {
     }
 
     pub(super) fn having_pred(&mut self, q: &Query, keys: &[Expr]) -> Expr {
+        if self.r.chance(5) {
+            return self.having_sub();
+        }
         match self.r.below(100) {
             0..=44 => self.agg_cmp(),
             45..=64 => {

@@ -47,7 +47,7 @@ impl Gen<'_> {
     }
 
     /// Predicates on the sharding columns with real key values (often single-node).
-    fn shard_conds(&mut self) -> Vec<Expr> {
+    pub(super) fn shard_conds(&mut self) -> Vec<Expr> {
         let keys = self.keys;
         match self.t.name {
             "t_order" => {
@@ -111,6 +111,10 @@ impl Gen<'_> {
     }
 
     fn cond(&mut self) -> Expr {
+        let sub = self.sub_pct();
+        if self.r.chance(sub) {
+            return self.sub_cond();
+        }
         match self.r.below(100) {
             0..=71 => self.pred(),
             72..=86 => {
@@ -135,7 +139,7 @@ impl Gen<'_> {
         }
     }
 
-    fn pred(&mut self) -> Expr {
+    pub(super) fn pred(&mut self) -> Expr {
         let c = if self.r.chance(35) {
             self.col_where(|c| c.shard).unwrap_or_else(|| self.col())
         } else {

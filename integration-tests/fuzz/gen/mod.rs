@@ -2,13 +2,15 @@
 //!
 //! Layout: `schema.rs` (tables, columns, value pools, real sharding keys), `literals.rs`
 //! (columns and literals), `filter.rs` (WHERE), `exprs.rs` (scalar and aggregate
-//! expressions, HAVING), `shapes.rs` (ORDER BY / LIMIT and the four query shapes).
+//! expressions, HAVING), `shapes.rs` (ORDER BY / LIMIT and the four query shapes),
+//! `subquery.rs` (IN / NOT IN / scalar / EXISTS subquery predicates).
 
 mod exprs;
 mod filter;
 mod literals;
 mod schema;
 mod shapes;
+mod subquery;
 
 pub use schema::*;
 
@@ -51,6 +53,8 @@ pub struct Gen<'a> {
     keys: &'a Keys,
     t: &'static TableDef,
     aliases: usize,
+    /// Subquery nesting depth of what is being generated (0 = the statement itself).
+    depth: usize,
     /// Queries generated and thrown away, by reason: `Query::validate` failed (a
     /// generator-quality figure) or a known bug (see `known_bug`).
     pub rejected: BTreeMap<&'static str, u64>,
@@ -70,6 +74,7 @@ impl<'a> Gen<'a> {
             keys,
             t: &TABLES[0],
             aliases: 0,
+            depth: 0,
             rejected: BTreeMap::new(),
             known_bugs,
         }
@@ -101,6 +106,7 @@ impl<'a> Gen<'a> {
             _ => 4,
         }];
         self.aliases = 0;
+        self.depth = 0;
         let qual = match self.r.below(100) {
             0..=64 => Qual::None,
             65..=79 => Qual::Alias,

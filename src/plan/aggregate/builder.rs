@@ -46,6 +46,22 @@ fn answered_subquery(x: &Expr) -> Option<Expr> {
     let (q, exists, negated) = match x {
         Expr::Subquery(q) => (q, false, false),
         Expr::Exists { subquery, negated } => (subquery, true, *negated),
+        // `x [NOT] IN (<empty answer>)` is false (true for NOT IN), whatever x is.
+        Expr::In {
+            target: sqlparser::ast::InTarget::Subquery(q),
+            negated,
+            ..
+        } => {
+            let SetExpr::Select(s) = q.body.as_ref() else {
+                return None;
+            };
+            let empty = matches!(&s.selection, Some(Expr::Value(v)) if matches!(&v.value, Value::Number(n, _) if n == "0"))
+                && s.from.len() == 1
+                && s.from[0].relation.to_string().eq_ignore_ascii_case("dual");
+            return empty
+                .then(|| parse_expr(if *negated { "1" } else { "0" }))
+                .flatten();
+        }
         _ => return None,
     };
     let SetExpr::Select(s) = q.body.as_ref() else {

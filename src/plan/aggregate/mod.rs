@@ -353,12 +353,9 @@ pub fn plan_grouped(
         }
     }
     // Whether one server sorts its grouped rows again (ORDER BY other than a prefix of
-    // GROUP BY in its order, all one direction).
-    let same_direction = key_order.windows(2).all(|w| w[0].1 == w[1].1);
+    // GROUP BY in its order; it groups in the ORDER BY's own directions).
     let resorted = q.order_by.is_some()
-        && !(streaming
-            && same_direction
-            && key_order.iter().enumerate().all(|(i, &(k, _))| k == i));
+        && !(streaming && key_order.iter().enumerate().all(|(i, &(k, _))| k == i));
     if streaming {
         order.clear();
     } else {
