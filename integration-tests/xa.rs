@@ -433,3 +433,59 @@ async fn shard_killed_before_prepare_rolls_back_everywhere() {
     drop(victim);
     cluster.stop().await;
 }
+
+/// Two transactions each holding one shard's only pooled connection and asking for the
+/// other's: the wait ends with 1205 (the transaction is rolled back, its connections freed)
+/// instead of hanging both for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_pools_do_not_hang_transactions() {
+    let ep = crate::harness::shared();
+    let mut config =
+        shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
+            .expect("rules");
+    for (i, port) in ep.shard_ports.iter().enumerate() {
+        let ds = config.data_sources.get_mut(&format!("ds_{i}")).expect("ds");
+        ds.port = *port;
+        ds.pool_size = 1;
+        ds.pool_timeout_ms = 500;
+    }
+    config.server.xa_log = crate::harness::xa_log_path();
+    let shared = std::sync::Arc::new(shardgate::server::Shared::new(config).await.expect("start"));
+    let server = shardgate::server::Server::bind("127.0.0.1:0", shared)
+        .await
+        .expect("bind");
+    let url = format!(
+        "mysql://root:root@127.0.0.1:{}/shop",
+        server.local_addr().expect("addr").port()
+    );
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(server.run(rx));
+    let mut a = Conn::from_url(url.as_str()).await.unwrap();
+    let mut b = Conn::from_url(url.as_str()).await.unwrap();
+    a.query_drop("BEGIN").await.unwrap();
+    a.query_drop("SELECT name FROM t_user WHERE user_id = 2").await.unwrap();
+    b.query_drop("BEGIN").await.unwrap();
+    b.query_drop("SELECT name FROM t_user WHERE user_id = 1").await.unwrap();
+    let ta = tokio::spawn(async move {
+        let r = a.query_drop("SELECT name FROM t_user WHERE user_id = 1").await;
+        (a, r)
+    });
+    let rb = b.query_drop("SELECT name FROM t_user WHERE user_id = 2").await;
+    let (mut a, ra) = tokio::time::timeout(Duration::from_secs(10), ta)
+        .await
+        .expect("no hang")
+        .unwrap();
+    let codes: Vec<u16> = [&ra, &rb]
+        .iter()
+        .map(|r| r.as_ref().err().map(code).unwrap_or(0))
+        .collect();
+    assert!(codes.contains(&1205), "{codes:?}");
+    // Both sessions are usable afterwards.
+    a.query_drop("ROLLBACK").await.unwrap();
+    b.query_drop("ROLLBACK").await.unwrap();
+    // (A cross-shard COUNT needs two connections on ds_0: its data query and the metadata
+    // query; with one per pool it waits for itself and fails with 1205 rather than hang.)
+    let n: Option<i64> = a.query_first("SELECT user_id FROM t_user ORDER BY user_id LIMIT 1").await.unwrap();
+    assert!(n.unwrap_or(0) > 0);
+    let _ = stop.send(true);
+}

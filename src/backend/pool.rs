@@ -38,6 +38,8 @@ pub struct Backend {
     opts: Opts,
     idle: Mutex<Vec<Pooled>>,
     limit: Arc<Semaphore>,
+    /// Longest wait for a free connection.
+    timeout: std::time::Duration,
 }
 
 impl Backend {
@@ -62,6 +64,7 @@ impl Backend {
             opts: opts.into(),
             idle: Mutex::new(Vec::new()),
             limit: Arc::new(Semaphore::new(ds.pool_size.max(1) as usize)),
+            timeout: std::time::Duration::from_millis(ds.pool_timeout_ms.max(1)),
         }
     }
 
@@ -71,12 +74,22 @@ impl Backend {
 
     /// Check out a connection (waits when `pool_size` are in use).
     pub async fn acquire(self: &Arc<Self>) -> SqlResult<Lease> {
-        let permit = self
-            .limit
-            .clone()
-            .acquire_owned()
+        let permit = match tokio::time::timeout(self.timeout, self.limit.clone().acquire_owned())
             .await
-            .map_err(|_| SqlError::internal("backend pool closed"))?;
+        {
+            Ok(p) => p.map_err(|_| SqlError::internal("backend pool closed"))?,
+            Err(_) => {
+                return Err(SqlError::new(
+                    1205,
+                    "HY000",
+                    format!(
+                        "Lock wait timeout exceeded; try restarting transaction (no free connection to data source {} within {} ms)",
+                        self.name,
+                        self.timeout.as_millis()
+                    ),
+                ))
+            }
+        };
         let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
         let pooled = match idle {
             Some(p) => p,

@@ -125,6 +125,15 @@ pub struct DataSourceConfig {
     /// Connection pool size (default 16).
     #[serde(default = "default_pool_size")]
     pub pool_size: u32,
+    /// How long a statement waits for a free pooled connection before failing with 1205
+    /// (inside a transaction that rolls it back, freeing its connections: two transactions
+    /// each holding one shard's last connection and waiting for the other's cannot hang).
+    #[serde(default = "default_pool_timeout_ms")]
+    pub pool_timeout_ms: u64,
+}
+
+fn default_pool_timeout_ms() -> u64 {
+    5000
 }
 
 /// `[[databases.<db>.users]]`: a client account (mysql_native_password, plaintext here).
