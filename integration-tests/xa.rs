@@ -483,9 +483,12 @@ async fn exhausted_pools_do_not_hang_transactions() {
     // Both sessions are usable afterwards.
     a.query_drop("ROLLBACK").await.unwrap();
     b.query_drop("ROLLBACK").await.unwrap();
-    // (A cross-shard COUNT needs two connections on ds_0: its data query and the metadata
-    // query; with one per pool it waits for itself and fails with 1205 rather than hang.)
-    let n: Option<i64> = a.query_first("SELECT user_id FROM t_user ORDER BY user_id LIMIT 1").await.unwrap();
+    // (A cross-shard COUNT needs two connections on ds_0 at once, its data query and the
+    // metadata query: with one per pool it fails with 1205 rather than hang.)
+    let n: Option<i64> = a
+        .query_first("SELECT user_id FROM t_user ORDER BY user_id LIMIT 1")
+        .await
+        .unwrap();
     assert!(n.unwrap_or(0) > 0);
     let _ = stop.send(true);
 }

@@ -40,6 +40,7 @@ pub struct Backend {
     limit: Arc<Semaphore>,
     /// Longest wait for a free connection.
     timeout: std::time::Duration,
+    size: usize,
 }
 
 impl Backend {
@@ -65,7 +66,13 @@ impl Backend {
             idle: Mutex::new(Vec::new()),
             limit: Arc::new(Semaphore::new(ds.pool_size.max(1) as usize)),
             timeout: std::time::Duration::from_millis(ds.pool_timeout_ms.max(1)),
+            size: ds.pool_size.max(1) as usize,
         }
+    }
+
+    /// Connections this pool may hold at once.
+    pub fn size(&self) -> usize {
+        self.size
     }
 
     pub fn name(&self) -> &str {
@@ -74,8 +81,21 @@ impl Backend {
 
     /// Check out a connection (waits when `pool_size` are in use).
     pub async fn acquire(self: &Arc<Self>) -> SqlResult<Lease> {
-        let permit = match tokio::time::timeout(self.timeout, self.limit.clone().acquire_owned())
-            .await
+        let mut v = self.acquire_many(1).await?;
+        v.pop()
+            .ok_or_else(|| SqlError::internal("empty lease batch"))
+    }
+
+    /// Check out `n` connections at once (a statement's nodes on this data source). Taking a
+    /// statement's connections per data source as one batch, data sources in a fixed order,
+    /// means statements never hold some connections while waiting for more of the same pool.
+    pub async fn acquire_many(self: &Arc<Self>, n: usize) -> SqlResult<Vec<Lease>> {
+        let n32 = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+        let mut permit = match tokio::time::timeout(
+            self.timeout,
+            self.limit.clone().acquire_many_owned(n32),
+        )
+        .await
         {
             Ok(p) => p.map_err(|_| SqlError::internal("backend pool closed"))?,
             Err(_) => {
@@ -90,20 +110,34 @@ impl Backend {
                 ))
             }
         };
-        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-        let pooled = match idle {
-            Some(p) => p,
-            None => Pooled {
-                conn: Conn::new(self.opts.clone()).await.map_err(SqlError::from)?,
-                state: 0,
-            },
-        };
-        Ok(Lease {
-            pooled: Some(pooled),
-            backend: self.clone(),
-            _permit: permit,
-            broken: false,
-        })
+        let count = n.max(1);
+        let mut permits = Vec::with_capacity(count);
+        for _ in 1..count {
+            permits.push(
+                permit
+                    .split(1)
+                    .ok_or_else(|| SqlError::internal("permit split"))?,
+            );
+        }
+        permits.push(permit);
+        let mut out = Vec::with_capacity(count);
+        for one in permits {
+            let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+            let pooled = match idle {
+                Some(p) => p,
+                None => Pooled {
+                    conn: Conn::new(self.opts.clone()).await.map_err(SqlError::from)?,
+                    state: 0,
+                },
+            };
+            out.push(Lease {
+                pooled: Some(pooled),
+                backend: self.clone(),
+                _permit: one,
+                broken: false,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn close_idle(&self) {

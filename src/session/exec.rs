@@ -77,9 +77,27 @@ impl Session {
                 }
             }
         } else {
+            // Take the statement's connections per data source in one batch, data sources in
+            // name order: statements never wait for a connection while holding one.
+            let mut per_ds: std::collections::BTreeMap<&str, usize> = Default::default();
             for n in &plan.nodes {
-                let backend = self.shared.backends.get(&n.data_source)?.clone();
-                let lease = backend.acquire().await?;
+                *per_ds.entry(n.data_source.as_str()).or_default() += 1;
+            }
+            let mut leases: std::collections::HashMap<&str, Vec<Lease>> = Default::default();
+            for (ds, count) in per_ds {
+                let backend = self.shared.backends.get(ds)?.clone();
+                // More nodes than the pool holds: the rest wait for those that finish.
+                let batch = count.min(backend.size());
+                leases.insert(ds, backend.acquire_many(batch).await?);
+            }
+            for n in &plan.nodes {
+                let lease = match leases.get_mut(n.data_source.as_str()).and_then(|v| v.pop()) {
+                    Some(l) => l,
+                    None => {
+                        let backend = self.shared.backends.get(&n.data_source)?.clone();
+                        backend.acquire().await?
+                    }
+                };
                 streams.push(spawn_query(lease, n.sql.clone(), Some(self.state.clone())));
             }
         }
