@@ -137,6 +137,21 @@ async fn writes_ddl_and_transactions() {
     // TRUNCATE empties every node.
     both(&mut p, &mut o, "TRUNCATE TABLE t_order_item").await;
     check_all(&mut p, &mut o, &contents()).await;
+    // An AUTO_INCREMENT sharding column left to the server would route by 0 and land
+    // elsewhere: refused (the catalog learns AUTO_INCREMENT after the DDL).
+    p.query_drop("ALTER TABLE t_product MODIFY product_id BIGINT NOT NULL AUTO_INCREMENT")
+        .await
+        .unwrap();
+    for sql in [
+        "INSERT INTO t_product (product_id, name, category, price) VALUES (0, 'x', 'c', 1)",
+        "INSERT INTO t_product (product_id, name, category, price) VALUES (NULL, 'x', 'c', 1)",
+    ] {
+        let e = crate::diff::text(&mut p, sql).await.unwrap_err();
+        assert_eq!(e.0, 1235, "{sql}: {e:?}");
+    }
+    p.query_drop("INSERT INTO t_product (product_id, name, category, price) VALUES (7, 'x', 'c', 1)")
+        .await
+        .unwrap();
     drop(p);
     drop(o);
     c.stop().await;

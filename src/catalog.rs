@@ -48,6 +48,8 @@ pub struct Column {
     /// The column's collation id (MariaDB reports the connection's in result metadata, so
     /// merges compare strings by this instead).
     pub collation: Option<u16>,
+    /// AUTO_INCREMENT: the server picks the value for NULL or 0.
+    pub auto_increment: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,7 +125,7 @@ impl Catalog {
                 .map(|t| crate::sql::literal::quote_str(&t.2, false))
                 .collect();
             let sql = format!(
-                "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY, COLLATION_NAME FROM information_schema.COLUMNS \
+                "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY, COLLATION_NAME, EXTRA FROM information_schema.COLUMNS \
                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 list.join(", ")
             );
@@ -134,7 +136,7 @@ impl Catalog {
                     .unwrap_or_default()
             };
             for r in rows {
-                if r.len() < 5 {
+                if r.len() < 6 {
                     continue;
                 }
                 let phys = text(&r[0]);
@@ -149,6 +151,9 @@ impl Catalog {
                                 primary_key: text(&r[3]) == "PRI",
                                 collation: crate::collation::Collation::from_name(&text(&r[4]))
                                     .map(|c| c.id()),
+                                auto_increment: text(&r[5])
+                                    .to_ascii_lowercase()
+                                    .contains("auto_increment"),
                             });
                     }
                 }

@@ -274,7 +274,18 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
                 "Column count doesn't match value count at row 1",
             )
         })?;
-        match cc.value_of(e) {
+        let value = cc.value_of(e);
+        if matches!(value, Some(ShardValue::Null) | Some(ShardValue::Int(0)))
+            && cc.auto_increment(0, &columns[p])
+        {
+            // The server would pick the value after routing: the row would land where its
+            // key does not route.
+            return Err(SqlError::unsupported(format!(
+                "INSERT into {} letting AUTO_INCREMENT pick sharding column {} (give the value, or configure a key_generator for it)",
+                table.name, columns[p]
+            )));
+        }
+        match value {
             Some(ShardValue::Null) => Err(SqlError::new(
                 1048,
                 "23000",

@@ -114,6 +114,18 @@ impl CondCtx<'_> {
         self.value(e)
     }
 
+    /// Whether the column is AUTO_INCREMENT (per the catalog).
+    pub fn auto_increment(&self, table: usize, col: &str) -> bool {
+        let Some(t) = self.refs.tables.get(table) else {
+            return false;
+        };
+        let schema = t.schema.as_deref().unwrap_or(self.db);
+        self.catalog
+            .and_then(|snap| snap.get(&(schema.to_string(), t.name.to_ascii_lowercase())))
+            .and_then(|ts| ts.column(col))
+            .is_some_and(|c| c.auto_increment)
+    }
+
     /// The column's type, when the catalog knows the table.
     pub fn column_kind(&self, table: usize, col: &str) -> Option<crate::catalog::ColKind> {
         let t = self.refs.tables.get(table)?;
