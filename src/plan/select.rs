@@ -534,11 +534,10 @@ fn order_target(select: &Select, e: &Expr) -> Option<usize> {
                     }
                 }
             }
-            SelectItem::UnnamedExpr(x) => {
-                if same_column(x, e) {
+            SelectItem::UnnamedExpr(x)
+                if same_column(x, e) => {
                     return Some(i);
                 }
-            }
             _ => {}
         }
     }

@@ -28,7 +28,7 @@ pub fn table_edits(refs: &Refs, unit: &RouteUnit, logical_db: &str) -> Edits {
     let ours = |schema: &Option<String>| {
         schema
             .as_deref()
-            .map_or(true, |s| s.eq_ignore_ascii_case(logical_db))
+            .is_none_or(|s| s.eq_ignore_ascii_case(logical_db))
     };
     for t in &refs.tables {
         if !ours(&t.schema) {

@@ -262,7 +262,7 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
             }
         }
         if let Some(b) = broadcast {
-            if !b.iter().any(|x| *x == node.data_source) {
+            if !b.contains(&node.data_source) {
                 return Err(SqlError::unsupported(format!(
                     "broadcast table not present on data source {}",
                     node.data_source

@@ -247,7 +247,7 @@ impl Session {
         } else {
             let text = fn_edits.apply(sql);
             let stmt2 =
-                crate::sql::parse_one(&tolerant_text(&text)).map_err(|e| SqlError::internal(e))?;
+                crate::sql::parse_one(&tolerant_text(&text)).map_err(SqlError::internal)?;
             let sm2 = SourceMap::new(&text);
             let refs2 = Refs::collect(&stmt2, &sm2);
             let ctx2 = PlanCtx {

@@ -136,7 +136,7 @@ impl Session {
                     Source::Variable(v) => {
                         let (cols, cells) = self.user_variables(&[v.clone()]).await?;
                         match cells.first() {
-                            Some(Some(b)) if cols.first().is_some() => {
+                            Some(Some(b)) if !cols.is_empty() => {
                                 String::from_utf8_lossy(b).into_owned()
                             }
                             _ => return Err(syntax("NULL").into()),

@@ -85,6 +85,47 @@ fn float_sql(d: f64, single: Option<f32>) -> String {
     }
 }
 
+/// A value as MariaDB reported it in a text result (a user variable, a subquery's cell) as an
+/// SQL literal of the same type.
+pub fn cell_literal(col: &crate::result::ColumnDef, cell: Option<&[u8]>, nbe: bool) -> String {
+    let Some(v) = cell else {
+        return "NULL".to_string();
+    };
+    let text = String::from_utf8_lossy(v);
+    match col.column_type {
+        ColumnType::MYSQL_TYPE_TINY
+        | ColumnType::MYSQL_TYPE_SHORT
+        | ColumnType::MYSQL_TYPE_LONG
+        | ColumnType::MYSQL_TYPE_INT24
+        | ColumnType::MYSQL_TYPE_LONGLONG
+        | ColumnType::MYSQL_TYPE_NEWDECIMAL
+        | ColumnType::MYSQL_TYPE_DECIMAL => text.into_owned(),
+        ColumnType::MYSQL_TYPE_DOUBLE | ColumnType::MYSQL_TYPE_FLOAT => {
+            if text.contains(['e', 'E']) {
+                text.into_owned()
+            } else {
+                format!("{text}e0")
+            }
+        }
+        // Temporal values are their text (their metadata says binary charset).
+        ColumnType::MYSQL_TYPE_DATE
+        | ColumnType::MYSQL_TYPE_DATETIME
+        | ColumnType::MYSQL_TYPE_TIMESTAMP
+        | ColumnType::MYSQL_TYPE_TIME
+        | ColumnType::MYSQL_TYPE_NEWDATE
+        | ColumnType::MYSQL_TYPE_DATETIME2
+        | ColumnType::MYSQL_TYPE_TIMESTAMP2
+        | ColumnType::MYSQL_TYPE_TIME2 => quote_str(&text, nbe),
+        ColumnType::MYSQL_TYPE_YEAR => text.into_owned(),
+        // A binary string stays binary (and a string in numeric context), unlike bare X''.
+        _ if col.charset == 63 => {
+            let hex: String = v.iter().map(|b| format!("{b:02X}")).collect();
+            format!("_binary X'{hex}'")
+        }
+        _ => quote_str(&text, nbe),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,46 +192,5 @@ mod tests {
         for (v, ty, nbe, want) in cases {
             assert_eq!(value_to_sql(&v, ty, nbe), want, "{v:?}");
         }
-    }
-}
-
-/// A value as MariaDB reported it in a text result (a user variable, a subquery's cell) as an
-/// SQL literal of the same type.
-pub fn cell_literal(col: &crate::result::ColumnDef, cell: Option<&[u8]>, nbe: bool) -> String {
-    let Some(v) = cell else {
-        return "NULL".to_string();
-    };
-    let text = String::from_utf8_lossy(v);
-    match col.column_type {
-        ColumnType::MYSQL_TYPE_TINY
-        | ColumnType::MYSQL_TYPE_SHORT
-        | ColumnType::MYSQL_TYPE_LONG
-        | ColumnType::MYSQL_TYPE_INT24
-        | ColumnType::MYSQL_TYPE_LONGLONG
-        | ColumnType::MYSQL_TYPE_NEWDECIMAL
-        | ColumnType::MYSQL_TYPE_DECIMAL => text.into_owned(),
-        ColumnType::MYSQL_TYPE_DOUBLE | ColumnType::MYSQL_TYPE_FLOAT => {
-            if text.contains(['e', 'E']) {
-                text.into_owned()
-            } else {
-                format!("{text}e0")
-            }
-        }
-        // Temporal values are their text (their metadata says binary charset).
-        ColumnType::MYSQL_TYPE_DATE
-        | ColumnType::MYSQL_TYPE_DATETIME
-        | ColumnType::MYSQL_TYPE_TIMESTAMP
-        | ColumnType::MYSQL_TYPE_TIME
-        | ColumnType::MYSQL_TYPE_NEWDATE
-        | ColumnType::MYSQL_TYPE_DATETIME2
-        | ColumnType::MYSQL_TYPE_TIMESTAMP2
-        | ColumnType::MYSQL_TYPE_TIME2 => quote_str(&text, nbe),
-        ColumnType::MYSQL_TYPE_YEAR => text.into_owned(),
-        // A binary string stays binary (and a string in numeric context), unlike bare X''.
-        _ if col.charset == 63 => {
-            let hex: String = v.iter().map(|b| format!("{b:02X}")).collect();
-            format!("_binary X'{hex}'")
-        }
-        _ => quote_str(&text, nbe),
     }
 }

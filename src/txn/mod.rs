@@ -146,7 +146,7 @@ impl Coordinator {
                     continue;
                 }
             };
-            for xid in rows.iter().filter_map(|r| parse_recover_row(r)) {
+            for xid in rows.iter().filter_map(parse_recover_row) {
                 if !xid.gtrid.starts_with(&self.prefix) {
                     report.foreign += 1;
                     continue;
