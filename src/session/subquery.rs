@@ -81,6 +81,11 @@ impl Session {
         stmt: &Statement,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<Option<String>> {
+        // Cheap exit for the common case: no nested SELECT at all.
+        let own = usize::from(matches!(stmt, Statement::Query(_)));
+        if count_selects(sql) <= own {
+            return Ok(None);
+        }
         let sm = SourceMap::new(sql);
         let refs = Refs::collect(stmt, &sm);
         let Some(db_name) = self.db.clone() else {
@@ -210,6 +215,14 @@ impl Session {
             }
         })
     }
+}
+
+/// How many times the word SELECT occurs (case-insensitive; an over-count is harmless).
+fn count_selects(sql: &str) -> usize {
+    sql.as_bytes()
+        .windows(6)
+        .filter(|w| w.eq_ignore_ascii_case(b"select"))
+        .count()
 }
 
 /// Does the subquery refer to columns of an outer query? Qualifiers must name its own tables
