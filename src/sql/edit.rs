@@ -129,6 +129,8 @@ pub fn balanced(text: &str, range: Range<usize>) -> Range<usize> {
 #[derive(Debug, Clone, Default)]
 pub struct Edits {
     items: Vec<(Range<usize>, String)>,
+    /// Index into `items` of each non-empty replaced range (a later replacement wins).
+    by_range: std::collections::HashMap<(usize, usize), usize>,
 }
 
 impl Edits {
@@ -140,7 +142,14 @@ impl Edits {
     /// written as a parameter is first spliced, then rewritten for the shards).
     pub fn replace(&mut self, range: Range<usize>, with: impl Into<String>) {
         if !range.is_empty() {
-            self.items.retain(|(r, _)| *r != range);
+            let key = (range.start, range.end);
+            if let Some(&i) = self.by_range.get(&key) {
+                if let Some(item) = self.items.get_mut(i) {
+                    item.1 = with.into();
+                    return;
+                }
+            }
+            self.by_range.insert(key, self.items.len());
         }
         self.items.push((range, with.into()));
     }
