@@ -19,7 +19,11 @@ const SECONDS: u64 = 5;
 async fn proxy(ports: &[u16], mode: shardgate::txn::TxnMode, dir: &std::path::Path) -> String {
     let mut config = shardgate::rules::parse(shardgate::demo::RULES, "rules.toml").expect("rules");
     for (i, p) in ports.iter().enumerate() {
-        config.data_sources.get_mut(&format!("ds_{i}")).expect("ds").port = *p;
+        config
+            .data_sources
+            .get_mut(&format!("ds_{i}"))
+            .expect("ds")
+            .port = *p;
     }
     config.server.transaction_mode = mode;
     config.server.xa_log = dir.join(format!("{mode:?}.log")).display().to_string();
@@ -47,10 +51,16 @@ async fn run(url: &str, pick: fn(u64, u64) -> (u64, u64)) -> f64 {
                 let (a, b) = pick(c, i);
                 let r: Result<(), mysql_async::Error> = async {
                     conn.query_drop("BEGIN").await?;
-                    conn.exec_drop("UPDATE t_user SET balance = balance - 1 WHERE user_id = ?", (a,))
-                        .await?;
-                    conn.exec_drop("UPDATE t_user SET balance = balance + 1 WHERE user_id = ?", (b,))
-                        .await?;
+                    conn.exec_drop(
+                        "UPDATE t_user SET balance = balance - 1 WHERE user_id = ?",
+                        (a,),
+                    )
+                    .await?;
+                    conn.exec_drop(
+                        "UPDATE t_user SET balance = balance + 1 WHERE user_id = ?",
+                        (b,),
+                    )
+                    .await?;
                     conn.query_drop("COMMIT").await
                 }
                 .await;
@@ -105,7 +115,9 @@ fn main() {
         std::fs::create_dir_all(&dir).expect("dir");
         let xa = proxy(&ports, shardgate::txn::TxnMode::Xa, &dir).await;
         let local = proxy(&ports, shardgate::txn::TxnMode::Local, &dir).await;
-        shardgate::demo::run_script(&xa, shardgate::demo::SCHEMA).await.expect("schema");
+        shardgate::demo::run_script(&xa, shardgate::demo::SCHEMA)
+            .await
+            .expect("schema");
         let rows: Vec<String> = (1..=USERS)
             .map(|u| format!("({u}, 'u{u}', 1000.00, NOW())"))
             .collect();
@@ -122,9 +134,15 @@ fn main() {
         let local_1 = run(&local, same_shard).await;
         println!("1 shard, LOCAL mode            {local_1:>9.0} tps");
         let xa_1 = run(&xa, same_shard).await;
-        println!("1 shard, XA mode (one phase)   {xa_1:>9.0} tps   {:.2}x of LOCAL", xa_1 / local_1);
+        println!(
+            "1 shard, XA mode (one phase)   {xa_1:>9.0} tps   {:.2}x of LOCAL",
+            xa_1 / local_1
+        );
         let xa_2 = run(&xa, two_shards).await;
-        println!("2 shards, XA two-phase         {xa_2:>9.0} tps   {:.2}x of 1-shard LOCAL", xa_2 / local_1);
+        println!(
+            "2 shards, XA two-phase         {xa_2:>9.0} tps   {:.2}x of 1-shard LOCAL",
+            xa_2 / local_1
+        );
         let local_2 = run(&local, two_shards).await;
         println!("2 shards, LOCAL (not atomic)   {local_2:>9.0} tps");
         for s in shards {

@@ -149,9 +149,11 @@ async fn writes_ddl_and_transactions() {
         let e = crate::diff::text(&mut p, sql).await.unwrap_err();
         assert_eq!(e.0, 1235, "{sql}: {e:?}");
     }
-    p.query_drop("INSERT INTO t_product (product_id, name, category, price) VALUES (7, 'x', 'c', 1)")
-        .await
-        .unwrap();
+    p.query_drop(
+        "INSERT INTO t_product (product_id, name, category, price) VALUES (7, 'x', 'c', 1)",
+    )
+    .await
+    .unwrap();
     drop(p);
     drop(o);
     c.stop().await;

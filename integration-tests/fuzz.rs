@@ -63,7 +63,6 @@ pub fn known_bug(q: &Query) -> Option<&'static str> {
     None
 }
 
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Proto {
     Text,

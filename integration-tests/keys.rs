@@ -74,9 +74,11 @@ async fn generated_keys_route_and_report_last_insert_id() {
 
     // No column list: the values follow the table's column order (schema catalog); NULL in
     // the key column gets an id.
-    p.query_drop("INSERT INTO t_order VALUES (NULL, 3, 'NEW', 1.25, NULL, '2026-03-01 10:00:00', 'nolist')")
-        .await
-        .unwrap();
+    p.query_drop(
+        "INSERT INTO t_order VALUES (NULL, 3, 'NEW', 1.25, NULL, '2026-03-01 10:00:00', 'nolist')",
+    )
+    .await
+    .unwrap();
     let nolist = p.last_insert_id().expect("OK packet last_insert_id");
     let rows = orders_noted(&mut p, "nolist").await;
     assert_eq!(rows, vec![(nolist, 3)]);

@@ -107,9 +107,15 @@ async fn ansi_quotes_names_route_and_rewrite() {
             .unwrap();
     }
     let cases = vec![
-        ordered(r#"SELECT "order_id", "status" FROM "t_order" WHERE "user_id" = 3 ORDER BY "order_id""#),
-        ordered(r#"SELECT "o"."order_id" FROM "shop"."t_order" "o" WHERE "o"."user_id" IN (3, 4) ORDER BY 1 LIMIT 5"#),
-        ordered(r#"SELECT "status", COUNT(*) FROM "t_order" GROUP BY "status" ORDER BY 2 DESC, 1 LIMIT 3"#),
+        ordered(
+            r#"SELECT "order_id", "status" FROM "t_order" WHERE "user_id" = 3 ORDER BY "order_id""#,
+        ),
+        ordered(
+            r#"SELECT "o"."order_id" FROM "shop"."t_order" "o" WHERE "o"."user_id" IN (3, 4) ORDER BY 1 LIMIT 5"#,
+        ),
+        ordered(
+            r#"SELECT "status", COUNT(*) FROM "t_order" GROUP BY "status" ORDER BY 2 DESC, 1 LIMIT 3"#,
+        ),
     ];
     check_all(&mut p, &mut o, &cases).await;
 }
@@ -124,7 +130,9 @@ async fn no_backslash_escapes_strings_parse_as_mariadb_reads_them() {
             .unwrap();
     }
     let cases = vec![
-        ordered(r"SELECT order_id, 'a\' AS s FROM t_order WHERE user_id = 3 AND note <> 'x\' ORDER BY order_id"),
+        ordered(
+            r"SELECT order_id, 'a\' AS s FROM t_order WHERE user_id = 3 AND note <> 'x\' ORDER BY order_id",
+        ),
         ordered(r"SELECT COUNT(*), 'c:\dir\' FROM t_order WHERE status <> '\'"),
         ordered(r"SELECT name FROM t_user WHERE name LIKE 'a%' ESCAPE '|' ORDER BY user_id"),
         ordered(r"SELECT @p"),

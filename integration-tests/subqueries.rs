@@ -79,7 +79,8 @@ async fn uncorrelated_subqueries_match_oracle() {
     let oe = text(&mut o, sql).await.unwrap_err();
     assert_eq!(pe.0, oe.0, "{pe:?} {oe:?}");
     // Correlated subqueries over shards are not evaluated yet.
-    let sql = "SELECT * FROM t_user u WHERE EXISTS (SELECT 1 FROM t_order o WHERE o.user_id = u.user_id)";
+    let sql =
+        "SELECT * FROM t_user u WHERE EXISTS (SELECT 1 FROM t_order o WHERE o.user_id = u.user_id)";
     assert_eq!(text(&mut p, sql).await.unwrap_err().0, 1235);
     // A write whose subquery reads its own target: allowed by MariaDB (10.3+), and here.
     let sql = "UPDATE t_order SET note = 'x' WHERE user_id IN (SELECT user_id FROM t_order WHERE amount < 0)";

@@ -119,7 +119,10 @@ async fn xa_transactions_are_atomic_and_consistent() {
                     c.query_drop("BEGIN").await?;
                     for u in [first, second] {
                         c.exec_drop(
-                            format!("UPDATE t_user SET balance = balance {} ? WHERE user_id = ?", sign(u)),
+                            format!(
+                                "UPDATE t_user SET balance = balance {} ? WHERE user_id = ?",
+                                sign(u)
+                            ),
                             (amount, u),
                         )
                         .await?;
@@ -277,7 +280,11 @@ struct ProxyProcess {
     port: u16,
 }
 
-async fn start_proxy(ep: &Endpoints, dir: &std::path::Path, failpoint: Option<&str>) -> ProxyProcess {
+async fn start_proxy(
+    ep: &Endpoints,
+    dir: &std::path::Path,
+    failpoint: Option<&str>,
+) -> ProxyProcess {
     let port = shardgate::localdb::pick_free_port().expect("port");
     let rules = shardgate::demo::RULES
         .replace("port = 3316", &format!("port = {}", ep.shard_ports[0]))
@@ -305,7 +312,10 @@ async fn start_proxy(ep: &Endpoints, dir: &std::path::Path, failpoint: Option<&s
     };
     let child = cmd.spawn().expect("spawn shardgate");
     for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
             return ProxyProcess { child, port };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -347,16 +357,32 @@ async fn proxy_killed_during_two_phase_commit_recovers() {
             .expect("proxy exits")
             .expect("wait");
         assert!(!status.success(), "{fp}: proxy should have aborted");
-        assert_eq!(prepared(&ep).await, left, "{fp}: prepared branches after the crash");
+        assert_eq!(
+            prepared(&ep).await,
+            left,
+            "{fp}: prepared branches after the crash"
+        );
         // Restart: recovery at start resolves them by the decision log.
         let mut proxy = start_proxy(&ep, &dir, None).await;
-        assert_eq!(prepared(&ep).await, vec![0, 0], "{fp}: nothing left after recovery");
+        assert_eq!(
+            prepared(&ep).await,
+            vec![0, 0],
+            "{fp}: nothing left after recovery"
+        );
         if committed {
             expected[0] += 7;
             expected[1] -= 7;
         }
-        assert_eq!(balance_on_shard(&ep, 2).await, format!("{}.00", expected[0]), "{fp}");
-        assert_eq!(balance_on_shard(&ep, 1).await, format!("{}.00", expected[1]), "{fp}");
+        assert_eq!(
+            balance_on_shard(&ep, 2).await,
+            format!("{}.00", expected[0]),
+            "{fp}"
+        );
+        assert_eq!(
+            balance_on_shard(&ep, 1).await,
+            format!("{}.00", expected[1]),
+            "{fp}"
+        );
         // The restarted proxy works.
         let url = format!("mysql://root:root@127.0.0.1:{}/shop", proxy.port);
         let mut c = Conn::from_url(url.as_str()).await.expect("client");
@@ -371,7 +397,11 @@ async fn proxy_killed_during_two_phase_commit_recovers() {
         .arg(dir.join("rules.toml"))
         .output()
         .expect("recover");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("0 committed, 0 rolled back"),
         "{}",
@@ -405,7 +435,10 @@ async fn shard_killed_before_prepare_rolls_back_everywhere() {
         .expect("kill");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let r = c.query_drop("COMMIT").await;
-    assert!(r.is_err(), "COMMIT with a dead participant must fail: {r:?}");
+    assert!(
+        r.is_err(),
+        "COMMIT with a dead participant must fail: {r:?}"
+    );
     // Restart the shard on its data: crash recovery rolls its active branch back.
     let mut opts = shardgate::localdb::LocalOptions::new("ds_1-again", &workdir);
     opts.port = port;
@@ -419,7 +452,10 @@ async fn shard_killed_before_prepare_rolls_back_everywhere() {
     let mut ok = false;
     for _ in 0..40 {
         if let Ok(mut c) = Conn::from_url(ep.proxy_url()).await {
-            if let Ok(Some(t)) = c.query_first::<String, _>("SELECT SUM(balance) FROM t_user").await {
+            if let Ok(Some(t)) = c
+                .query_first::<String, _>("SELECT SUM(balance) FROM t_user")
+                .await
+            {
                 assert_eq!(t, expected_total());
                 ok = true;
                 break;
@@ -463,14 +499,22 @@ async fn exhausted_pools_do_not_hang_transactions() {
     let mut a = Conn::from_url(url.as_str()).await.unwrap();
     let mut b = Conn::from_url(url.as_str()).await.unwrap();
     a.query_drop("BEGIN").await.unwrap();
-    a.query_drop("SELECT name FROM t_user WHERE user_id = 2").await.unwrap();
+    a.query_drop("SELECT name FROM t_user WHERE user_id = 2")
+        .await
+        .unwrap();
     b.query_drop("BEGIN").await.unwrap();
-    b.query_drop("SELECT name FROM t_user WHERE user_id = 1").await.unwrap();
+    b.query_drop("SELECT name FROM t_user WHERE user_id = 1")
+        .await
+        .unwrap();
     let ta = tokio::spawn(async move {
-        let r = a.query_drop("SELECT name FROM t_user WHERE user_id = 1").await;
+        let r = a
+            .query_drop("SELECT name FROM t_user WHERE user_id = 1")
+            .await;
         (a, r)
     });
-    let rb = b.query_drop("SELECT name FROM t_user WHERE user_id = 2").await;
+    let rb = b
+        .query_drop("SELECT name FROM t_user WHERE user_id = 2")
+        .await;
     let (mut a, ra) = tokio::time::timeout(Duration::from_secs(10), ta)
         .await
         .expect("no hang")

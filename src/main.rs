@@ -85,14 +85,18 @@ async fn run(cmd: Cmd) -> Result<(), String> {
         Cmd::Recover { config } => {
             let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
             let backends = shardgate::backend::Backends::from_config(&c);
-            let txn = shardgate::txn::Coordinator::from_config(&c.server).map_err(|e| e.to_string())?;
+            let txn =
+                shardgate::txn::Coordinator::from_config(&c.server).map_err(|e| e.to_string())?;
             let report = txn.recover(&backends).await.map_err(|e| e.to_string())?;
             backends.disconnect_all().await;
             println!("{report}");
             if report.errors.is_empty() {
                 Ok(())
             } else {
-                Err(format!("{} branch(es) could not be resolved", report.errors.len()))
+                Err(format!(
+                    "{} branch(es) could not be resolved",
+                    report.errors.len()
+                ))
             }
         }
         Cmd::Check { config } => {

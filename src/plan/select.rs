@@ -155,28 +155,9 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         Some(hidden_insert_point(ctx, select)?)
     };
 
-    if let Some(lc) = &q.limit_clause {
-        let (limit, offset) = match lc {
-            LimitClause::LimitOffset {
-                limit,
-                offset,
-                limit_by,
-            } => {
-                if !limit_by.is_empty() {
-                    return Err(SqlError::unsupported("LIMIT BY"));
-                }
-                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
-            }
-            LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
-        };
-        let off = match offset {
-            Some(e) => const_u64(ctx, e)?,
-            None => 0,
-        };
-        let lim = match limit {
-            Some(e) => Some(const_u64(ctx, e)?),
-            None => None,
-        };
+    if q.limit_clause.is_some() {
+        let (limit, offset) = limit_exprs(q)?;
+        let (off, lim) = limit_values(ctx, q)?;
         merge.offset = off;
         merge.limit = lim;
         // Each node returns its first offset+limit rows; the merge skips and cuts.
@@ -534,10 +515,9 @@ fn order_target(select: &Select, e: &Expr) -> Option<usize> {
                     }
                 }
             }
-            SelectItem::UnnamedExpr(x)
-                if same_column(x, e) => {
-                    return Some(i);
-                }
+            SelectItem::UnnamedExpr(x) if same_column(x, e) => {
+                return Some(i);
+            }
             _ => {}
         }
     }
@@ -577,6 +557,38 @@ pub(crate) fn expr_range(ctx: &PlanCtx, e: &Expr) -> SqlResult<std::ops::Range<u
         .range(e.span())
         .filter(|r| !r.is_empty())
         .ok_or_else(|| SqlError::unsupported(format!("LIMIT {e}")))
+}
+
+/// The LIMIT and OFFSET expressions of a query, in either spelling.
+pub(crate) fn limit_exprs(q: &Query) -> SqlResult<(Option<&Expr>, Option<&Expr>)> {
+    Ok(match &q.limit_clause {
+        None => (None, None),
+        Some(LimitClause::LimitOffset {
+            limit,
+            offset,
+            limit_by,
+        }) => {
+            if !limit_by.is_empty() {
+                return Err(SqlError::unsupported("LIMIT BY"));
+            }
+            (limit.as_ref(), offset.as_ref().map(|o| &o.value))
+        }
+        Some(LimitClause::OffsetCommaLimit { offset, limit }) => (Some(limit), Some(offset)),
+    })
+}
+
+/// (offset, limit) of a query: literals or prepared-statement parameters.
+pub(crate) fn limit_values(ctx: &PlanCtx, q: &Query) -> SqlResult<(u64, Option<u64>)> {
+    let (limit, offset) = limit_exprs(q)?;
+    let off = match offset {
+        Some(e) => const_u64(ctx, e)?,
+        None => 0,
+    };
+    let lim = match limit {
+        Some(e) => Some(const_u64(ctx, e)?),
+        None => None,
+    };
+    Ok((off, lim))
 }
 
 /// A LIMIT/OFFSET value: a literal or a prepared-statement parameter.

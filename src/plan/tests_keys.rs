@@ -104,9 +104,11 @@ fn null_key_values_are_replaced_others_kept() {
     let a = twin.next_id().unwrap();
     let b = twin.next_id().unwrap();
     assert_eq!(first, Some(a));
-    let mut rows = [(a % 2, format!("({a}, 1, 'gen')")),
+    let mut rows = [
+        (a % 2, format!("({a}, 1, 'gen')")),
         (0, "(42, 1, 'kept')".to_string()),
-        (b % 2, format!("( {b} , 1, 'gen2')"))];
+        (b % 2, format!("( {b} , 1, 'gen2')")),
+    ];
     rows.sort_by_key(|r| r.0);
     let mut want: Vec<NodeSql> = Vec::new();
     for t in 0..2 {

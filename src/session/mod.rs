@@ -7,10 +7,10 @@ mod query;
 mod setvar;
 mod show;
 mod sqlprep;
-mod subquery;
-mod union;
 mod stmt;
+mod subquery;
 mod txn;
+mod union;
 
 use crate::backend::{Lease, SessionState};
 use crate::error::SqlError;

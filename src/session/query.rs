@@ -246,8 +246,7 @@ impl Session {
             plan::plan(&ctx, stmt)?
         } else {
             let text = fn_edits.apply(sql);
-            let stmt2 =
-                crate::sql::parse_one(&tolerant_text(&text)).map_err(SqlError::internal)?;
+            let stmt2 = crate::sql::parse_one(&tolerant_text(&text)).map_err(SqlError::internal)?;
             let sm2 = SourceMap::new(&text);
             let refs2 = Refs::collect(&stmt2, &sm2);
             let ctx2 = PlanCtx {

@@ -14,7 +14,7 @@ use crate::eval::{self, AggKind};
 use crate::route::Route;
 use crate::sql::Edits;
 use builder::{item_expr, rebase, Builder, PartialSql};
-use sql::{limit_of, locking_clause, metadata_node, primary_key};
+use sql::{locking_clause, metadata_node, primary_key};
 use sqlparser::ast::{
     Expr, FunctionArguments, GroupByExpr, OrderByKind, OrderBySort, Query, Select, SelectItem,
 };
@@ -372,7 +372,7 @@ pub fn plan_grouped(
         key_order.push((n_keys + d, false));
     }
 
-    let (offset, limit) = limit_of(ctx, q)?;
+    let (offset, limit) = crate::plan::select::limit_values(ctx, q)?;
     let first_agg = n_keys + projection.len();
     for e in outputs.iter_mut() {
         rebase(e, first_agg);

@@ -5,7 +5,7 @@ use crate::error::{SqlError, SqlResult};
 use crate::plan::{NodeSql, PlanCtx};
 use crate::route::Route;
 use crate::sql::Edits;
-use sqlparser::ast::{LimitClause, Query};
+use sqlparser::ast::Query;
 use std::ops::Range;
 
 /// The original statement on the first node with `LIMIT 0`: MariaDB's own column metadata.
@@ -27,13 +27,8 @@ pub(super) fn metadata_node(
         e.replace(r, "");
     }
     let mut limit_done = false;
-    if let Some(lc) = &q.limit_clause {
-        let (limit, offset) = match lc {
-            LimitClause::LimitOffset { limit, offset, .. } => {
-                (limit.as_ref(), offset.as_ref().map(|o| &o.value))
-            }
-            LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
-        };
+    {
+        let (limit, offset) = crate::plan::select::limit_exprs(q)?;
         if let Some(l) = limit {
             let r = crate::plan::select::expr_range(ctx, l)?;
             e.replace(r, "0");
@@ -89,32 +84,4 @@ pub(super) fn primary_key(ctx: &PlanCtx) -> Option<String> {
     let mut pks = table.columns.iter().filter(|c| c.primary_key);
     let first = pks.next()?;
     pks.next().is_none().then(|| first.name.clone())
-}
-
-pub(super) fn limit_of(ctx: &PlanCtx, q: &Query) -> SqlResult<(u64, Option<u64>)> {
-    let Some(lc) = &q.limit_clause else {
-        return Ok((0, None));
-    };
-    let (limit, offset) = match lc {
-        LimitClause::LimitOffset {
-            limit,
-            offset,
-            limit_by,
-        } => {
-            if !limit_by.is_empty() {
-                return Err(SqlError::unsupported("LIMIT BY"));
-            }
-            (limit.as_ref(), offset.as_ref().map(|o| &o.value))
-        }
-        LimitClause::OffsetCommaLimit { offset, limit } => (Some(limit), Some(offset)),
-    };
-    let off = match offset {
-        Some(e) => crate::plan::select::const_u64(ctx, e)?,
-        None => 0,
-    };
-    let lim = match limit {
-        Some(e) => Some(crate::plan::select::const_u64(ctx, e)?),
-        None => None,
-    };
-    Ok((off, lim))
 }
