@@ -30,8 +30,8 @@
 //! a scalar `(SELECT agg ...)` (also in HAVING), `[NOT] EXISTS`; rarely nested, and rarely
 //! correlated (over a sharded table the proxy answers 1235, counted as unsupported).
 //!
-//! Layout: `fuzz/ast.rs` (syntax tree, rendering, determinism rules, how much order the
-//! statement fixes), `fuzz/gen/` (generator), `fuzz/compare.rs` (verdicts),
+//! Layout: `fuzz/ast.rs` (syntax tree, determinism rules, how much order the statement
+//! fixes), `fuzz/ast/render.rs` (SQL text and parameters), `fuzz/gen/` (generator), `fuzz/compare.rs` (verdicts),
 //! `fuzz/shrink.rs` (smaller variants of a failing statement).
 
 mod ast;
