@@ -8,6 +8,7 @@ mod harness;
 mod aggregates;
 mod dml;
 mod fuzz;
+mod joins;
 mod keys;
 mod protocol;
 mod queries;

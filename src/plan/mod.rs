@@ -4,6 +4,7 @@
 mod aggregate;
 mod dml;
 mod select;
+pub mod ship;
 
 pub use aggregate::{AggFinal, AggHandle, AggPlan, DistinctKind};
 #[cfg(test)]

@@ -247,6 +247,10 @@ fn check_joins(
         for f in filters {
             collect_equalities(&cc, f, &mut eq);
         }
+        // An outer join's matched rows meet on one node too.
+        for on in super::ship::join_ons(select) {
+            collect_equalities(&cc, on, &mut eq);
+        }
         let first = sharded[0];
         for &other in &sharded[1..] {
             for col_pair in strategy_column_pairs(ctx, first, other) {
@@ -289,7 +293,7 @@ fn check_joins(
     Ok(())
 }
 
-fn table_index(ctx: &PlanCtx, tf: &TableFactor) -> Option<usize> {
+pub(super) fn table_index(ctx: &PlanCtx, tf: &TableFactor) -> Option<usize> {
     let TableFactor::Table { name, .. } = tf else {
         return None;
     };
@@ -319,7 +323,7 @@ fn is_sharded(ctx: &PlanCtx, tf: &TableFactor) -> bool {
 }
 
 /// Pairs of (ref, column) that must be equal for two binding references to meet on one node.
-fn strategy_column_pairs(
+pub(super) fn strategy_column_pairs(
     ctx: &PlanCtx,
     a: usize,
     b: usize,
@@ -345,7 +349,7 @@ fn strategy_column_pairs(
     v
 }
 
-fn collect_equalities(
+pub(super) fn collect_equalities(
     cc: &route::CondCtx,
     e: &Expr,
     out: &mut Vec<((usize, String), (usize, String))>,

@@ -118,7 +118,7 @@ impl Session {
     }
 
     /// The session's connection to `ds` inside a transaction (joined on first use).
-    async fn txn_lease(&mut self, ds: &str) -> FlowResult<Lease> {
+    pub(super) async fn txn_lease(&mut self, ds: &str) -> FlowResult<Lease> {
         let mut p = match self.pinned.remove(ds) {
             Some(p) => p,
             None => {
@@ -143,7 +143,7 @@ impl Session {
         Ok(p.lease)
     }
 
-    fn repin(&mut self, lease: Lease) {
+    pub(super) fn repin(&mut self, lease: Lease) {
         let ds = lease.data_source().to_string();
         let in_txn = self.in_txn;
         self.pinned.insert(ds, super::Pinned { lease, in_txn });
@@ -372,6 +372,9 @@ impl Session {
         let mut c = c.clone();
         let map_table = |b: &Bytes| -> Option<Bytes> {
             let s = std::str::from_utf8(b).ok()?;
+            if let Some((_, l)) = self.shipped_names.iter().find(|(t, _)| t == s) {
+                return Some(Bytes::copy_from_slice(l.as_bytes()));
+            }
             self.shared
                 .physical_to_logical
                 .get(s)
@@ -396,6 +399,11 @@ impl Session {
         let mut names: Vec<(&String, &String)> = self.shared.physical_to_logical.iter().collect();
         names.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         for (p, l) in names {
+            if e.message.contains(p.as_str()) {
+                e.message = replace_word(&e.message, p, l);
+            }
+        }
+        for (p, l) in &self.shipped_names {
             if e.message.contains(p.as_str()) {
                 e.message = replace_word(&e.message, p, l);
             }

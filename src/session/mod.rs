@@ -5,6 +5,7 @@ mod exec;
 mod grouped;
 mod query;
 mod setvar;
+mod ship;
 mod show;
 mod sqlprep;
 mod stmt;
@@ -77,6 +78,9 @@ pub struct Session {
     sql_stmts: HashMap<String, String>,
     stmts: HashMap<u32, Prepared>,
     next_stmt: u32,
+    /// While a shipped join runs: temporary table → the logical table it copies (for result
+    /// metadata and error messages).
+    shipped_names: Vec<(String, String)>,
 }
 
 impl Session {
@@ -101,6 +105,7 @@ impl Session {
             sql_stmts: HashMap::new(),
             stmts: HashMap::new(),
             next_stmt: 1,
+            shipped_names: Vec::new(),
         }
     }
 

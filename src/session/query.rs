@@ -159,7 +159,17 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        let (mut plan, generated) = self.plan_with_keys(sql, stmt, bound)?;
+        let (mut plan, generated) = match self.plan_with_keys(sql, stmt, bound) {
+            Ok(p) => p,
+            // Tables that cannot meet on one node: ship some of them to the others.
+            Err(e) if e.code == 1235 => {
+                if self.ship_join(sql, stmt, bound, w).await? {
+                    return Ok(());
+                }
+                return Err(e.into());
+            }
+            Err(e) => return Err(e.into()),
+        };
         let temporary = match stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,
@@ -185,7 +195,7 @@ impl Session {
     }
 
     /// The logical database to plan against (table references need one selected).
-    fn plan_db(&self, refs: &Refs) -> Result<&LogicalDatabase, SqlError> {
+    pub(super) fn plan_db(&self, refs: &Refs) -> Result<&LogicalDatabase, SqlError> {
         let has_local_tables = refs.tables.iter().any(|t| t.schema.is_none());
         match &self.db {
             Some(d) => self
@@ -224,11 +234,29 @@ impl Session {
         stmt: &Statement,
         bound: &Bound,
     ) -> Result<(plan::Plan, Option<u64>), SqlError> {
+        self.plan_with(sql, stmt, bound, None)
+    }
+
+    /// Plan against the session's database, or against `overlay` (a database and catalog
+    /// with extra tables: a shipped join's temporary tables).
+    pub(crate) fn plan_with(
+        &self,
+        sql: &str,
+        stmt: &Statement,
+        bound: &Bound,
+        overlay: Option<(&LogicalDatabase, &crate::catalog::Snapshot)>,
+    ) -> Result<(plan::Plan, Option<u64>), SqlError> {
         let sm = SourceMap::new(sql);
         let refs = Refs::collect(stmt, &sm);
-        let db = self.plan_db(&refs)?;
+        let own_catalog;
+        let (db, catalog) = match overlay {
+            Some((db, cat)) => (db, cat),
+            None => {
+                own_catalog = self.shared.catalog.snapshot();
+                (self.plan_db(&refs)?, own_catalog.as_ref())
+            }
+        };
         let fn_edits = self.function_edits(stmt, &sm, db);
-        let catalog = self.shared.catalog.snapshot();
         let keys = plan::KeySource::new(&self.shared.ids);
         // Session functions are answered by the proxy: plan with their values spliced in
         // (only that text, so that keys are generated once).
@@ -240,7 +268,7 @@ impl Session {
                 refs: &refs,
                 params: &bound.values,
                 param_sql: &bound.sql,
-                catalog: Some(&catalog),
+                catalog: Some(catalog),
                 keys: Some(&keys),
             };
             plan::plan(&ctx, stmt)?
@@ -256,7 +284,7 @@ impl Session {
                 refs: &refs2,
                 params: &bound.values,
                 param_sql: &bound.sql,
-                catalog: Some(&catalog),
+                catalog: Some(catalog),
                 keys: Some(&keys),
             };
             plan::plan(&ctx2, &stmt2)?
