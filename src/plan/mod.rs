@@ -11,6 +11,8 @@ pub use aggregate::{AggFinal, AggHandle, AggPlan, DistinctKind};
 mod tests;
 #[cfg(test)]
 mod tests_keys;
+#[cfg(test)]
+mod tests_ship;
 
 pub use dml::KeySource;
 

@@ -384,13 +384,30 @@ impl Session {
     ) -> FlowResult<()> {
         let readable = self.tokenizable(inner);
         let stmt = crate::sql::parse_one(&tolerant_text(&readable)).map_err(SqlError::parse)?;
-        let plan = self.plan_for(&readable, &stmt, bound)?;
+        let mut rows = Vec::new();
+        let plan = match self.plan_for(&readable, &stmt, bound) {
+            Ok(p) => p,
+            Err(e) if e.code == 1235 => {
+                // A join answered by shipping: first the copies, then the statement.
+                let Some(sp) = self.ship_plan_for(&readable, &stmt, bound)? else {
+                    return Err(e.into());
+                };
+                for s in &sp.shipped {
+                    rows.push(vec![
+                        Some(Bytes::from(format!("Ship({} -> {})", s.logical, s.tmp))),
+                        Some(Bytes::from("(proxy)")),
+                        Some(Bytes::from(s.fetch_sql.clone())),
+                    ]);
+                }
+                self.shipped_statement_plan(&sp)?
+            }
+            Err(e) => return Err(e.into()),
+        };
         let cols = [
             ColumnDef::text("route"),
             ColumnDef::text("data_source"),
             ColumnDef::text("actual_sql"),
         ];
-        let mut rows = Vec::new();
         for n in &plan.nodes {
             rows.push(vec![
                 Some(Bytes::from(plan.kind.to_string())),

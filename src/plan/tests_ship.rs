@@ -1,0 +1,136 @@
+//! Golden ship plans: which table anchors a join, what is shipped with which fetch, and the
+//! rewritten statement (from the example rules, no catalog).
+
+use super::ship::{ship_plan, temporary_ddl, ShipPlan};
+use super::PlanCtx;
+use crate::rules::parse;
+use crate::sql::refs::Refs;
+use crate::sql::SourceMap;
+
+fn ship(sql: &str) -> Option<ShipPlan> {
+    let cfg = parse(
+        include_str!("../../examples/ecommerce/rules.toml"),
+        "rules.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let db = &cfg.databases["shop"];
+    let stmt = crate::sql::parse_one(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let sm = SourceMap::new(sql);
+    let refs = Refs::collect(&stmt, &sm);
+    let ctx = PlanCtx {
+        db,
+        sql,
+        sm: &sm,
+        refs: &refs,
+        params: &[],
+        param_sql: &[],
+        keys: None,
+        catalog: None,
+    };
+    ship_plan(&ctx, &stmt)
+}
+
+#[test]
+fn ship_plans_pick_anchor_fetches_and_rewrite() {
+    // (SQL, anchor, [(shipped, fetch)], rewritten statement)
+    let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
+        (
+            "SELECT i.qty, p.name FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id AND p.price > 10 WHERE i.qty > 2 AND p.category = 'Books'",
+            "t_order_item",
+            &[("t_product", "SELECT * FROM t_product AS p WHERE (p.category = 'Books') AND (p.price > 10)")],
+            "SELECT i.qty, p.name FROM t_order_item i JOIN __sg_ship_0 p ON p.product_id = i.product_id AND p.price > 10 WHERE i.qty > 2 AND p.category = 'Books'",
+        ),
+        // Unaliased: the copy is aliased with the original name.
+        (
+            "SELECT t_product.name FROM t_order JOIN t_product ON t_product.product_id = t_order.order_id",
+            "t_order",
+            &[("t_product", "SELECT * FROM t_product")],
+            "SELECT t_product.name FROM t_order JOIN __sg_ship_0 AS t_product ON t_product.product_id = t_order.order_id",
+        ),
+        // LEFT JOIN: the null-supplying side takes only its own ON predicates, never WHERE's.
+        (
+            "SELECT * FROM t_user u LEFT JOIN t_order o ON o.user_id = u.user_id AND o.status = 'paid' WHERE o.amount IS NULL",
+            "t_user",
+            &[("t_order", "SELECT * FROM t_order AS o WHERE (o.status = 'paid')")],
+            "SELECT * FROM t_user u LEFT JOIN __sg_ship_0 o ON o.user_id = u.user_id AND o.status = 'paid' WHERE o.amount IS NULL",
+        ),
+        // RIGHT JOIN: the anchor is the preserved right side.
+        (
+            "SELECT * FROM t_order_item i RIGHT JOIN t_product p ON i.product_id = p.product_id",
+            "t_product",
+            &[("t_order_item", "SELECT * FROM t_order_item AS i")],
+            "SELECT * FROM __sg_ship_0 i RIGHT JOIN t_product p ON i.product_id = p.product_id",
+        ),
+        // Binding tables on the full key stay with the anchor; the broadcast table stays too.
+        (
+            "SELECT * FROM t_order o JOIN t_order_item i ON i.order_id = o.order_id AND i.user_id = o.user_id JOIN t_product p ON p.product_id = i.product_id JOIN t_region r ON r.region_id = o.region_id",
+            "t_order",
+            &[("t_product", "SELECT * FROM t_product AS p")],
+            "SELECT * FROM t_order o JOIN t_order_item i ON i.order_id = o.order_id AND i.user_id = o.user_id JOIN __sg_ship_0 p ON p.product_id = i.product_id JOIN t_region r ON r.region_id = o.region_id",
+        ),
+        // Binding tables without the full key: the second is shipped.
+        (
+            "SELECT o.order_id FROM t_order o JOIN t_order_item i ON o.order_id = i.order_id",
+            "t_order",
+            &[("t_order_item", "SELECT * FROM t_order_item AS i")],
+            "SELECT o.order_id FROM t_order o JOIN __sg_ship_0 i ON o.order_id = i.order_id",
+        ),
+        // A broadcast table preserved by LEFT JOIN anchors on one node.
+        (
+            "SELECT * FROM t_region r LEFT JOIN t_order o ON o.region_id = r.region_id",
+            "t_region",
+            &[("t_order", "SELECT * FROM t_order AS o")],
+            "SELECT * FROM t_region r LEFT JOIN __sg_ship_0 o ON o.region_id = r.region_id",
+        ),
+        // Volatile functions, subqueries and other tables' columns are not pushed.
+        (
+            "SELECT * FROM t_user u, t_product p WHERE p.price > RAND() AND p.stock IN (SELECT 1) AND p.price > u.balance AND p.stock > 3",
+            "t_user",
+            &[("t_product", "SELECT * FROM t_product AS p WHERE (p.stock > 3)")],
+            "SELECT * FROM t_user u, __sg_ship_0 p WHERE p.price > RAND() AND p.stock IN (SELECT 1) AND p.price > u.balance AND p.stock > 3",
+        ),
+    ];
+    for (sql, anchor, shipped, rewritten) in cases {
+        let sp = ship(sql).unwrap_or_else(|| panic!("no ship plan for {sql}"));
+        assert_eq!(sp.anchor, *anchor, "{sql}\n{sp}");
+        let got: Vec<(&str, &str)> = sp
+            .shipped
+            .iter()
+            .map(|s| (s.logical.as_str(), s.fetch_sql.as_str()))
+            .collect();
+        assert_eq!(got, *shipped, "{sql}\n{sp}");
+        assert_eq!(sp.sql, *rewritten, "{sql}");
+    }
+}
+
+#[test]
+fn shapes_without_ship_plans() {
+    for sql in [
+        // One node already, or co-located.
+        "SELECT * FROM t_order WHERE user_id = 1",
+        "SELECT * FROM t_order o JOIN t_order_item i ON i.order_id = o.order_id AND i.user_id = o.user_id",
+        "SELECT * FROM t_order o JOIN t_region r ON r.region_id = o.region_id",
+        // Derived tables and nested joins are not shipped (yet).
+        "SELECT * FROM (SELECT * FROM t_order) d JOIN t_product p ON p.product_id = d.order_id",
+        "SELECT * FROM t_order o JOIN (t_product p JOIN t_user u ON u.user_id = p.product_id) ON p.product_id = o.order_id",
+        // Placeholders must be bound first.
+        "SELECT * FROM t_order o JOIN t_product p ON p.product_id = o.order_id WHERE p.price > ?",
+    ] {
+        assert!(ship(sql).is_none(), "{sql}");
+    }
+}
+
+#[test]
+fn temporary_ddl_keeps_columns_and_keys_but_not_foreign_keys() {
+    let ddl = "CREATE TABLE `t_order_item_1` (\n  `item_id` bigint(20) NOT NULL,\n  `order_id` bigint(20) NOT NULL,\n  PRIMARY KEY (`item_id`),\n  KEY `o` (`order_id`),\n  CONSTRAINT `fk` FOREIGN KEY (`order_id`) REFERENCES `t_order_1` (`order_id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci";
+    assert_eq!(
+        temporary_ddl(ddl, "__sg_ship_0").as_deref(),
+        Some("CREATE TEMPORARY TABLE `__sg_ship_0` (\n  `item_id` bigint(20) NOT NULL,\n  `order_id` bigint(20) NOT NULL,\n  PRIMARY KEY (`item_id`),\n  KEY `o` (`order_id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci")
+    );
+    let ansi = "CREATE TABLE \"a\"\"b\" (\n  \"x\" int(11) DEFAULT NULL\n)";
+    assert_eq!(
+        temporary_ddl(ansi, "__sg_ship_1").as_deref(),
+        Some("CREATE TEMPORARY TABLE \"__sg_ship_1\" (\n  \"x\" int(11) DEFAULT NULL\n)")
+    );
+    assert_eq!(temporary_ddl("CREATE VIEW v AS SELECT 1", "x"), None);
+}
