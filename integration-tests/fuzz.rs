@@ -37,6 +37,7 @@
 mod ast;
 mod compare;
 mod gen;
+mod joins;
 mod shrink;
 
 use crate::diff::{self, Outcome};

@@ -7,6 +7,7 @@
 
 mod exprs;
 mod filter;
+mod joins;
 mod literals;
 mod schema;
 mod shapes;
