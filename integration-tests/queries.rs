@@ -86,7 +86,6 @@ async fn unsupported_shapes_answer_1235() {
     let sqls = [
         "SELECT GROUP_CONCAT(status) FROM t_order",
         "SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM t_order",
-        "SELECT * FROM t_order o WHERE o.order_id IN (SELECT order_id FROM t_order_item i WHERE i.user_id = o.user_id)",
         "SELECT order_id FROM t_order INTERSECT SELECT order_id FROM t_order_item",
     ];
     for sql in sqls {

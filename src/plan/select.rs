@@ -382,7 +382,7 @@ pub(super) fn collect_equalities(
 /// `refs.nested` with the nested references that are co-located with the outer query
 /// cleared: a nested sharded table in the outer sharded table's binding group, equal to it
 /// on every sharding column by an AND-ed equality in some WHERE of the statement.
-fn colocated_nested(ctx: &PlanCtx, q: &Query, sharding: &[Vec<String>]) -> Vec<bool> {
+pub(super) fn colocated_nested(ctx: &PlanCtx, q: &Query, sharding: &[Vec<String>]) -> Vec<bool> {
     use sqlparser::ast::{Visit, Visitor};
     use std::ops::ControlFlow;
     let mut nested = ctx.refs.nested.clone();

@@ -128,9 +128,6 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
         return None;
     };
     let members = members(ctx, select)?;
-    if members.len() < 2 {
-        return None;
-    }
     let placement = |i: usize| route::placement(ctx.db, &ctx.refs.tables[i]);
     if members
         .iter()
@@ -192,7 +189,6 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
             continue;
         }
         let t = &ctx.refs.tables[m.idx];
-        let tmp = format!("{TMP_PREFIX}{}", shipped.len());
         let mut own: Vec<&Expr> = Vec::new();
         if !m.null_supplying {
             own.extend(conjuncts_where.iter().copied());
@@ -205,40 +201,29 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
             .filter(|e| belongs_to(ctx, &members, m.idx, e))
             .filter_map(|e| exact_text(ctx, e))
             .collect();
-        let name_text = ctx.sql.get(t.range.clone())?;
-        let alias_sql = m
-            .alias
-            .as_deref()
-            .map(|a| format!(" AS {}", crate::rewrite::ident(a)))
-            .unwrap_or_default();
-        let mut fetch_sql = format!("SELECT * FROM {name_text}{alias_sql}");
-        if !pushed.is_empty() {
-            fetch_sql.push_str(" WHERE ");
-            fetch_sql.push_str(
-                &pushed
-                    .iter()
-                    .map(|p| format!("({p})"))
-                    .collect::<Vec<_>>()
-                    .join(" AND "),
-            );
-        }
-        // Unaliased references keep their name as the alias, so `t.col` still resolves.
-        let replacement = match m.alias {
-            Some(_) => tmp.clone(),
-            None => format!("{tmp} AS {}", crate::rewrite::ident(&m.base_name)),
-        };
+        let (sh, replacement) = ship_one(
+            ctx,
+            m.idx,
+            shipped.len(),
+            m.alias.as_deref(),
+            &m.base_name,
+            &pushed,
+        )?;
         edits.replace(t.range.clone(), replacement);
-        let logical = ctx
-            .db
-            .table(&t.name)
-            .map(|r| r.name().to_string())
-            .unwrap_or_else(|| m.base_name.clone());
-        shipped.push(Shipped {
-            logical,
-            schema: t.schema.clone(),
-            tmp,
-            fetch_sql,
-        });
+        shipped.push(sh);
+    }
+    // Subqueries over sharded tables not co-located with the outer row (a correlated
+    // subquery joined on part of the key, say): a full copy answers them on every node.
+    let nested = super::select::colocated_nested(ctx, q, &sharding);
+    for (i, t) in ctx.refs.tables.iter().enumerate() {
+        if !nested[i] || !matches!(placement(i), Placement::Sharded(_)) {
+            continue;
+        }
+        let text = ctx.sql.get(t.range.clone())?;
+        let base = text.rsplit('.').next()?.trim_matches('`').to_string();
+        let (sh, replacement) = ship_one(ctx, i, shipped.len(), t.alias.as_deref(), &base, &[])?;
+        edits.replace(t.range.clone(), replacement);
+        shipped.push(sh);
     }
     if shipped.is_empty() {
         return None;
@@ -253,6 +238,54 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
         shipped,
         sql: edits.apply(ctx.sql),
     })
+}
+
+/// The shipped entry for table reference `idx` (the `k`-th copy) and the text replacing its
+/// name in the statement. `pushed`: its own predicates, for the fetch.
+fn ship_one(
+    ctx: &PlanCtx,
+    idx: usize,
+    k: usize,
+    alias: Option<&str>,
+    base_name: &str,
+    pushed: &[String],
+) -> Option<(Shipped, String)> {
+    let t = &ctx.refs.tables[idx];
+    let tmp = format!("{TMP_PREFIX}{k}");
+    let name_text = ctx.sql.get(t.range.clone())?;
+    let alias_sql = alias
+        .map(|a| format!(" AS {}", crate::rewrite::ident(a)))
+        .unwrap_or_default();
+    let mut fetch_sql = format!("SELECT * FROM {name_text}{alias_sql}");
+    if !pushed.is_empty() {
+        fetch_sql.push_str(" WHERE ");
+        fetch_sql.push_str(
+            &pushed
+                .iter()
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+        );
+    }
+    // Unaliased references keep their name as the alias, so `t.col` still resolves.
+    let replacement = match alias {
+        Some(_) => tmp.clone(),
+        None => format!("{tmp} AS {}", crate::rewrite::ident(base_name)),
+    };
+    let logical = ctx
+        .db
+        .table(&t.name)
+        .map(|r| r.name().to_string())
+        .unwrap_or_else(|| base_name.to_string());
+    Some((
+        Shipped {
+            logical,
+            schema: t.schema.clone(),
+            tmp,
+            fetch_sql,
+        },
+        replacement,
+    ))
 }
 
 /// The tables of the top-level FROM, with outer-join roles; `None` for shapes not handled

@@ -89,6 +89,13 @@ fn ship_plans_pick_anchor_fetches_and_rewrite() {
             &[("t_product", "SELECT * FROM t_product AS p WHERE (p.stock > 3)")],
             "SELECT * FROM t_user u, __sg_ship_0 p WHERE p.price > RAND() AND p.stock IN (SELECT 1) AND p.price > u.balance AND p.stock > 3",
         ),
+        // A correlated subquery on part of the key: its table is copied whole.
+        (
+            "SELECT COUNT(*) FROM t_order o WHERE EXISTS (SELECT 1 FROM t_order_item WHERE t_order_item.order_id = o.order_id)",
+            "t_order",
+            &[("t_order_item", "SELECT * FROM t_order_item")],
+            "SELECT COUNT(*) FROM t_order o WHERE EXISTS (SELECT 1 FROM __sg_ship_0 AS t_order_item WHERE t_order_item.order_id = o.order_id)",
+        ),
     ];
     for (sql, anchor, shipped, rewritten) in cases {
         let sp = ship(sql).unwrap_or_else(|| panic!("no ship plan for {sql}"));
