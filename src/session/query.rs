@@ -22,6 +22,26 @@ pub(crate) struct Bound {
 }
 
 impl Session {
+    /// COM_QUERY: a query packet's bytes. String literals that are not UTF-8 (raw binary
+    /// parameters inlined by a driver) become hex literals (see [`crate::sql::binlit`]).
+    pub async fn query_bytes(
+        &mut self,
+        sql: &[u8],
+        w: &mut ResultWriter<'_>,
+    ) -> std::io::Result<()> {
+        match std::str::from_utf8(sql) {
+            Ok(text) => self.query(text, w).await,
+            Err(_) => {
+                let text = crate::sql::binlit::hex_invalid_literals(
+                    sql,
+                    self.no_backslash_escapes,
+                    self.ansi_quotes,
+                );
+                self.query(&text, w).await
+            }
+        }
+    }
+
     pub async fn query(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
         self.shared
             .questions
