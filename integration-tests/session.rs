@@ -21,6 +21,38 @@ async fn autocommit_variable_reflects_the_proxy_session() {
     assert_eq!(v, Some(1));
 }
 
+/// Session functions that only start a select-list item (`CONNECTION_ID() <> @x`) are
+/// replaced without an alias; alone they keep their name as the column name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_functions_inside_select_list_expressions() {
+    let ep = crate::harness::shared();
+    let (mut p, _) = connect(&ep).await;
+    let id: Option<i64> = p.query_first("SELECT CONNECTION_ID()").await.unwrap();
+    let id = id.expect("a row");
+    p.query_drop(format!("SET @first = {}", id + 1))
+        .await
+        .unwrap();
+    let v: Option<(i64, i64, i64, i64)> = p
+        .query_first(
+            "SELECT CONNECTION_ID() <> @first, DATABASE() = 'shop', LAST_INSERT_ID() + 1, \
+             @@autocommit + 0",
+        )
+        .await
+        .unwrap();
+    assert_eq!(v, Some((1, 1, 1, 1)));
+    let mut r = p
+        .query_iter("SELECT CONNECTION_ID(), DATABASE()")
+        .await
+        .unwrap();
+    let names: Vec<String> = r
+        .columns_ref()
+        .iter()
+        .map(|c| c.name_str().into_owned())
+        .collect();
+    assert_eq!(names, ["CONNECTION_ID()", "DATABASE()"]);
+    r.drop_result().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_tables_stay_on_the_session_connection() {
     let ep = crate::harness::shared();

@@ -305,7 +305,9 @@ impl Session {
                 for item in &s.projection {
                     if let SelectItem::UnnamedExpr(e) = item {
                         if let Some(r) = sm.range(e.span()) {
-                            f.aliased.push(r);
+                            // The whole item: a function or variable that is only the start of
+                            // it (`CONNECTION_ID() <> @x`) gets no alias.
+                            f.aliased.push(crate::sql::edit::balanced(sm.text(), r));
                         }
                     }
                 }
@@ -455,7 +457,8 @@ impl SessionFns<'_, '_> {
             return;
         };
         let orig = &self.sm.text()[r.clone()];
-        let replacement = if self.aliased.iter().any(|a| a.start == r.start) {
+        let whole = crate::sql::edit::balanced(self.sm.text(), r.clone());
+        let replacement = if self.aliased.contains(&whole) {
             format!("{value} AS `{}`", orig.replace('`', "``"))
         } else {
             value
@@ -499,7 +502,7 @@ impl Visitor for SessionFns<'_, '_> {
         let text = self.sm.text();
         let end = crate::sql::edit::balanced(text, r.clone()).end;
         let orig = &text[r.start..end];
-        let replacement = if self.aliased.iter().any(|a| a.start == r.start) {
+        let replacement = if self.aliased.contains(&(r.start..end)) {
             format!("{value} AS `{}`", orig.replace('`', "``"))
         } else {
             value
