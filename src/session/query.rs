@@ -148,6 +148,7 @@ impl Session {
             }
             "PREPARE" | "EXECUTE" | "DEALLOCATE" => return self.sql_prepared(sql, w).await,
             "DROP" if second() == "PREPARE" => return self.sql_prepared(sql, w).await,
+            "SELECT" if sql.contains('@') && self.select_into_vars(sql, w).await? => return Ok(()),
             _ => {}
         }
         // Under NO_BACKSLASH_ESCAPES backslashes in strings are plain characters: plan on a
