@@ -142,6 +142,14 @@ impl Session {
                 .into())
             }
             "LOCK" => return Err(SqlError::unsupported("LOCK TABLES").into()),
+            // Sent on, the id would name some backend thread of the default data source (maybe
+            // another client's pooled connection), not a shardgate session.
+            "KILL" => {
+                return Err(SqlError::unsupported(
+                    "KILL (ids name shardgate sessions, which cannot be killed yet)",
+                )
+                .into())
+            }
             "UNLOCK" => {
                 w.ok(&Default::default()).await?;
                 return Ok(());
