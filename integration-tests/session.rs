@@ -21,6 +21,89 @@ async fn autocommit_variable_reflects_the_proxy_session() {
     assert_eq!(v, Some(1));
 }
 
+/// Session functions that only start a select-list item (`CONNECTION_ID() <> @x`) are
+/// replaced without an alias; alone they keep their name as the column name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_functions_inside_select_list_expressions() {
+    let ep = crate::harness::shared();
+    let (mut p, _) = connect(&ep).await;
+    let id: Option<i64> = p.query_first("SELECT CONNECTION_ID()").await.unwrap();
+    let id = id.expect("a row");
+    p.query_drop(format!("SET @first = {}", id + 1))
+        .await
+        .unwrap();
+    let v: Option<(i64, i64, i64, i64)> = p
+        .query_first(
+            "SELECT CONNECTION_ID() <> @first, DATABASE() = 'shop', LAST_INSERT_ID() + 1, \
+             @@autocommit + 0",
+        )
+        .await
+        .unwrap();
+    assert_eq!(v, Some((1, 1, 1, 1)));
+    let r = p
+        .query_iter("SELECT CONNECTION_ID(), DATABASE()")
+        .await
+        .unwrap();
+    let names: Vec<String> = r
+        .columns_ref()
+        .iter()
+        .map(|c| c.name_str().into_owned())
+        .collect();
+    assert_eq!(names, ["CONNECTION_ID()", "DATABASE()"]);
+    r.drop_result().await.unwrap();
+}
+
+/// SELECT ... INTO @vars is session state: visible to the session's next statements (on
+/// any backend connection), never to another client that gets the same pooled connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn select_into_user_variables_stays_in_the_session() {
+    let ep = crate::harness::shared();
+    let (mut a, _) = connect(&ep).await;
+    a.query_drop("SELECT 42, 'Émile 東京', NULL INTO @sel_a, @sel_b, @sel_c")
+        .await
+        .unwrap();
+    assert_eq!(a.affected_rows(), 1);
+    a.query_drop("SELECT MAX(user_id) >= 1 FROM t_user INTO @sel_sharded")
+        .await
+        .unwrap();
+    let v: Option<(i64, String, Option<i64>, i64)> = a
+        .query_first("SELECT @sel_a, @sel_b, @sel_c, @sel_sharded FROM t_user WHERE user_id = 1")
+        .await
+        .unwrap();
+    assert_eq!(v, Some((42, "Émile 東京".to_string(), None, 1)));
+    let e = a
+        .query_drop("SELECT user_id FROM t_user INTO @sel_many")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("1172"), "{e}");
+    // Other clients never see them, whichever pooled connection they get.
+    for _ in 0..4 {
+        let (mut b, _) = connect(&ep).await;
+        let v: Option<Option<i64>> = b.query_first("SELECT @sel_a").await.unwrap();
+        assert_eq!(v, Some(None));
+        let _ = b.disconnect().await;
+    }
+}
+
+/// KILL is refused: forwarded, its id would name a backend thread, not a proxy session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_is_refused_not_forwarded() {
+    let ep = crate::harness::shared();
+    let (mut p, _) = connect(&ep).await;
+    let id: Option<i64> = p.query_first("SELECT CONNECTION_ID()").await.unwrap();
+    let id = id.expect("a row");
+    for sql in [
+        format!("KILL {id}"),
+        format!("KILL QUERY {id}"),
+        "kill connection 1".to_string(),
+    ] {
+        let e = p.query_drop(&sql).await.unwrap_err();
+        assert!(e.to_string().contains("1235"), "{sql}: {e}");
+    }
+    let v: Option<i64> = p.query_first("SELECT 1").await.unwrap();
+    assert_eq!(v, Some(1));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn temporary_tables_stay_on_the_session_connection() {
     let ep = crate::harness::shared();

@@ -23,7 +23,14 @@ suite_cargo() {
     cargo test --all-targets --no-fail-fast
 }
 
-SUITES=(cargo)
+# Real client drivers (Connector/J, PyMySQL, mysql-connector-python, mysql2, the mariadb
+# client, sysbench) through `shardgate demo`: compat/run.sh, docs/compatibility.md. It
+# installs missing drivers (apt, .compat/venv, .compat/node) and fails if one cannot be.
+suite_compat() {
+    bash compat/run.sh
+}
+
+SUITES=(cargo compat)
 
 started_all=$SECONDS
 failed=()

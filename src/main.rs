@@ -49,6 +49,14 @@ enum Cmd {
     Demo {
         #[arg(long, default_value = "127.0.0.1:3307")]
         listen: String,
+        /// Ports of the two local MariaDB shards ds_0 and ds_1.
+        #[arg(long, default_value = "3316,3317")]
+        shard_ports: String,
+        /// Rules file to use instead of examples/ecommerce/rules.toml. It must define the
+        /// data sources ds_0 and ds_1 (their host and port are replaced by the local shards')
+        /// and a logical database `shop`, where the e-commerce schema and data are loaded.
+        #[arg(long)]
+        rules: Option<PathBuf>,
     },
 }
 
@@ -136,6 +144,21 @@ async fn run(cmd: Cmd) -> Result<(), String> {
             let _ = task.await;
             Ok(())
         }
-        Cmd::Demo { listen } => shardgate::demo::run(&listen).await,
+        Cmd::Demo {
+            listen,
+            shard_ports,
+            rules,
+        } => {
+            let ports = shardgate::demo::parse_shard_ports(&shard_ports)?;
+            let rules = match &rules {
+                Some(path) => Some((
+                    std::fs::read_to_string(path)
+                        .map_err(|e| format!("read {}: {e}", path.display()))?,
+                    path.display().to_string(),
+                )),
+                None => None,
+            };
+            shardgate::demo::run(&listen, ports, rules).await
+        }
     }
 }

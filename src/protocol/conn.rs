@@ -188,10 +188,7 @@ async fn command_loop(
         let mut w = ResultWriter::new(io, deprecate_eof, binary, status);
         match cmd {
             CMD_QUIT => return Ok(()),
-            CMD_QUERY => {
-                let sql = String::from_utf8_lossy(body);
-                session.query(&sql, &mut w).await?;
-            }
+            CMD_QUERY => session.query_bytes(body, &mut w).await?,
             CMD_INIT_DB => {
                 let db = String::from_utf8_lossy(body).into_owned();
                 match session.use_db(&db) {

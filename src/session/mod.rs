@@ -4,6 +4,7 @@
 mod exec;
 mod grouped;
 mod query;
+mod selectinto;
 mod setvar;
 mod ship;
 mod show;

@@ -22,6 +22,26 @@ pub(crate) struct Bound {
 }
 
 impl Session {
+    /// COM_QUERY: a query packet's bytes. String literals that are not UTF-8 (raw binary
+    /// parameters inlined by a driver) become hex literals (see [`crate::sql::binlit`]).
+    pub async fn query_bytes(
+        &mut self,
+        sql: &[u8],
+        w: &mut ResultWriter<'_>,
+    ) -> std::io::Result<()> {
+        match std::str::from_utf8(sql) {
+            Ok(text) => self.query(text, w).await,
+            Err(_) => {
+                let text = crate::sql::binlit::hex_invalid_literals(
+                    sql,
+                    self.no_backslash_escapes,
+                    self.ansi_quotes,
+                );
+                self.query(&text, w).await
+            }
+        }
+    }
+
     pub async fn query(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
         self.shared
             .questions
@@ -122,12 +142,21 @@ impl Session {
                 .into())
             }
             "LOCK" => return Err(SqlError::unsupported("LOCK TABLES").into()),
+            // Sent on, the id would name some backend thread of the default data source (maybe
+            // another client's pooled connection), not a shardgate session.
+            "KILL" => {
+                return Err(SqlError::unsupported(
+                    "KILL (ids name shardgate sessions, which cannot be killed yet)",
+                )
+                .into())
+            }
             "UNLOCK" => {
                 w.ok(&Default::default()).await?;
                 return Ok(());
             }
             "PREPARE" | "EXECUTE" | "DEALLOCATE" => return self.sql_prepared(sql, w).await,
             "DROP" if second() == "PREPARE" => return self.sql_prepared(sql, w).await,
+            "SELECT" if sql.contains('@') && self.select_into_vars(sql, w).await? => return Ok(()),
             _ => {}
         }
         // Under NO_BACKSLASH_ESCAPES backslashes in strings are plain characters: plan on a
@@ -313,7 +342,9 @@ impl Session {
                 for item in &s.projection {
                     if let SelectItem::UnnamedExpr(e) = item {
                         if let Some(r) = sm.range(e.span()) {
-                            f.aliased.push(r);
+                            // The whole item: a function or variable that is only the start of
+                            // it (`CONNECTION_ID() <> @x`) gets no alias.
+                            f.aliased.push(crate::sql::edit::balanced(sm.text(), r));
                         }
                     }
                 }
@@ -480,7 +511,8 @@ impl SessionFns<'_, '_> {
             return;
         };
         let orig = &self.sm.text()[r.clone()];
-        let replacement = if self.aliased.iter().any(|a| a.start == r.start) {
+        let whole = crate::sql::edit::balanced(self.sm.text(), r.clone());
+        let replacement = if self.aliased.contains(&whole) {
             format!("{value} AS `{}`", orig.replace('`', "``"))
         } else {
             value
@@ -524,7 +556,7 @@ impl Visitor for SessionFns<'_, '_> {
         let text = self.sm.text();
         let end = crate::sql::edit::balanced(text, r.clone()).end;
         let orig = &text[r.start..end];
-        let replacement = if self.aliased.iter().any(|a| a.start == r.start) {
+        let replacement = if self.aliased.contains(&(r.start..end)) {
             format!("{value} AS `{}`", orig.replace('`', "``"))
         } else {
             value

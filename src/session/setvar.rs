@@ -159,7 +159,7 @@ impl Session {
 
     /// Validate on the default data source (errors such as 1193 come from MariaDB itself),
     /// then remember it for every backend connection of this session.
-    async fn apply_session_set(&mut self, key: &str, sql: &str) -> Result<(), SqlError> {
+    pub(crate) async fn apply_session_set(&mut self, key: &str, sql: &str) -> Result<(), SqlError> {
         let ds = self.default_ds()?;
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;

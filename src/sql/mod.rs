@@ -1,5 +1,6 @@
 //! SQL text handling: parsing with the MySQL dialect and span-based edits.
 
+pub mod binlit;
 pub mod clauses;
 pub mod edit;
 pub mod literal;
