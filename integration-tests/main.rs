@@ -8,6 +8,7 @@ mod harness;
 mod aggregates;
 mod dml;
 mod fuzz;
+mod insert_select;
 mod joins;
 mod keys;
 mod protocol;

@@ -3,6 +3,7 @@
 
 mod exec;
 mod grouped;
+mod insert_select;
 mod query;
 mod selectinto;
 mod setvar;

@@ -192,7 +192,9 @@ impl Session {
             Ok(p) => p,
             // Tables that cannot meet on one node: ship some of them to the others.
             Err(e) if e.code == 1235 => {
-                if self.ship_join(sql, stmt, bound, w).await? {
+                if self.ship_join(sql, stmt, bound, w).await?
+                    || self.insert_select(sql, stmt, bound, w).await?
+                {
                     return Ok(());
                 }
                 return Err(e.into());

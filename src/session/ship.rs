@@ -192,7 +192,7 @@ impl Session {
     }
 
     /// Run a fetch through the proxy (every merge applies), keeping at most `max_memory_rows`.
-    async fn fetch_rows(
+    pub(super) async fn fetch_rows(
         &mut self,
         sql: &str,
         w: &mut ResultWriter<'_>,

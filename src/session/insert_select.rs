@@ -1,0 +1,106 @@
+//! `INSERT ... SELECT` whose SELECT cannot run where the rows go (it reads sharded tables, or
+//! the target is sharded): the proxy runs the SELECT (every cross-shard merge applies), then
+//! sends the rows as one multi-row `INSERT ... VALUES`, which routes each row by its key and
+//! runs as one (XA) transaction across nodes. The rows are held in memory, up to
+//! `max_memory_rows`.
+
+use super::query::Bound;
+use super::{FlowResult, Session};
+use crate::sql::{Edits, SourceMap};
+use sqlparser::ast::{SetExpr, Spanned, Statement};
+
+impl Session {
+    /// `Ok(false)`: not an INSERT ... SELECT this can answer (nothing was sent).
+    pub(crate) async fn insert_select(
+        &mut self,
+        sql: &str,
+        stmt: &Statement,
+        bound: &Bound,
+        w: &mut crate::protocol::writer::ResultWriter<'_>,
+    ) -> FlowResult<bool> {
+        if self.no_backslash_escapes {
+            return Ok(false);
+        }
+        let Statement::Insert(ins) = stmt else {
+            return Ok(false);
+        };
+        let Some(source) = ins.source.as_deref() else {
+            return Ok(false);
+        };
+        if matches!(source.body.as_ref(), SetExpr::Values(_)) {
+            return Ok(false);
+        }
+        let sm = SourceMap::new(sql);
+        let refs = crate::sql::refs::Refs::collect(stmt, &sm);
+        if !refs.placeholders.is_empty() {
+            // Parameters become literals first.
+            if refs.placeholders.len() != bound.sql.len() {
+                return Ok(false);
+            }
+            let mut e = Edits::new();
+            for (r, v) in refs.placeholders.iter().zip(&bound.sql) {
+                e.replace(r.clone(), v.clone());
+            }
+            let text = e.apply(sql);
+            let Ok(stmt2) = crate::sql::parse_one(&crate::sql::tolerant_text(&text)) else {
+                return Ok(false);
+            };
+            return Box::pin(self.insert_select(&text, &stmt2, &Bound::default(), w)).await;
+        }
+        let Some(range) = source_range(sql, &sm, source) else {
+            return Ok(false);
+        };
+        let (cols, rows) = self.fetch_rows(&sql[range.clone()], w).await?;
+        if rows.is_empty() {
+            w.status = self.status();
+            w.ok(&crate::result::OkInfo {
+                info: "Records: 0  Duplicates: 0  Warnings: 0".into(),
+                ..Default::default()
+            })
+            .await?;
+            return Ok(true);
+        }
+        let nbe = self.no_backslash_escapes;
+        let tuples: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let vals: Vec<String> = cols
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        crate::sql::literal::cell_literal(
+                            c,
+                            r.get(i).and_then(|x| x.as_deref()),
+                            nbe,
+                        )
+                    })
+                    .collect();
+                format!("({})", vals.join(", "))
+            })
+            .collect();
+        let values_sql = format!(
+            "{}VALUES {}{}",
+            &sql[..range.start],
+            tuples.join(", "),
+            &sql[range.end..]
+        );
+        Box::pin(self.dispatch(&values_sql, &Bound::default(), w)).await?;
+        Ok(true)
+    }
+}
+
+/// The byte range of the INSERT's source query, when that text reads back as the same query.
+fn source_range(
+    sql: &str,
+    sm: &SourceMap,
+    source: &sqlparser::ast::Query,
+) -> Option<std::ops::Range<usize>> {
+    let r = sm.range(source.span())?;
+    let r = crate::sql::edit::balanced(sql, r);
+    // A parenthesized source: take the parentheses too.
+    let text = sql.get(r.clone())?;
+    let Ok(Statement::Query(q)) = crate::sql::parse_one(&crate::sql::tolerant_text(text)) else {
+        return None;
+    };
+    (q.to_string() == source.to_string()).then_some(r)
+}
