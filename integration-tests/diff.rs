@@ -209,10 +209,15 @@ impl Case {
 /// read a column: a join sorted or grouped through a temporary table reports none. A join the
 /// proxy runs on shards is planned differently from one server's (other table sizes), so
 /// these bits may differ there; everything else must not.
+/// Also BINARY (0x80) of a binary-charset (numeric) column, which a temporary table in the
+/// plan may add.
 pub fn mask_key_flags(o: Outcome) -> Outcome {
     o.map(|mut a| {
         for c in &mut a.columns {
             c.flags &= !(0x2 | 0x4 | 0x8 | 0x4000);
+            if c.charset == 63 {
+                c.flags &= !0x80;
+            }
         }
         a
     })

@@ -98,3 +98,29 @@ async fn joins_in_transactions_repeat_and_explain() {
     assert_eq!(ex.rows.len(), 5, "{:?}", ex.rows);
     assert!(cell(&ex.rows[1], 2).contains("JOIN __sg_ship_0 p"));
 }
+
+/// Derived tables over shards: the derived query runs through the proxy (every merge applies)
+/// and its rows are shipped as a table typed from its result.
+fn derived() -> Vec<Case> {
+    let cases = vec![
+        ordered("SELECT status, n FROM (SELECT status, COUNT(*) AS n FROM t_order GROUP BY status) d WHERE n > 2 ORDER BY n DESC, status"),
+        ordered("SELECT u.name, d.total FROM (SELECT user_id, SUM(amount) AS total FROM t_order GROUP BY user_id) d JOIN t_user u ON u.user_id = d.user_id ORDER BY d.total DESC, u.user_id LIMIT 10"),
+        ordered("SELECT AVG(d.total), MAX(d.cnt) FROM (SELECT user_id, SUM(amount) AS total, COUNT(*) AS cnt FROM t_order GROUP BY user_id) AS d"),
+        ordered("SELECT d.order_id, d.amount FROM (SELECT order_id, amount FROM t_order ORDER BY amount DESC LIMIT 5) d ORDER BY d.order_id"),
+        ordered("SELECT p.category, d.q FROM t_product p JOIN (SELECT product_id, SUM(qty) AS q FROM t_order_item GROUP BY product_id) d ON d.product_id = p.product_id ORDER BY d.q DESC, p.product_id LIMIT 8"),
+        ordered("SELECT d.user_id FROM (SELECT user_id FROM t_order WHERE user_id = 3) d ORDER BY 1 LIMIT 1"),
+        ordered("SELECT u.user_id, d.n FROM t_user u LEFT JOIN (SELECT user_id, COUNT(*) AS n FROM t_order WHERE amount > 1500 GROUP BY user_id) d ON d.user_id = u.user_id ORDER BY u.user_id"),
+        ordered("SELECT COUNT(*) FROM (SELECT DISTINCT region_id FROM t_order) d"),
+        ordered("SELECT x.m FROM (SELECT MAX(d.total) AS m FROM (SELECT user_id, SUM(amount) AS total FROM t_order GROUP BY user_id) d) x"),
+        ordered("SELECT d.status, d.n FROM (SELECT status, COUNT(*) AS n FROM t_order WHERE amount > ? GROUP BY status) d WHERE d.n > ? ORDER BY 1")
+            .with(vec![Value::from(100), Value::from(1)]),
+    ];
+    cases.into_iter().map(Case::loose_keys).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn derived_tables_match_oracle() {
+    let ep = crate::harness::shared();
+    let (mut p, mut o) = connect(&ep).await;
+    check_all(&mut p, &mut o, &derived()).await;
+}

@@ -439,7 +439,7 @@ pub(super) fn colocated_nested(ctx: &PlanCtx, q: &Query, sharding: &[Vec<String>
 }
 
 /// The first window function (`f(...) OVER ...`) in the statement, by name.
-fn window_function(q: &Query) -> Option<String> {
+pub(super) fn window_function(q: &Query) -> Option<String> {
     use sqlparser::ast::{Visit, Visitor};
     use std::ops::ControlFlow;
     struct W(Option<String>);

@@ -96,6 +96,19 @@ fn ship_plans_pick_anchor_fetches_and_rewrite() {
             &[("t_order_item", "SELECT * FROM t_order_item")],
             "SELECT COUNT(*) FROM t_order o WHERE EXISTS (SELECT 1 FROM __sg_ship_0 AS t_order_item WHERE t_order_item.order_id = o.order_id)",
         ),
+        // Derived tables: their query's rows are shipped (typed from its result).
+        (
+            "SELECT d.s, u.name FROM (SELECT user_id, SUM(amount) AS s FROM t_order GROUP BY user_id) AS d JOIN t_user u ON u.user_id = d.user_id",
+            "t_user",
+            &[("d", "SELECT user_id, SUM(amount) AS s FROM t_order GROUP BY user_id")],
+            "SELECT d.s, u.name FROM __sg_ship_0 AS d JOIN t_user u ON u.user_id = d.user_id",
+        ),
+        (
+            "SELECT status, n FROM ( SELECT status, COUNT(*) n FROM t_order GROUP BY status ) d WHERE n > 2",
+            "(one node)",
+            &[("d", "SELECT status, COUNT(*) n FROM t_order GROUP BY status")],
+            "SELECT status, n FROM __sg_ship_0 d WHERE n > 2",
+        ),
     ];
     for (sql, anchor, shipped, rewritten) in cases {
         let sp = ship(sql).unwrap_or_else(|| panic!("no ship plan for {sql}"));
@@ -117,8 +130,8 @@ fn shapes_without_ship_plans() {
         "SELECT * FROM t_order WHERE user_id = 1",
         "SELECT * FROM t_order o JOIN t_order_item i ON i.order_id = o.order_id AND i.user_id = o.user_id",
         "SELECT * FROM t_order o JOIN t_region r ON r.region_id = o.region_id",
-        // Derived tables and nested joins are not shipped (yet).
-        "SELECT * FROM (SELECT * FROM t_order) d JOIN t_product p ON p.product_id = d.order_id",
+        // Nested joins are not shipped (yet), nor derived tables with column lists.
+        "SELECT * FROM (SELECT order_id FROM t_order) d (x) JOIN t_product p ON p.product_id = d.x",
         "SELECT * FROM t_order o JOIN (t_product p JOIN t_user u ON u.user_id = p.product_id) ON p.product_id = o.order_id",
         // Placeholders must be bound first.
         "SELECT * FROM t_order o JOIN t_product p ON p.product_id = o.order_id WHERE p.price > ?",
@@ -140,4 +153,53 @@ fn temporary_ddl_keeps_columns_and_keys_but_not_foreign_keys() {
         Some("CREATE TEMPORARY TABLE \"__sg_ship_1\" (\n  \"x\" int(11) DEFAULT NULL\n)")
     );
     assert_eq!(temporary_ddl("CREATE VIEW v AS SELECT 1", "x"), None);
+}
+
+#[test]
+fn derived_ddl_types_columns_from_result_metadata() {
+    use crate::result::ColumnDef;
+    use mysql_common::constants::{ColumnFlags, ColumnType};
+    let col = |name: &str, ty: ColumnType, len: u32, dec: u8, cs: u16, flags: ColumnFlags| {
+        let mut c = ColumnDef::text(name);
+        c.column_type = ty;
+        c.column_length = len;
+        c.decimals = dec;
+        c.charset = cs;
+        c.flags = flags;
+        c
+    };
+    let nn = ColumnFlags::NOT_NULL_FLAG;
+    let cols = [
+        col("user_id", ColumnType::MYSQL_TYPE_LONGLONG, 20, 0, 63, nn),
+        col(
+            "s",
+            ColumnType::MYSQL_TYPE_NEWDECIMAL,
+            34,
+            2,
+            63,
+            ColumnFlags::empty(),
+        ),
+        col("status", ColumnType::MYSQL_TYPE_VAR_STRING, 64, 0, 45, nn),
+        col("at", ColumnType::MYSQL_TYPE_DATETIME, 26, 6, 63, nn),
+        col(
+            "n",
+            ColumnType::MYSQL_TYPE_LONGLONG,
+            21,
+            0,
+            63,
+            nn | ColumnFlags::UNSIGNED_FLAG,
+        ),
+        col(
+            "note",
+            ColumnType::MYSQL_TYPE_BLOB,
+            262_140,
+            0,
+            45,
+            ColumnFlags::empty(),
+        ),
+    ];
+    assert_eq!(
+        super::ship::derived_ddl("__sg_ship_0", &cols).as_deref(),
+        Some("CREATE TEMPORARY TABLE __sg_ship_0 (`user_id` BIGINT NOT NULL, `s` DECIMAL(32,2) NULL, `status` VARCHAR(16) COLLATE utf8mb4_general_ci NOT NULL, `at` DATETIME(6) NOT NULL, `n` BIGINT UNSIGNED NOT NULL, `note` MEDIUMTEXT COLLATE utf8mb4_general_ci NULL)")
+    );
 }

@@ -370,6 +370,19 @@ impl Session {
     /// Result metadata with logical names instead of physical ones.
     pub(crate) fn map_column(&self, c: &ColumnDef) -> ColumnDef {
         let mut c = c.clone();
+        // A column of a shipped derived table: described as MariaDB describes a materialised
+        // derived table's column (no schema; the origin and flags of the derived query's
+        // column).
+        if let Some((_, cols)) = self.shipped_derived.iter().find(|(t, _)| *t == c.org_table) {
+            if let Some(d) = cols.iter().find(|d| d.name == c.org_name) {
+                c.schema = Bytes::new();
+                c.org_table = d.org_table.clone();
+                // Nullability is the outer query's (an outer join's inner side is nullable).
+                let nn = mysql_common::constants::ColumnFlags::NOT_NULL_FLAG;
+                c.flags = (d.flags - nn) | (c.flags & nn);
+                return c;
+            }
+        }
         let map_table = |b: &Bytes| -> Option<Bytes> {
             let s = std::str::from_utf8(b).ok()?;
             if let Some((_, l)) = self.shipped_names.iter().find(|(t, _)| t == s) {

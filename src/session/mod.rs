@@ -18,6 +18,7 @@ mod union;
 use crate::backend::{Lease, SessionState};
 use crate::error::SqlError;
 use crate::server::Shared;
+use bytes::Bytes;
 use mysql_common::constants::StatusFlags;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -83,6 +84,8 @@ pub struct Session {
     /// While a shipped join runs: temporary table → the logical table it copies (for result
     /// metadata and error messages).
     shipped_names: Vec<(String, String)>,
+    /// While a shipped join runs: each derived table's copy and its query's columns.
+    shipped_derived: Vec<(Bytes, Vec<crate::result::ColumnDef>)>,
 }
 
 impl Session {
@@ -108,6 +111,7 @@ impl Session {
             stmts: HashMap::new(),
             next_stmt: 1,
             shipped_names: Vec::new(),
+            shipped_derived: Vec::new(),
         }
     }
 

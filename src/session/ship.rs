@@ -103,10 +103,23 @@ impl Session {
         let plan = self.shipped_statement_plan(&sp)?;
         // Read everything before taking the statement's connections.
         let mut copies = Vec::with_capacity(sp.shipped.len());
+        let mut derived_cols = Vec::new();
         for s in &sp.shipped {
-            let ddl = self.temporary_ddl(s).await?;
             let (cols, rows) = self.fetch_rows(&s.fetch_sql, w).await?;
+            let ddl = if s.derived.is_some() {
+                ship::derived_ddl(&s.tmp, &cols).ok_or_else(|| {
+                    SqlError::unsupported(format!(
+                        "derived table {} with a column type the proxy cannot copy",
+                        s.logical
+                    ))
+                })?
+            } else {
+                self.temporary_ddl(s).await?
+            };
             copies.push((ddl, self.insert_sql(&s.tmp, &cols, &rows)));
+            if s.derived == Some(false) {
+                derived_cols.push((bytes::Bytes::from(s.tmp.clone()), cols));
+            }
         }
         let mut data_sources: Vec<String> =
             plan.nodes.iter().map(|n| n.data_source.clone()).collect();
@@ -143,8 +156,10 @@ impl Session {
                 .iter()
                 .map(|s| (s.tmp.clone(), s.logical.clone()))
                 .collect();
+            self.shipped_derived = derived_cols;
             result = self.run_plan(&plan, w).await;
             self.shipped_names.clear();
+            self.shipped_derived.clear();
         }
         // Drop the copies; a connection that cannot drop them is not reused.
         let names: Vec<&str> = sp.shipped.iter().map(|s| s.tmp.as_str()).collect();
@@ -215,7 +230,7 @@ impl Session {
         let nbe = self.no_backslash_escapes;
         let names: Vec<String> = cols
             .iter()
-            .map(|c| crate::rewrite::ident(&String::from_utf8_lossy(&c.org_name)))
+            .map(|c| ship::quoted(&String::from_utf8_lossy(&c.name)))
             .collect();
         let head = format!(
             "INSERT INTO {} ({}) VALUES ",

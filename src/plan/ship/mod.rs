@@ -20,11 +20,14 @@ use super::PlanCtx;
 use crate::route::{self, Placement};
 use crate::rules::{LogicalDatabase, TableRule};
 use sqlparser::ast::{
-    BinaryOperator, Expr, JoinConstraint, JoinOperator, SetExpr, Spanned, Statement, TableFactor,
-    Visit, Visitor,
+    Expr, JoinConstraint, JoinOperator, SetExpr, Spanned, Statement, TableFactor,
 };
 use std::fmt;
-use std::ops::ControlFlow;
+
+mod ddl;
+mod filter;
+pub use ddl::{derived_ddl, quoted, temporary_ddl};
+use filter::{belongs_to, conjuncts, exact_text};
 
 /// Names of the temporary tables holding shipped rows start with this.
 pub const TMP_PREFIX: &str = "__sg_ship_";
@@ -38,8 +41,13 @@ pub struct Shipped {
     pub schema: Option<String>,
     /// The temporary table on each anchor data source.
     pub tmp: String,
-    /// `SELECT * FROM <table> [AS alias] [WHERE <its own predicates>]`.
+    /// `SELECT * FROM <table> [AS alias] [WHERE <its own predicates>]`, or a derived
+    /// table's query.
     pub fetch_sql: String,
+    /// A derived table (its copy is typed from the fetch's result metadata), and whether
+    /// MariaDB would merge it into the outer query (its columns then read as the derived
+    /// table's own) rather than materialise it (they read as the derived query's columns).
+    pub derived: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +89,12 @@ impl fmt::Display for ShipPlan {
 
 /// One table of the top-level FROM clause.
 struct Member<'a> {
-    /// Index into `refs.tables`.
-    idx: usize,
+    /// Index into `refs.tables` (`None` for a derived table).
+    idx: Option<usize>,
+    /// A derived table: the byte range of `(SELECT ...)` and the query's text.
+    derived: Option<(std::ops::Range<usize>, String)>,
+    /// A derived table MariaDB merges into the outer query (no grouping, DISTINCT, LIMIT...).
+    mergeable: bool,
     /// Its rows may be replaced by NULLs (right side of LEFT JOIN, left side of RIGHT JOIN).
     null_supplying: bool,
     /// The ON condition of the LEFT JOIN that brought it in.
@@ -91,28 +103,6 @@ struct Member<'a> {
     base_name: String,
     alias: Option<String>,
 }
-
-/// Functions whose value differs between the fetch and the statement, or that act.
-const VOLATILE: &[&str] = &[
-    "rand",
-    "uuid",
-    "uuid_short",
-    "sysdate",
-    "sleep",
-    "last_insert_id",
-    "row_count",
-    "found_rows",
-    "get_lock",
-    "release_lock",
-    "is_free_lock",
-    "is_used_lock",
-    "benchmark",
-    "nextval",
-    "lastval",
-    "setval",
-    "connection_id",
-    "master_pos_wait",
-];
 
 /// The ship plan for a SELECT whose tables cannot meet on one node, or `None` when the
 /// statement is not such a join (or is a shape shipping does not handle). The statement must
@@ -131,17 +121,24 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     let placement = |i: usize| route::placement(ctx.db, &ctx.refs.tables[i]);
     if members
         .iter()
-        .any(|m| matches!(placement(m.idx), Placement::Foreign))
+        .filter_map(|m| m.idx)
+        .any(|i| matches!(placement(i), Placement::Foreign))
     {
         return None;
     }
     // The anchor: the first sharded table no outer join can null-extend, else the first such
-    // table that is not broadcast, else such a broadcast table (then one node runs it all).
-    let eligible = || members.iter().filter(|m| !m.null_supplying);
+    // table that is not broadcast, else such a broadcast table; derived tables are always
+    // shipped. Without an anchor, everything is shipped to one node.
+    let eligible = || {
+        members
+            .iter()
+            .filter(|m| !m.null_supplying)
+            .filter_map(|m| Some((m.idx?, m)))
+    };
     let anchor = eligible()
-        .find(|m| matches!(placement(m.idx), Placement::Sharded(_)))
-        .or_else(|| eligible().find(|m| !matches!(placement(m.idx), Placement::Broadcast(_))))
-        .or_else(|| eligible().next())?;
+        .find(|(i, _)| matches!(placement(*i), Placement::Sharded(_)))
+        .or_else(|| eligible().find(|(i, _)| !matches!(placement(*i), Placement::Broadcast(_))))
+        .or_else(|| eligible().next());
 
     // Equalities that make binding tables meet: WHERE, and every join's ON (an outer join's
     // matched rows meet on one node as well).
@@ -151,18 +148,21 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     for e in select.selection.iter().chain(join_ons(select)) {
         collect_equalities(&cc, e, &mut eq);
     }
-    let anchor_ds = single_ds(ctx.db, &placement(anchor.idx));
-    let colocated = |m: &Member| -> bool {
-        match placement(m.idx) {
+    let anchor_ds = anchor.and_then(|(a, _)| single_ds(ctx.db, &placement(a)));
+    let colocated = |idx: usize| -> bool {
+        match placement(idx) {
             Placement::Broadcast(_) => true,
             Placement::Sharded(_) => {
+                let Some((a, _)) = anchor else {
+                    return false;
+                };
                 let (Some(ga), Some(gm)) = (
-                    ctx.db.binding_group_of(&ctx.refs.tables[anchor.idx].name),
-                    ctx.db.binding_group_of(&ctx.refs.tables[m.idx].name),
+                    ctx.db.binding_group_of(&ctx.refs.tables[a].name),
+                    ctx.db.binding_group_of(&ctx.refs.tables[idx].name),
                 ) else {
                     return false;
                 };
-                let pairs = strategy_column_pairs(ctx, anchor.idx, m.idx);
+                let pairs = strategy_column_pairs(ctx, a, idx);
                 ga == gm
                     && !pairs.is_empty()
                     && pairs.iter().all(|((a, ca), (b, cb))| {
@@ -185,10 +185,25 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     let mut edits = crate::sql::Edits::new();
     let mut shipped = Vec::new();
     for m in &members {
-        if m.idx == anchor.idx || colocated(m) {
+        let Some(idx) = m.idx else {
+            // A derived table: its query's rows, in a table typed from its result.
+            let (range, query) = m.derived.as_ref()?;
+            let alias = m.alias.clone()?;
+            let tmp = format!("{TMP_PREFIX}{}", shipped.len());
+            edits.replace(range.clone(), tmp.clone());
+            shipped.push(Shipped {
+                logical: alias,
+                schema: None,
+                tmp,
+                fetch_sql: query.clone(),
+                derived: Some(m.mergeable),
+            });
+            continue;
+        };
+        if anchor.is_some_and(|(a, _)| a == idx) || colocated(idx) {
             continue;
         }
-        let t = &ctx.refs.tables[m.idx];
+        let t = &ctx.refs.tables[idx];
         let mut own: Vec<&Expr> = Vec::new();
         if !m.null_supplying {
             own.extend(conjuncts_where.iter().copied());
@@ -198,12 +213,12 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
         }
         let pushed: Vec<String> = own
             .into_iter()
-            .filter(|e| belongs_to(ctx, &members, m.idx, e))
+            .filter(|e| belongs_to(ctx, &members, idx, e))
             .filter_map(|e| exact_text(ctx, e))
             .collect();
         let (sh, replacement) = ship_one(
             ctx,
-            m.idx,
+            idx,
             shipped.len(),
             m.alias.as_deref(),
             &m.base_name,
@@ -215,8 +230,14 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     // Subqueries over sharded tables not co-located with the outer row (a correlated
     // subquery joined on part of the key, say): a full copy answers them on every node.
     let nested = super::select::colocated_nested(ctx, q, &sharding);
+    let in_derived = |r: &std::ops::Range<usize>| {
+        members
+            .iter()
+            .filter_map(|m| m.derived.as_ref())
+            .any(|(d, _)| d.start <= r.start && r.end <= d.end)
+    };
     for (i, t) in ctx.refs.tables.iter().enumerate() {
-        if !nested[i] || !matches!(placement(i), Placement::Sharded(_)) {
+        if !nested[i] || !matches!(placement(i), Placement::Sharded(_)) || in_derived(&t.range) {
             continue;
         }
         let text = ctx.sql.get(t.range.clone())?;
@@ -228,13 +249,16 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     if shipped.is_empty() {
         return None;
     }
-    let anchor_t = &ctx.refs.tables[anchor.idx];
-    Some(ShipPlan {
-        anchor: ctx
+    let anchor = match anchor {
+        Some((a, m)) => ctx
             .db
-            .table(&anchor_t.name)
+            .table(&ctx.refs.tables[a].name)
             .map(|r| r.name().to_string())
-            .unwrap_or_else(|| anchor.base_name.clone()),
+            .unwrap_or_else(|| m.base_name.clone()),
+        None => "(one node)".to_string(),
+    };
+    Some(ShipPlan {
+        anchor,
         shipped,
         sql: edits.apply(ctx.sql),
     })
@@ -283,9 +307,39 @@ fn ship_one(
             schema: t.schema.clone(),
             tmp,
             fetch_sql,
+            derived: None,
         },
         replacement,
     ))
+}
+
+/// Would MariaDB merge this derived table into the outer query (`derived_merge`)? Not with
+/// grouping, aggregates, DISTINCT, HAVING, LIMIT, set operations or window functions.
+fn mergeable(q: &sqlparser::ast::Query) -> bool {
+    let SetExpr::Select(s) = q.body.as_ref() else {
+        return false;
+    };
+    q.limit_clause.is_none()
+        && q.with.is_none()
+        && !super::aggregate::is_grouped(q, s)
+        && super::select::window_function(q).is_none()
+}
+
+/// A derived table's `(SELECT ...)` range and its query text (when the text reads back as
+/// the same query).
+fn derived_text(
+    ctx: &PlanCtx,
+    q: &sqlparser::ast::Query,
+) -> Option<(std::ops::Range<usize>, String)> {
+    let r = ctx.sm.range(q.span())?;
+    let open = crate::sql::clauses::open_paren_before(ctx.sql, r.start)?;
+    let inner = crate::sql::clauses::paren_group(ctx.sql, open)?;
+    let text = ctx.sql.get(inner.clone())?.trim().to_string();
+    let Ok(Statement::Query(back)) = crate::sql::parse_one(&crate::sql::tolerant_text(&text))
+    else {
+        return None;
+    };
+    (back.to_string() == q.to_string()).then_some((open..inner.end + 1, text))
 }
 
 /// The tables of the top-level FROM, with outer-join roles; `None` for shapes not handled
@@ -293,11 +347,34 @@ fn ship_one(
 fn members<'a>(ctx: &PlanCtx, select: &'a sqlparser::ast::Select) -> Option<Vec<Member<'a>>> {
     let mut out: Vec<Member<'a>> = Vec::new();
     let member = |tf: &'a TableFactor, null_supplying: bool, own_on: Option<&'a Expr>| {
+        if let TableFactor::Derived {
+            lateral: false,
+            subquery,
+            alias: Some(alias),
+            ..
+        } = tf
+        {
+            if !alias.columns.is_empty() {
+                return None;
+            }
+            let (range, text) = derived_text(ctx, subquery)?;
+            return Some(Member {
+                idx: None,
+                derived: Some((range, text)),
+                mergeable: mergeable(subquery),
+                null_supplying,
+                own_on,
+                base_name: alias.name.value.clone(),
+                alias: Some(alias.name.value.clone()),
+            });
+        }
         let TableFactor::Table { name, alias, .. } = tf else {
             return None;
         };
         Some(Member {
-            idx: table_index(ctx, tf)?,
+            idx: Some(table_index(ctx, tf)?),
+            derived: None,
+            mergeable: false,
             null_supplying,
             own_on,
             base_name: crate::sql::name_parts(name).last()?.value.clone(),
@@ -371,209 +448,10 @@ fn inner_ons(select: &sqlparser::ast::Select) -> impl Iterator<Item = &Expr> {
         })
 }
 
-/// The AND-ed parts of a condition.
-fn conjuncts(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::BinaryOp {
-            left,
-            op: BinaryOperator::And,
-            right,
-        } => {
-            let mut v = conjuncts(left);
-            v.extend(conjuncts(right));
-            v
-        }
-        Expr::Nested(inner)
-            if matches!(
-                inner.as_ref(),
-                Expr::BinaryOp {
-                    op: BinaryOperator::And,
-                    ..
-                }
-            ) =>
-        {
-            conjuncts(inner)
-        }
-        _ => vec![e],
-    }
-}
-
 fn single_ds<'a>(db: &'a LogicalDatabase, p: &Placement<'a>) -> Option<&'a str> {
     match p {
         Placement::Single(ds) => Some(ds),
         Placement::Default => Some(db.default_data_source.as_str()),
         _ => None,
     }
-}
-
-/// Does the condition read only columns of table `idx` (and nothing volatile, no subquery,
-/// no variable)? Unqualified columns must belong to that table alone among the FROM tables.
-fn belongs_to(ctx: &PlanCtx, members: &[Member], idx: usize, e: &Expr) -> bool {
-    struct Check<'c, 'a> {
-        ctx: &'c PlanCtx<'a>,
-        members: &'c [Member<'c>],
-        idx: usize,
-        ok: bool,
-        any_column: bool,
-    }
-    impl Check<'_, '_> {
-        fn has_column(&self, i: usize, col: &str) -> Option<bool> {
-            let t = &self.ctx.refs.tables[i];
-            let schema = t.schema.as_deref().unwrap_or(&self.ctx.db.name);
-            let snap = self.ctx.catalog?;
-            let ts = snap
-                .get(&(schema.to_string(), t.name.clone()))
-                .or_else(|| snap.get(&(self.ctx.db.name.clone(), t.name.clone())))?;
-            Some(ts.column(col).is_some())
-        }
-        fn unqualified(&mut self, col: &str) {
-            self.any_column = true;
-            for m in self.members {
-                match self.has_column(m.idx, col) {
-                    Some(false) => {}
-                    Some(true) if m.idx == self.idx => {}
-                    _ => self.ok = false,
-                }
-            }
-            if self.has_column(self.idx, col) != Some(true) {
-                self.ok = false;
-            }
-        }
-        fn qualified(&mut self, schema: Option<&str>, table: &str) {
-            self.any_column = true;
-            let refs = self.ctx.refs;
-            let found = refs
-                .resolve_qualifier(schema, table)
-                .and_then(|t| refs.tables.iter().position(|x| x.range == t.range));
-            if found != Some(self.idx) {
-                self.ok = false;
-            }
-        }
-    }
-    impl Visitor for Check<'_, '_> {
-        type Break = ();
-        fn pre_visit_query(&mut self, _q: &sqlparser::ast::Query) -> ControlFlow<()> {
-            self.ok = false;
-            ControlFlow::Break(())
-        }
-        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-            match e {
-                Expr::Identifier(id) => {
-                    if id.value.starts_with('@') {
-                        self.ok = false;
-                    } else {
-                        self.unqualified(&id.value.to_ascii_lowercase());
-                    }
-                }
-                Expr::CompoundIdentifier(parts) => {
-                    let lower: Vec<String> =
-                        parts.iter().map(|p| p.value.to_ascii_lowercase()).collect();
-                    match lower.as_slice() {
-                        [t, _] => self.qualified(None, t),
-                        [s, t, _] => self.qualified(Some(s), t),
-                        _ => self.ok = false,
-                    }
-                }
-                Expr::Function(f) => {
-                    let name = f.name.to_string().to_ascii_lowercase();
-                    if VOLATILE.contains(&name.as_str()) {
-                        self.ok = false;
-                    }
-                }
-                Expr::Subquery(_) | Expr::Exists { .. } => self.ok = false,
-                Expr::Value(v) if matches!(v.value, sqlparser::ast::Value::Placeholder(_)) => {
-                    self.ok = false
-                }
-                _ => {}
-            }
-            if self.ok {
-                ControlFlow::Continue(())
-            } else {
-                ControlFlow::Break(())
-            }
-        }
-    }
-    let mut c = Check {
-        ctx,
-        members,
-        idx,
-        ok: true,
-        any_column: false,
-    };
-    let _ = e.visit(&mut c);
-    c.ok && c.any_column
-}
-
-/// The condition's source text, when it reads back as the same expression.
-fn exact_text(ctx: &PlanCtx, e: &Expr) -> Option<String> {
-    let r = ctx.sm.range(e.span())?;
-    let text = ctx
-        .sql
-        .get(crate::sql::edit::balanced(ctx.sql, r))?
-        .to_string();
-    let probe = format!("SELECT 1 FROM t WHERE {text}");
-    let Ok(Statement::Query(q)) = crate::sql::parse_one(&probe) else {
-        return None;
-    };
-    let SetExpr::Select(s) = q.body.as_ref() else {
-        return None;
-    };
-    (s.selection.as_ref()?.to_string() == e.to_string()).then_some(text)
-}
-
-/// The DDL of a physical table turned into a temporary table named `tmp`: same columns,
-/// types, collations and indexes; no foreign keys or partitioning (temporary tables take
-/// neither). `None` when the text does not look like `SHOW CREATE TABLE` output.
-pub fn temporary_ddl(ddl: &str, tmp: &str) -> Option<String> {
-    let rest = ddl.trim_start().strip_prefix("CREATE TABLE ")?;
-    // The name: one quoted identifier (backticks, or double quotes under ANSI_QUOTES).
-    let q = rest.chars().next()?;
-    if q != '`' && q != '"' {
-        return None;
-    }
-    let mut end = None;
-    let b = rest.as_bytes();
-    let mut i = 1;
-    while i < b.len() {
-        if b[i] == q as u8 {
-            if b.get(i + 1) == Some(&(q as u8)) {
-                i += 2;
-                continue;
-            }
-            end = Some(i);
-            break;
-        }
-        i += 1;
-    }
-    let body = &rest[end? + 1..];
-    let mut lines: Vec<&str> = Vec::new();
-    for line in body.lines() {
-        let t = line.trim_start();
-        if t.starts_with("CONSTRAINT") && t.contains("FOREIGN KEY") || t.starts_with("FOREIGN KEY")
-        {
-            continue;
-        }
-        if t.starts_with("PARTITION BY") || t.starts_with("/*!50100 PARTITION BY") {
-            break;
-        }
-        lines.push(line);
-    }
-    // A dropped last definition leaves a trailing comma before `)`.
-    let mut out = String::new();
-    for (k, line) in lines.iter().enumerate() {
-        let next_closes = lines
-            .get(k + 1)
-            .is_some_and(|n| n.trim_start().starts_with(')'));
-        let l = if next_closes {
-            line.trim_end().trim_end_matches(',')
-        } else {
-            line
-        };
-        out.push_str(l);
-        out.push('\n');
-    }
-    Some(format!(
-        "CREATE TEMPORARY TABLE {q}{tmp}{q}{}",
-        out.trim_end()
-    ))
 }
