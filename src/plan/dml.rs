@@ -397,21 +397,40 @@ fn assigned_column(a: &Assignment) -> Option<String> {
 }
 
 pub fn plan_update(ctx: &PlanCtx, u: &Update) -> SqlResult<Plan> {
-    if u.from.is_some() || !u.table.joins.is_empty() {
-        let sharding = route::sharding_columns(ctx.db, ctx.refs);
-        if sharding.iter().filter(|c| !c.is_empty()).count() > 0 && ctx.refs.tables.len() > 1 {
-            return Err(SqlError::unsupported(
-                "multi-table UPDATE over sharded tables",
-            ));
+    let sharding = route::sharding_columns(ctx.db, ctx.refs);
+    let any_sharded = sharding.iter().any(|c| !c.is_empty());
+    let multi = !u.table.joins.is_empty();
+    if u.from.is_some() && any_sharded {
+        return Err(SqlError::unsupported(
+            "multi-table UPDATE ... FROM over sharded tables",
+        ));
+    }
+    let from = std::slice::from_ref(&u.table);
+    if multi && any_sharded {
+        // Each node updates its own rows when the tables meet there, as for a join.
+        let targets: Vec<Option<usize>> = u
+            .assignments
+            .iter()
+            .map(|a| match &a.target {
+                AssignmentTarget::ColumnName(n) => {
+                    let parts = name_parts(n);
+                    match parts.as_slice() {
+                        [q, _] => written_ref(ctx, &q.value),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .collect();
+        check_multi_table_write(ctx, from, u.selection.as_ref(), &targets, "UPDATE")?;
+    }
+    let cc = ctx.cond_ctx(&sharding);
+    let mut conds = route::Conditions::new();
+    for w in filters(u.selection.as_ref(), from) {
+        for (k, v) in cc.extract(w) {
+            conds.insert(k, v);
         }
     }
-    let sharding = route::sharding_columns(ctx.db, ctx.refs);
-    let cc = ctx.cond_ctx(&sharding);
-    let conds = u
-        .selection
-        .as_ref()
-        .map(|w| cc.extract(w))
-        .unwrap_or_default();
     // Changing a sharding column would leave the row on the wrong node; setting it to the
     // value the WHERE already fixes is harmless (ORMs send that).
     for a in &u.assignments {
@@ -450,22 +469,37 @@ pub fn plan_delete(ctx: &PlanCtx, d: &Delete) -> SqlResult<Plan> {
         FromTable::WithFromKeyword(v) | FromTable::WithoutKeyword(v) => v,
     };
     let sharding = route::sharding_columns(ctx.db, ctx.refs);
-    if (!d.tables.is_empty()
+    let multi = !d.tables.is_empty()
         || from.len() > 1
         || from.iter().any(|t| !t.joins.is_empty())
-        || d.using.is_some())
-        && sharding.iter().any(|c| !c.is_empty())
-    {
+        || d.using.is_some();
+    if d.using.is_some() && sharding.iter().any(|c| !c.is_empty()) {
+        // Its targets are aliases the reference collector takes for tables.
         return Err(SqlError::unsupported(
-            "multi-table DELETE over sharded tables",
+            "DELETE ... USING over sharded tables (write DELETE t FROM t JOIN ...)",
         ));
     }
+    // `DELETE t1 FROM t1 JOIN t2 ...`
+    let targets: Vec<Option<usize>> = d
+        .tables
+        .iter()
+        .map(|n| {
+            name_parts(n)
+                .last()
+                .and_then(|i| written_ref(ctx, &i.value))
+        })
+        .collect();
+    let joined = from.as_slice();
+    if multi && sharding.iter().any(|c| !c.is_empty()) {
+        check_multi_table_write(ctx, joined, d.selection.as_ref(), &targets, "DELETE")?;
+    }
     let cc = ctx.cond_ctx(&sharding);
-    let conds = d
-        .selection
-        .as_ref()
-        .map(|w| cc.extract(w))
-        .unwrap_or_default();
+    let mut conds = route::Conditions::new();
+    for w in filters(d.selection.as_ref(), joined) {
+        for (k, v) in cc.extract(w) {
+            conds.insert(k, v);
+        }
+    }
     if d.limit.is_some() || !d.order_by.is_empty() {
         let r = route_write(ctx, &conds)?;
         if r.units.len() > 1 {
@@ -497,4 +531,68 @@ fn write_plan(ctx: &PlanCtx, conds: &route::Conditions) -> SqlResult<Plan> {
         write: true,
         ddl: false,
     })
+}
+
+/// WHERE and the ON conditions of inner joins: predicates every written row satisfies.
+fn filters<'a>(
+    selection: Option<&'a Expr>,
+    from: &'a [sqlparser::ast::TableWithJoins],
+) -> Vec<&'a Expr> {
+    let mut v: Vec<&Expr> = selection.into_iter().collect();
+    for twj in from {
+        for j in &twj.joins {
+            if let Some(on) = super::select::inner_on(&j.join_operator) {
+                v.push(on);
+            }
+        }
+    }
+    v
+}
+
+/// The table reference a qualifier (alias or name) written in a multi-table write names.
+fn written_ref(ctx: &PlanCtx, qualifier: &str) -> Option<usize> {
+    let t = ctx
+        .refs
+        .resolve_qualifier(None, &qualifier.to_ascii_lowercase())?;
+    ctx.refs.tables.iter().position(|x| x.range == t.range)
+}
+
+/// A multi-table UPDATE/DELETE over sharded tables runs on each node when its tables meet
+/// there, as a join would (binding tables equal on every sharding column, broadcast tables),
+/// and it writes no broadcast or single table (each node would change its own copy from its
+/// own rows). `targets`: the written reference of each SET item / deleted table, `None` when
+/// it cannot be told.
+fn check_multi_table_write(
+    ctx: &PlanCtx,
+    from: &[sqlparser::ast::TableWithJoins],
+    selection: Option<&Expr>,
+    targets: &[Option<usize>],
+    what: &str,
+) -> SqlResult<()> {
+    let sharding = route::sharding_columns(ctx.db, ctx.refs);
+    let f = filters(selection, from);
+    super::select::check_joins(ctx, from, &sharding, &f)?;
+    let all_sharded = ctx
+        .refs
+        .tables
+        .iter()
+        .zip(&ctx.refs.nested)
+        .filter(|(_, n)| !**n)
+        .all(|(t, _)| matches!(route::placement(ctx.db, t), Placement::Sharded(_)));
+    for t in targets {
+        let ok = match t {
+            Some(i) => matches!(
+                route::placement(ctx.db, &ctx.refs.tables[*i]),
+                Placement::Sharded(_)
+            ),
+            // An unqualified SET column may belong to any table.
+            None => all_sharded,
+        };
+        if !ok {
+            return Err(SqlError::unsupported(format!(
+                "multi-table {what} over sharded tables that writes a broadcast or single table (or an unqualified column next to one)"
+            )));
+        }
+    }
+    Ok(())
 }

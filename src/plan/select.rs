@@ -7,7 +7,7 @@ use crate::route::{self, Placement, RouteInput};
 use crate::rules::ShardValue;
 use sqlparser::ast::{
     BinaryOperator, Expr, JoinConstraint, JoinOperator, LimitClause, OrderByKind, OrderBySort,
-    Query, Select, SelectItem, SetExpr, Spanned, TableFactor, Value,
+    Query, Select, SelectItem, SetExpr, Spanned, TableFactor, TableWithJoins, Value,
 };
 
 pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
@@ -46,7 +46,7 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
             conds.insert(k, v);
         }
     }
-    check_joins(ctx, select, &sharding, &filters)?;
+    check_joins(ctx, &select.from, &sharding, &filters)?;
     // Correlated subqueries over tables bound to the outer one, correlated on every sharding
     // column, find their rows on the outer row's node: push them down with it.
     let nested = colocated_nested(ctx, q, &sharding);
@@ -220,7 +220,7 @@ fn unicast_plan(ctx: &PlanCtx, conds: &route::Conditions) -> SqlResult<Plan> {
     })
 }
 
-fn inner_on(op: &JoinOperator) -> Option<&Expr> {
+pub(super) fn inner_on(op: &JoinOperator) -> Option<&Expr> {
     match op {
         JoinOperator::Join(JoinConstraint::On(e))
         | JoinOperator::Inner(JoinConstraint::On(e))
@@ -231,9 +231,9 @@ fn inner_on(op: &JoinOperator) -> Option<&Expr> {
 
 /// Several sharded references must be binding tables joined on every sharding column, and a
 /// broadcast table must not be the preserved side of an outer join with a sharded table.
-fn check_joins(
+pub(super) fn check_joins(
     ctx: &PlanCtx,
-    select: &Select,
+    from: &[TableWithJoins],
     sharding: &[Vec<String>],
     filters: &[&Expr],
 ) -> SqlResult<()> {
@@ -248,7 +248,7 @@ fn check_joins(
             collect_equalities(&cc, f, &mut eq);
         }
         // An outer join's matched rows meet on one node too.
-        for on in super::ship::join_ons(select) {
+        for on in super::ship::join_ons(from) {
             collect_equalities(&cc, on, &mut eq);
         }
         let first = sharded[0];
@@ -269,7 +269,7 @@ fn check_joins(
         }
     }
     // Outer joins keeping a broadcast side would repeat its unmatched rows on every shard.
-    for twj in &select.from {
+    for twj in from {
         let mut left_has_broadcast = is_broadcast(ctx, &twj.relation);
         let mut left_has_sharded = is_sharded(ctx, &twj.relation);
         for j in &twj.joins {

@@ -3,7 +3,7 @@
 use super::{explain_with_keys, KeySource, NodeSql, Plan};
 use crate::error::SqlError;
 use crate::id::{decompose, ManualClock, Snowflake};
-use crate::rules::LogicalDatabase;
+use crate::rules::{parse, LogicalDatabase};
 
 /// 2024-01-01T00:00:00Z
 const EPOCH: u64 = 1_704_067_200_000;
@@ -236,4 +236,79 @@ fn clock_far_behind_fails_the_insert() {
         "{}",
         e.message
     );
+}
+
+/// Multi-table UPDATE/DELETE: pushed to each node when the tables meet there, 1235 otherwise.
+#[test]
+fn multi_table_writes_route_like_joins() {
+    let cfg = parse(
+        include_str!("../../examples/ecommerce/rules.toml"),
+        "rules.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let db = &cfg.databases["shop"];
+    let ok: &[(&str, usize, &str)] = &[
+        (
+            "UPDATE t_order o JOIN t_order_item i ON i.order_id = o.order_id AND i.user_id = o.user_id SET i.qty = i.qty + 1 WHERE o.status = 'paid'",
+            4,
+            "UPDATE t_order_0 o JOIN t_order_item_0 i ON i.order_id = o.order_id AND i.user_id = o.user_id SET i.qty = i.qty + 1 WHERE o.status = 'paid'",
+        ),
+        (
+            "UPDATE t_order o JOIN t_order_item i ON i.order_id = o.order_id AND i.user_id = o.user_id SET o.note = 'x' WHERE o.user_id = 3 AND o.order_id = 1001",
+            1,
+            "UPDATE t_order_1 o JOIN t_order_item_1 i ON i.order_id = o.order_id AND i.user_id = o.user_id SET o.note = 'x' WHERE o.user_id = 3 AND o.order_id = 1001",
+        ),
+        (
+            "DELETE i FROM t_order_item i JOIN t_order o ON i.order_id = o.order_id AND i.user_id = o.user_id WHERE o.status = 'cancelled'",
+            4,
+            "DELETE i FROM t_order_item_0 i JOIN t_order_0 o ON i.order_id = o.order_id AND i.user_id = o.user_id WHERE o.status = 'cancelled'",
+        ),
+        (
+            "DELETE i FROM t_order_item i JOIN t_order o ON i.order_id = o.order_id AND i.user_id = o.user_id WHERE o.user_id = 2",
+            2,
+            "DELETE i FROM t_order_item_0 i JOIN t_order_0 o ON i.order_id = o.order_id AND i.user_id = o.user_id WHERE o.user_id = 2",
+        ),
+        (
+            "UPDATE t_order o JOIN t_region r ON r.region_id = o.region_id SET o.note = r.name",
+            4,
+            "UPDATE t_order_0 o JOIN t_region r ON r.region_id = o.region_id SET o.note = r.name",
+        ),
+    ];
+    for (sql, n, first) in ok {
+        let p = super::explain(db, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(p.nodes.len(), *n, "{sql}\n{p}");
+        assert_eq!(p.nodes[0].sql, *first, "{sql}");
+        assert!(p.write);
+    }
+    for (sql, msg) in [
+        (
+            "UPDATE t_order o JOIN t_order_item i ON i.order_id = o.order_id SET i.qty = 1",
+            "without equality on sharding column",
+        ),
+        (
+            "UPDATE t_order o JOIN t_region r ON r.region_id = o.region_id SET r.name = o.note",
+            "writes a broadcast or single table",
+        ),
+        (
+            "UPDATE t_order o JOIN t_region r ON r.region_id = o.region_id SET note = 'x'",
+            "writes a broadcast or single table",
+        ),
+        (
+            "DELETE o, r FROM t_order o JOIN t_region r ON r.region_id = o.region_id",
+            "writes a broadcast or single table",
+        ),
+        (
+            "DELETE o FROM t_order o JOIN t_product p ON p.product_id = o.order_id",
+            "without equality on sharding column",
+        ),
+        (
+            "DELETE FROM i USING t_order_item i JOIN t_order o ON i.order_id = o.order_id AND i.user_id = o.user_id",
+            "DELETE ... USING",
+        ),
+    ] {
+        match super::explain(db, sql) {
+            Err(e) => assert!(e.code == 1235 && e.message.contains(msg), "{sql}: {e}"),
+            Ok(p) => panic!("{sql}: planned\n{p}"),
+        }
+    }
 }

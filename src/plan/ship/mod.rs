@@ -145,7 +145,7 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     let sharding = route::sharding_columns(ctx.db, ctx.refs);
     let cc = ctx.cond_ctx(&sharding);
     let mut eq = Vec::new();
-    for e in select.selection.iter().chain(join_ons(select)) {
+    for e in select.selection.iter().chain(join_ons(&select.from)) {
         collect_equalities(&cc, e, &mut eq);
     }
     let anchor_ds = anchor.and_then(|(a, _)| single_ds(ctx.db, &placement(a)));
@@ -417,10 +417,8 @@ fn members<'a>(ctx: &PlanCtx, select: &'a sqlparser::ast::Select) -> Option<Vec<
     Some(out)
 }
 
-pub(super) fn join_ons(select: &sqlparser::ast::Select) -> impl Iterator<Item = &Expr> {
-    select
-        .from
-        .iter()
+pub(super) fn join_ons(from: &[sqlparser::ast::TableWithJoins]) -> impl Iterator<Item = &Expr> {
+    from.iter()
         .flat_map(|t| &t.joins)
         .filter_map(|j| match &j.join_operator {
             JoinOperator::Join(JoinConstraint::On(e))
