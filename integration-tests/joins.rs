@@ -32,6 +32,10 @@ fn cases() -> Vec<Case> {
         unordered("SELECT u.user_id, p.product_id FROM t_user u JOIN t_product p ON LEFT(p.name, 3) = LEFT(u.name, 3) WHERE u.user_id < 40"),
         // Non-equi join conditions.
         ordered("SELECT COUNT(*) FROM t_order o JOIN t_product p ON o.amount < p.price * 3"),
+        // The anchor's join values narrow the shipped fetch (none at all in the second).
+        ordered("SELECT i.item_id, p.name, p.price FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id WHERE i.user_id = 3 ORDER BY i.item_id"),
+        ordered("SELECT i.item_id, p.name FROM t_order_item i LEFT JOIN t_product p ON p.product_id = i.product_id WHERE i.qty > 100"),
+        ordered("SELECT u.user_id, o.order_id FROM t_user u LEFT JOIN t_order o ON o.user_id = u.user_id AND o.amount > 1990 WHERE u.user_id < 10 ORDER BY 1, 2"),
         // Prepared, with parameters on both sides.
         ordered("SELECT i.item_id, p.name FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id WHERE p.price > ? AND i.qty = ? ORDER BY i.item_id")
             .with(vec![Value::from(100), Value::from(3)]),
@@ -90,13 +94,19 @@ async fn joins_in_transactions_repeat_and_explain() {
         Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
         v => format!("{v:?}"),
     };
-    assert_eq!(cell(&ex.rows[0], 0), "Ship(t_product -> __sg_ship_0)");
+    // First the anchor's join values, then the fetch they narrow.
+    assert_eq!(cell(&ex.rows[0], 0), "Keys(p.product_id IN ...)");
     assert_eq!(
         cell(&ex.rows[0], 2),
+        "SELECT DISTINCT i.product_id FROM t_order_item AS i"
+    );
+    assert_eq!(cell(&ex.rows[1], 0), "Ship(t_product -> __sg_ship_0)");
+    assert_eq!(
+        cell(&ex.rows[1], 2),
         "SELECT * FROM t_product AS p WHERE (p.price > 10)"
     );
-    assert_eq!(ex.rows.len(), 5, "{:?}", ex.rows);
-    assert!(cell(&ex.rows[1], 2).contains("JOIN __sg_ship_0 p"));
+    assert_eq!(ex.rows.len(), 6, "{:?}", ex.rows);
+    assert!(cell(&ex.rows[2], 2).contains("JOIN __sg_ship_0 p"));
 }
 
 /// Derived tables over shards: the derived query runs through the proxy (every merge applies)

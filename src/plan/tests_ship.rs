@@ -8,6 +8,60 @@ use crate::sql::refs::Refs;
 use crate::sql::SourceMap;
 
 fn ship(sql: &str) -> Option<ShipPlan> {
+    ship_with(sql, None)
+}
+
+/// A catalog of the example tables' join columns (kinds and collations).
+fn catalog() -> crate::catalog::Snapshot {
+    use crate::catalog::{ColKind, Column, TableSchema};
+    let col = |name: &str, kind: ColKind, collation: Option<u16>| Column {
+        name: name.into(),
+        kind,
+        primary_key: false,
+        collation,
+        auto_increment: false,
+    };
+    let mut s = crate::catalog::Snapshot::new();
+    let int = ColKind::Integer;
+    for (t, cols) in [
+        (
+            "t_order_item",
+            vec![
+                col("item_id", int, None),
+                col("product_id", int, None),
+                col("qty", int, None),
+            ],
+        ),
+        (
+            "t_product",
+            vec![
+                col("product_id", int, None),
+                col("name", ColKind::String, Some(45)),
+                col("price", ColKind::Decimal, None),
+            ],
+        ),
+        (
+            "t_user",
+            vec![
+                col("user_id", int, None),
+                col("name", ColKind::String, Some(46)),
+                col("created_at", ColKind::Temporal, None),
+            ],
+        ),
+        (
+            "t_order",
+            vec![
+                col("user_id", int, None),
+                col("created_at", ColKind::Temporal, None),
+            ],
+        ),
+    ] {
+        s.insert(("shop".into(), t.into()), TableSchema { columns: cols });
+    }
+    s
+}
+
+fn ship_with(sql: &str, catalog: Option<&crate::catalog::Snapshot>) -> Option<ShipPlan> {
     let cfg = parse(
         include_str!("../../examples/ecommerce/rules.toml"),
         "rules.toml",
@@ -25,7 +79,7 @@ fn ship(sql: &str) -> Option<ShipPlan> {
         params: &[],
         param_sql: &[],
         keys: None,
-        catalog: None,
+        catalog,
     };
     ship_plan(&ctx, &stmt)
 }
@@ -202,4 +256,52 @@ fn derived_ddl_types_columns_from_result_metadata() {
         super::ship::derived_ddl("__sg_ship_0", &cols).as_deref(),
         Some("CREATE TEMPORARY TABLE __sg_ship_0 (`user_id` BIGINT NOT NULL, `s` DECIMAL(32,2) NULL, `status` VARCHAR(16) COLLATE utf8mb4_general_ci NOT NULL, `at` DATETIME(6) NOT NULL, `n` BIGINT UNSIGNED NOT NULL, `note` MEDIUMTEXT COLLATE utf8mb4_general_ci NULL)")
     );
+}
+
+#[test]
+fn shipped_tables_are_reduced_by_the_anchors_join_values() {
+    let cat = catalog();
+    // (SQL, per shipped table: (column, keys query) or None)
+    let cases: &[(&str, &[Option<(&str, &str)>])] = &[
+        (
+            "SELECT * FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id WHERE i.qty > 3 AND p.price > 1",
+            &[Some(("p.product_id", "SELECT DISTINCT i.product_id FROM t_order_item AS i WHERE (i.qty > 3)"))],
+        ),
+        (
+            "SELECT * FROM t_order_item JOIN t_product ON t_order_item.product_id = t_product.product_id",
+            &[Some(("t_product.product_id", "SELECT DISTINCT t_order_item.product_id FROM t_order_item"))],
+        ),
+        // LEFT JOIN: by its own ON.
+        (
+            "SELECT * FROM t_order_item i LEFT JOIN t_product p ON i.product_id = p.product_id",
+            &[Some(("p.product_id", "SELECT DISTINCT i.product_id FROM t_order_item AS i"))],
+        ),
+        // Strings of different collations, temporals, unqualified columns: not reduced.
+        (
+            "SELECT * FROM t_user u JOIN t_product p ON p.name = u.name",
+            &[None],
+        ),
+        (
+            "SELECT * FROM t_user u JOIN t_order o ON o.created_at = u.created_at",
+            &[None],
+        ),
+        // A RIGHT JOIN's null-supplying side is not reduced.
+        (
+            "SELECT * FROM t_order_item i RIGHT JOIN t_product p ON i.product_id = p.product_id",
+            &[None],
+        ),
+    ];
+    for (sql, want) in cases {
+        let sp = ship_with(sql, Some(&cat)).unwrap_or_else(|| panic!("no ship plan for {sql}"));
+        let got: Vec<Option<(&str, &str)>> = sp
+            .shipped
+            .iter()
+            .map(|s| {
+                s.reduce
+                    .as_ref()
+                    .map(|r| (r.column.as_str(), r.keys_sql.as_str()))
+            })
+            .collect();
+        assert_eq!(got, *want, "{sql}\n{sp}");
+    }
 }

@@ -426,6 +426,13 @@ impl Session {
                     return Err(e.into());
                 };
                 for s in &sp.shipped {
+                    if let Some(r) = &s.reduce {
+                        rows.push(vec![
+                            Some(Bytes::from(format!("Keys({} IN ...)", r.column))),
+                            Some(Bytes::from("(proxy)")),
+                            Some(Bytes::from(r.keys_sql.clone())),
+                        ]);
+                    }
                     rows.push(vec![
                         Some(Bytes::from(format!("Ship({} -> {})", s.logical, s.tmp))),
                         Some(Bytes::from("(proxy)")),

@@ -105,7 +105,11 @@ impl Session {
         let mut copies = Vec::with_capacity(sp.shipped.len());
         let mut derived_cols = Vec::new();
         for s in &sp.shipped {
-            let (cols, rows) = self.fetch_rows(&s.fetch_sql, w).await?;
+            let fetch = match &s.reduce {
+                Some(r) => self.reduced_fetch(s, r, w).await?,
+                None => s.fetch_sql.clone(),
+            };
+            let (cols, rows) = self.fetch_rows(&fetch, w).await?;
             let ddl = if s.derived.is_some() {
                 ship::derived_ddl(&s.tmp, &cols).ok_or_else(|| {
                     SqlError::unsupported(format!(
@@ -204,6 +208,46 @@ impl Session {
                 SqlError::internal(format!("cannot read the definition of {}", s.logical))
             })?;
         Ok(ddl)
+    }
+
+    /// The fetch narrowed to the anchor's values of the joined column, or as it is when the
+    /// anchor has more than `MAX_KEYS` of them.
+    async fn reduced_fetch(
+        &mut self,
+        s: &ship::Shipped,
+        r: &ship::Reduce,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<String> {
+        let status = self.status();
+        let capture = {
+            let mut cw = ResultWriter::capturing(w.io(), status, ship::MAX_KEYS);
+            Box::pin(self.dispatch(&r.keys_sql, &Bound::default(), &mut cw)).await?;
+            cw.take_capture().unwrap_or_default()
+        };
+        match capture.error {
+            // Too many values: ship the table unreduced.
+            Some(e) if e.code == 1038 => return Ok(s.fetch_sql.clone()),
+            Some(e) => return Err(e.into()),
+            None => {}
+        }
+        let Some(col) = capture.columns.first() else {
+            return Ok(s.fetch_sql.clone());
+        };
+        let nbe = self.no_backslash_escapes;
+        // NULL equals nothing.
+        let values: Vec<String> = capture
+            .rows
+            .iter()
+            .filter_map(|row| row.first().and_then(|c| c.as_deref()))
+            .map(|v| crate::sql::literal::cell_literal(col, Some(v), nbe))
+            .collect();
+        let cond = if values.is_empty() {
+            "0".to_string()
+        } else {
+            format!("{} IN ({})", r.column, values.join(", "))
+        };
+        let joiner = if s.filtered { " AND " } else { " WHERE " };
+        Ok(format!("{}{joiner}({cond})", s.fetch_sql))
     }
 
     /// Run a fetch through the proxy (every merge applies), keeping at most `max_memory_rows`.

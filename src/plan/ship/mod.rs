@@ -26,8 +26,10 @@ use std::fmt;
 
 mod ddl;
 mod filter;
+mod reduce;
 pub use ddl::{derived_ddl, quoted, temporary_ddl};
 use filter::{belongs_to, conjuncts, exact_text};
+pub use reduce::{Reduce, MAX_KEYS};
 
 /// Names of the temporary tables holding shipped rows start with this.
 pub const TMP_PREFIX: &str = "__sg_ship_";
@@ -44,6 +46,10 @@ pub struct Shipped {
     /// `SELECT * FROM <table> [AS alias] [WHERE <its own predicates>]`, or a derived
     /// table's query.
     pub fetch_sql: String,
+    /// Narrow the fetch to the anchor's values of a joined column (see `reduce.rs`).
+    pub reduce: Option<Reduce>,
+    /// The fetch has a WHERE clause (predicates pushed into it).
+    pub filtered: bool,
     /// A derived table (its copy is typed from the fetch's result metadata), and whether
     /// MariaDB would merge it into the outer query (its columns then read as the derived
     /// table's own) rather than materialise it (they read as the derived query's columns).
@@ -81,6 +87,9 @@ impl fmt::Display for ShipPlan {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "ShipJoin anchor={}", self.anchor)?;
         for s in &self.shipped {
+            if let Some(r) = &s.reduce {
+                writeln!(f, "  keys {} for {}: {}", r.column, s.logical, r.keys_sql)?;
+            }
             writeln!(f, "  ship {} -> {}: {}", s.logical, s.tmp, s.fetch_sql)?;
         }
         writeln!(f, "  run: {}", self.sql)
@@ -88,7 +97,7 @@ impl fmt::Display for ShipPlan {
 }
 
 /// One table of the top-level FROM clause.
-struct Member<'a> {
+pub(super) struct Member<'a> {
     /// Index into `refs.tables` (`None` for a derived table).
     idx: Option<usize>,
     /// A derived table: the byte range of `(SELECT ...)` and the query's text.
@@ -182,6 +191,21 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
         .chain(inner_ons(select))
         .flat_map(conjuncts)
         .collect();
+    // The anchor's own predicates and FROM text, for reductions.
+    let anchor_side = anchor.and_then(|(a, am)| {
+        let pushed: Vec<String> = conjuncts_where
+            .iter()
+            .filter(|e| belongs_to(ctx, &members, a, e))
+            .filter_map(|e| exact_text(ctx, e))
+            .collect();
+        let name = ctx.sql.get(ctx.refs.tables[a].range.clone())?;
+        let alias = am
+            .alias
+            .as_deref()
+            .map(|x| format!(" AS {}", crate::rewrite::ident(x)))
+            .unwrap_or_default();
+        Some(((a, am), format!("{name}{alias}"), pushed))
+    });
     let mut edits = crate::sql::Edits::new();
     let mut shipped = Vec::new();
     for m in &members {
@@ -196,6 +220,8 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
                 schema: None,
                 tmp,
                 fetch_sql: query.clone(),
+                reduce: None,
+                filtered: false,
                 derived: Some(m.mergeable),
             });
             continue;
@@ -211,12 +237,15 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
         if let Some(on) = m.own_on {
             own.extend(conjuncts(on));
         }
+        let reduce = anchor_side
+            .as_ref()
+            .and_then(|(a, from, preds)| reduce::reduction(ctx, idx, *a, from, preds, &own));
         let pushed: Vec<String> = own
             .into_iter()
             .filter(|e| belongs_to(ctx, &members, idx, e))
             .filter_map(|e| exact_text(ctx, e))
             .collect();
-        let (sh, replacement) = ship_one(
+        let (mut sh, replacement) = ship_one(
             ctx,
             idx,
             shipped.len(),
@@ -224,6 +253,7 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
             &m.base_name,
             &pushed,
         )?;
+        sh.reduce = reduce;
         edits.replace(t.range.clone(), replacement);
         shipped.push(sh);
     }
@@ -307,6 +337,8 @@ fn ship_one(
             schema: t.schema.clone(),
             tmp,
             fetch_sql,
+            reduce: None,
+            filtered: !pushed.is_empty(),
             derived: None,
         },
         replacement,
