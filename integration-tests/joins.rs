@@ -124,6 +124,10 @@ fn derived() -> Vec<Case> {
         ordered("SELECT x.m FROM (SELECT MAX(d.total) AS m FROM (SELECT user_id, SUM(amount) AS total FROM t_order GROUP BY user_id) d) x"),
         ordered("SELECT d.status, d.n FROM (SELECT status, COUNT(*) AS n FROM t_order WHERE amount > ? GROUP BY status) d WHERE d.n > ? ORDER BY 1")
             .with(vec![Value::from(100), Value::from(1)]),
+        // CTEs over shards, shipped the same way.
+        ordered("WITH s AS (SELECT user_id, SUM(amount) AS total FROM t_order GROUP BY user_id) SELECT u.name, s.total FROM t_user u JOIN s ON s.user_id = u.user_id ORDER BY s.total DESC, u.user_id LIMIT 5"),
+        ordered("WITH s AS (SELECT user_id, COUNT(*) AS n FROM t_order GROUP BY user_id), big AS (SELECT * FROM s WHERE n > 8) SELECT COUNT(*), MAX(n) FROM big"),
+        ordered("WITH p AS (SELECT product_id, price FROM t_product WHERE price > 100) SELECT i.item_id, p.price FROM t_order_item i JOIN p ON p.product_id = i.product_id ORDER BY i.item_id LIMIT 12"),
     ];
     cases.into_iter().map(Case::loose_keys).collect()
 }

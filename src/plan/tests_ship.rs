@@ -163,6 +163,13 @@ fn ship_plans_pick_anchor_fetches_and_rewrite() {
             &[("d", "SELECT status, COUNT(*) n FROM t_order GROUP BY status")],
             "SELECT status, n FROM __sg_ship_0 d WHERE n > 2",
         ),
+        // CTEs: shipped like derived tables; a later one is fetched with the ones before it.
+        (
+            "WITH s AS (SELECT user_id, SUM(amount) AS total FROM t_order GROUP BY user_id), t AS (SELECT * FROM s WHERE total > 10) SELECT u.name, t.total FROM t_user u JOIN t ON t.user_id = u.user_id",
+            "t_user",
+            &[("t", "WITH s AS (SELECT user_id, SUM(amount) AS total FROM t_order GROUP BY user_id) SELECT * FROM s WHERE total > 10")],
+            " SELECT u.name, t.total FROM t_user u JOIN __sg_ship_0 AS t ON t.user_id = u.user_id",
+        ),
     ];
     for (sql, anchor, shipped, rewritten) in cases {
         let sp = ship(sql).unwrap_or_else(|| panic!("no ship plan for {sql}"));
@@ -187,6 +194,10 @@ fn shapes_without_ship_plans() {
         // Nested joins are not shipped (yet), nor derived tables with column lists.
         "SELECT * FROM (SELECT order_id FROM t_order) d (x) JOIN t_product p ON p.product_id = d.x",
         "SELECT * FROM t_order o JOIN (t_product p JOIN t_user u ON u.user_id = p.product_id) ON p.product_id = o.order_id",
+        // Recursive CTEs, CTEs with column lists or named in a subquery.
+        "WITH RECURSIVE r AS (SELECT 1 AS n UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r JOIN t_order o ON o.user_id = r.n",
+        "WITH c (x) AS (SELECT user_id FROM t_order) SELECT * FROM c",
+        "WITH c AS (SELECT user_id FROM t_order) SELECT * FROM t_user u WHERE u.user_id IN (SELECT user_id FROM c)",
         // Placeholders must be bound first.
         "SELECT * FROM t_order o JOIN t_product p ON p.product_id = o.order_id WHERE p.price > ?",
     ] {

@@ -104,6 +104,8 @@ pub(super) struct Member<'a> {
     derived: Option<(std::ops::Range<usize>, String)>,
     /// A derived table MariaDB merges into the outer query (no grouping, DISTINCT, LIMIT...).
     mergeable: bool,
+    /// A reference to a CTE of the statement (`derived` holds its name's range and fetch).
+    cte: bool,
     /// Its rows may be replaced by NULLs (right side of LEFT JOIN, left side of RIGHT JOIN).
     null_supplying: bool,
     /// The ON condition of the LEFT JOIN that brought it in.
@@ -120,13 +122,28 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     let Statement::Query(q) = stmt else {
         return None;
     };
-    if q.with.is_some() || !ctx.refs.placeholders.is_empty() || ctx.refs.unmapped {
+    if !ctx.refs.placeholders.is_empty() || ctx.refs.unmapped {
         return None;
     }
     let SetExpr::Select(select) = q.body.as_ref() else {
         return None;
     };
-    let members = members(ctx, select)?;
+    let ctes = ctes(ctx, q)?;
+    let members = members(ctx, select, &ctes)?;
+    let in_with = |r: &std::ops::Range<usize>| {
+        ctes.first()
+            .is_some_and(|c| c.with_range.start <= r.start && r.end <= c.with_range.end)
+    };
+    // A CTE named inside a subquery would lose its definition.
+    for (t, nested) in ctx.refs.tables.iter().zip(&ctx.refs.nested) {
+        if *nested
+            && !in_with(&t.range)
+            && t.schema.is_none()
+            && ctes.iter().any(|c| c.name == t.name)
+        {
+            return None;
+        }
+    }
     let placement = |i: usize| route::placement(ctx.db, &ctx.refs.tables[i]);
     if members
         .iter()
@@ -210,11 +227,24 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     let mut shipped = Vec::new();
     for m in &members {
         let Some(idx) = m.idx else {
-            // A derived table: its query's rows, in a table typed from its result.
+            // A derived table or CTE: its query's rows, in a table typed from its result.
             let (range, query) = m.derived.as_ref()?;
-            let alias = m.alias.clone()?;
             let tmp = format!("{TMP_PREFIX}{}", shipped.len());
-            edits.replace(range.clone(), tmp.clone());
+            let alias = match (&m.alias, m.cte) {
+                (Some(a), _) => {
+                    edits.replace(range.clone(), tmp.clone());
+                    a.clone()
+                }
+                (None, true) => {
+                    // An unaliased CTE reference keeps the CTE's name as its alias.
+                    edits.replace(
+                        range.clone(),
+                        format!("{tmp} AS {}", crate::rewrite::ident(&m.base_name)),
+                    );
+                    m.base_name.clone()
+                }
+                (None, false) => return None,
+            };
             shipped.push(Shipped {
                 logical: alias,
                 schema: None,
@@ -267,7 +297,11 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
             .any(|(d, _)| d.start <= r.start && r.end <= d.end)
     };
     for (i, t) in ctx.refs.tables.iter().enumerate() {
-        if !nested[i] || !matches!(placement(i), Placement::Sharded(_)) || in_derived(&t.range) {
+        if !nested[i]
+            || !matches!(placement(i), Placement::Sharded(_))
+            || in_derived(&t.range)
+            || in_with(&t.range)
+        {
             continue;
         }
         let text = ctx.sql.get(t.range.clone())?;
@@ -278,6 +312,10 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     }
     if shipped.is_empty() {
         return None;
+    }
+    // The WITH clause goes: its tables are shipped.
+    if let Some(c) = ctes.first() {
+        edits.replace(c.with_range.clone(), String::new());
     }
     let anchor = match anchor {
         Some((a, m)) => ctx
@@ -357,6 +395,52 @@ fn mergeable(q: &sqlparser::ast::Query) -> bool {
         && super::select::window_function(q).is_none()
 }
 
+/// A common table expression of the statement, shipped like a derived table.
+struct CteDef {
+    /// Lower case.
+    name: String,
+    /// Its query, preceded by the CTEs before it (`WITH a AS (...) SELECT ... FROM a`).
+    fetch_sql: String,
+    mergeable: bool,
+    /// The whole `WITH ...` clause (the same in every entry).
+    with_range: std::ops::Range<usize>,
+}
+
+/// The statement's CTEs; `None` for shapes not shipped (RECURSIVE, column lists, text that
+/// does not read back).
+fn ctes(ctx: &PlanCtx, q: &sqlparser::ast::Query) -> Option<Vec<CteDef>> {
+    let Some(with) = &q.with else {
+        return Some(Vec::new());
+    };
+    if with.recursive {
+        return None;
+    }
+    let start = ctx.sm.range(with.with_token.0.span)?.start;
+    let mut ends = Vec::new();
+    for c in &with.cte_tables {
+        ends.push(ctx.sm.range(c.closing_paren_token.0.span)?.end);
+    }
+    let end = *ends.last()?;
+    let mut out = Vec::new();
+    for (i, c) in with.cte_tables.iter().enumerate() {
+        if !c.alias.columns.is_empty() || c.from.is_some() {
+            return None;
+        }
+        let (_, text) = derived_text(ctx, &c.query)?;
+        let fetch_sql = match i {
+            0 => text,
+            _ => format!("{} {text}", ctx.sql.get(start..ends[i - 1])?),
+        };
+        out.push(CteDef {
+            name: c.alias.name.value.to_ascii_lowercase(),
+            fetch_sql,
+            mergeable: mergeable(&c.query),
+            with_range: start..end,
+        });
+    }
+    Some(out)
+}
+
 /// A derived table's `(SELECT ...)` range and its query text (when the text reads back as
 /// the same query).
 fn derived_text(
@@ -376,9 +460,34 @@ fn derived_text(
 
 /// The tables of the top-level FROM, with outer-join roles; `None` for shapes not handled
 /// (derived tables, nested joins, table functions, FULL/NATURAL joins...).
-fn members<'a>(ctx: &PlanCtx, select: &'a sqlparser::ast::Select) -> Option<Vec<Member<'a>>> {
+fn members<'a>(
+    ctx: &PlanCtx,
+    select: &'a sqlparser::ast::Select,
+    ctes: &[CteDef],
+) -> Option<Vec<Member<'a>>> {
     let mut out: Vec<Member<'a>> = Vec::new();
     let member = |tf: &'a TableFactor, null_supplying: bool, own_on: Option<&'a Expr>| {
+        if let TableFactor::Table { name, alias, .. } = tf {
+            let parts = crate::sql::name_parts(name);
+            if let [one] = parts.as_slice() {
+                if let Some(c) = ctes
+                    .iter()
+                    .find(|c| c.name == one.value.to_ascii_lowercase())
+                {
+                    let idx = table_index(ctx, tf)?;
+                    return Some(Member {
+                        idx: None,
+                        derived: Some((ctx.refs.tables[idx].range.clone(), c.fetch_sql.clone())),
+                        mergeable: c.mergeable,
+                        cte: true,
+                        null_supplying,
+                        own_on,
+                        base_name: one.value.clone(),
+                        alias: alias.as_ref().map(|a| a.name.value.clone()),
+                    });
+                }
+            }
+        }
         if let TableFactor::Derived {
             lateral: false,
             subquery,
@@ -394,6 +503,7 @@ fn members<'a>(ctx: &PlanCtx, select: &'a sqlparser::ast::Select) -> Option<Vec<
                 idx: None,
                 derived: Some((range, text)),
                 mergeable: mergeable(subquery),
+                cte: false,
                 null_supplying,
                 own_on,
                 base_name: alias.name.value.clone(),
@@ -407,6 +517,7 @@ fn members<'a>(ctx: &PlanCtx, select: &'a sqlparser::ast::Select) -> Option<Vec<
             idx: Some(table_index(ctx, tf)?),
             derived: None,
             mergeable: false,
+            cte: false,
             null_supplying,
             own_on,
             base_name: crate::sql::name_parts(name).last()?.value.clone(),
