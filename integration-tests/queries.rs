@@ -86,7 +86,6 @@ async fn unsupported_shapes_answer_1235() {
     let sqls = [
         "SELECT GROUP_CONCAT(status) FROM t_order",
         "SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM t_order",
-        "SELECT order_id FROM t_order INTERSECT SELECT order_id FROM t_order_item",
     ];
     for sql in sqls {
         match crate::diff::text(&mut p, sql).await {

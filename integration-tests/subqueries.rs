@@ -37,6 +37,15 @@ fn unions() -> Vec<Case> {
         ordered("SELECT order_id AS id, amount FROM t_order WHERE user_id = 3 UNION ALL SELECT product_id, price FROM t_product ORDER BY amount DESC, id LIMIT 5"),
         ordered("(SELECT user_id, COUNT(*) AS n FROM t_order GROUP BY user_id) UNION ALL (SELECT user_id, COUNT(*) FROM t_order_item GROUP BY user_id) ORDER BY n DESC, user_id LIMIT 4 OFFSET 2"),
         unordered("SELECT region_id FROM t_order UNION SELECT region_id FROM t_region"),
+        // INTERSECT / EXCEPT (ALL), mixed with UNION: INTERSECT binds first.
+        unordered("SELECT user_id FROM t_order WHERE amount > 1000 INTERSECT SELECT user_id FROM t_user WHERE region_id = 2"),
+        unordered("SELECT user_id FROM t_user EXCEPT SELECT user_id FROM t_order WHERE amount > 500"),
+        unordered("SELECT region_id FROM t_order INTERSECT ALL SELECT region_id FROM t_user"),
+        unordered("SELECT region_id FROM t_order EXCEPT ALL SELECT region_id FROM t_user"),
+        unordered("SELECT user_id FROM t_user WHERE region_id = 1 UNION SELECT user_id FROM t_order WHERE amount > 1900 INTERSECT SELECT user_id FROM t_user WHERE region_id = 3"),
+        unordered("SELECT region_id FROM t_order UNION ALL SELECT region_id FROM t_user UNION SELECT region_id FROM t_region"),
+        ordered("SELECT user_id FROM t_order EXCEPT SELECT user_id FROM t_user WHERE region_id IS NULL ORDER BY 1 DESC LIMIT 5"),
+        ordered("SELECT user_id, region_id FROM t_user EXCEPT SELECT user_id, region_id FROM t_order ORDER BY 1 LIMIT 7"),
     ]
 }
 

@@ -1,7 +1,9 @@
-//! `UNION [ALL]` over sharded tables: each branch runs as a statement of its own (with every
-//! cross-shard merge), the proxy concatenates (UNION ALL) or de-duplicates by collation
-//! (UNION), then applies the union's ORDER BY / LIMIT. Column metadata comes from MariaDB:
-//! the whole union with `LIMIT 0` on a data source holding a node of every table.
+//! Set operations over sharded tables — `UNION [ALL|DISTINCT]`, `INTERSECT [ALL]`,
+//! `EXCEPT [ALL]`, mixed as MariaDB allows: each branch runs as a statement of its own (with
+//! every cross-shard merge), the proxy combines the rows by their values (strings by
+//! collation, NULLs equal), INTERSECT first, then UNION and EXCEPT from left to right, then
+//! applies the ORDER BY / LIMIT. Column metadata comes from MariaDB: the whole statement
+//! with `LIMIT 0` on a data source holding a node of every table.
 
 use super::query::Bound;
 use super::{FlowResult, Session};
@@ -10,7 +12,7 @@ use crate::eval::Val;
 use crate::protocol::writer::ResultWriter;
 use crate::result::{ColumnDef, Row};
 use crate::route::{self, Placement};
-use crate::sql::clauses::union_text;
+use crate::sql::clauses::{union_text, SetOp};
 use crate::sql::refs::Refs;
 use crate::sql::SourceMap;
 use sqlparser::ast::{
@@ -18,29 +20,125 @@ use sqlparser::ast::{
     Value,
 };
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Only UNION (ALL or DISTINCT) operators in the tree.
-fn only_unions(e: &SetExpr) -> bool {
+/// Only UNION, INTERSECT and EXCEPT (ALL or DISTINCT) in the tree.
+fn supported_set_ops(e: &SetExpr) -> bool {
     match e {
         SetExpr::SetOperation {
             op,
             left,
             right,
             set_quantifier,
-            ..
         } => {
-            *op == SetOperator::Union
-                && matches!(
-                    set_quantifier,
-                    SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None
-                )
-                && only_unions(left)
-                && only_unions(right)
+            matches!(
+                op,
+                SetOperator::Union | SetOperator::Intersect | SetOperator::Except
+            ) && matches!(
+                set_quantifier,
+                SetQuantifier::All | SetQuantifier::Distinct | SetQuantifier::None
+            ) && supported_set_ops(left)
+                && supported_set_ops(right)
         }
         SetExpr::Select(_) | SetExpr::Query(_) => true,
         _ => false,
     }
+}
+
+/// A row's identity for set operations: values as MariaDB compares them.
+fn row_key(columns: &[ColumnDef], r: &Row) -> Vec<u8> {
+    let mut k = Vec::new();
+    for (c, cell) in columns.iter().zip(r) {
+        Val::from_cell(c, cell.as_deref()).group_key(&mut k);
+        k.push(0xff);
+    }
+    k
+}
+
+fn dedupe(columns: &[ColumnDef], rows: &mut Vec<Row>) {
+    let mut seen = HashSet::new();
+    rows.retain(|r| seen.insert(row_key(columns, r)));
+}
+
+/// `a INTERSECT [ALL] b` (keep = true) or `a EXCEPT [ALL] b` (keep = false), in `a`'s order.
+fn filter_by(columns: &[ColumnDef], a: Vec<Row>, b: &[Row], all: bool, keep: bool) -> Vec<Row> {
+    let mut counts: HashMap<Vec<u8>, usize> = HashMap::new();
+    for r in b {
+        *counts.entry(row_key(columns, r)).or_default() += 1;
+    }
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for r in a {
+        let k = row_key(columns, &r);
+        let n = counts.get(&k).copied().unwrap_or(0);
+        let take = match (all, keep) {
+            // INTERSECT ALL: min(count in a, count in b) copies.
+            (true, true) => {
+                if n > 0 {
+                    counts.insert(k, n - 1);
+                    true
+                } else {
+                    false
+                }
+            }
+            // EXCEPT ALL: count in a minus count in b copies.
+            (true, false) => {
+                if n > 0 {
+                    counts.insert(k, n - 1);
+                    false
+                } else {
+                    true
+                }
+            }
+            (false, true) => n > 0 && seen.insert(k),
+            (false, false) => n == 0 && seen.insert(k),
+        };
+        if take {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Combine the branches' rows: INTERSECT binds tighter than UNION and EXCEPT, which go left
+/// to right; a DISTINCT operator de-duplicates everything to its left too.
+fn combine(
+    columns: &[ColumnDef],
+    mut sets: Vec<Vec<Row>>,
+    ops: &[SetOp],
+    all: &[bool],
+) -> Vec<Row> {
+    let mut rest = sets.drain(..);
+    let Some(first) = rest.next() else {
+        return Vec::new();
+    };
+    let mut terms: Vec<(Option<(SetOp, bool)>, Vec<Row>)> = vec![(None, first)];
+    for ((rows, op), all) in rest.zip(ops).zip(all) {
+        match op {
+            SetOp::Intersect => {
+                if let Some(last) = terms.last_mut() {
+                    let a = std::mem::take(&mut last.1);
+                    last.1 = filter_by(columns, a, &rows, *all, true);
+                }
+            }
+            _ => terms.push((Some((*op, *all)), rows)),
+        }
+    }
+    let mut it = terms.into_iter();
+    let mut acc = it.next().map(|t| t.1).unwrap_or_default();
+    for (op, rows) in it {
+        match op {
+            Some((SetOp::Except, all)) => acc = filter_by(columns, acc, &rows, all, false),
+            Some((_, all)) => {
+                acc.extend(rows);
+                if !all {
+                    dedupe(columns, &mut acc);
+                }
+            }
+            None => acc.extend(rows),
+        }
+    }
+    acc
 }
 
 impl Session {
@@ -73,21 +171,11 @@ impl Session {
         if !sharded {
             return Ok(false);
         }
-        if !only_unions(&q.body) {
-            return Err(SqlError::unsupported("INTERSECT / EXCEPT over sharded tables").into());
+        if !supported_set_ops(&q.body) {
+            return Err(SqlError::unsupported("this set operation over sharded tables").into());
         }
         let Some(parts) = union_text(sql) else {
             return Err(SqlError::unsupported("this UNION over sharded tables").into());
-        };
-        let distinct = match (parts.all.iter().all(|a| *a), parts.all.iter().all(|a| !*a)) {
-            (true, _) => false,
-            (_, true) => true,
-            _ => {
-                return Err(SqlError::unsupported(
-                    "a UNION mixing ALL and DISTINCT over sharded tables",
-                )
-                .into())
-            }
         };
 
         // The result's metadata, from MariaDB itself.
@@ -95,7 +183,8 @@ impl Session {
 
         // Each branch, in order.
         let max = self.shared.config.server.max_memory_rows;
-        let mut rows: Vec<Row> = Vec::new();
+        let mut sets: Vec<Vec<Row>> = Vec::new();
+        let mut held = 0usize;
         for b in &parts.branches {
             let text = sql[b.clone()].to_string();
             let status = self.status();
@@ -115,8 +204,8 @@ impl Session {
                 )
                 .into());
             }
-            rows.extend(cap.rows);
-            if rows.len() > max {
+            held += cap.rows.len();
+            if held > max {
                 return Err(SqlError::new(
                     1038,
                     "HY001",
@@ -124,18 +213,9 @@ impl Session {
                 )
                 .into());
             }
+            sets.push(cap.rows);
         }
-        if distinct {
-            let mut seen = HashSet::new();
-            rows.retain(|r| {
-                let mut k = Vec::new();
-                for (c, cell) in columns.iter().zip(r) {
-                    Val::from_cell(c, cell.as_deref()).group_key(&mut k);
-                    k.push(0xff);
-                }
-                seen.insert(k)
-            });
-        }
+        let mut rows = combine(&columns, sets, &parts.ops, &parts.all);
         // ORDER BY over the union: output columns by position or name.
         if let Some(ob) = &q.order_by {
             let OrderByKind::Expressions(items) = &ob.kind else {
@@ -298,5 +378,85 @@ fn limit_of(lc: Option<&LimitClause>) -> Result<(u64, Option<u64>), SqlError> {
         Some(LimitClause::OffsetCommaLimit { offset, limit }) => {
             Ok((num(offset)?, Some(num(limit)?)))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use mysql_common::constants::ColumnType;
+
+    fn col() -> Vec<ColumnDef> {
+        let mut c = ColumnDef::text("x");
+        c.column_type = ColumnType::MYSQL_TYPE_LONGLONG;
+        c.charset = 63;
+        vec![c]
+    }
+
+    fn rows(v: &[Option<i64>]) -> Vec<Row> {
+        v.iter()
+            .map(|x| vec![x.map(|n| Bytes::from(n.to_string()))])
+            .collect()
+    }
+
+    fn values(r: &[Row]) -> Vec<Option<i64>> {
+        r.iter()
+            .map(|c| {
+                c[0].as_ref()
+                    .map(|b| String::from_utf8_lossy(b).parse().unwrap_or(-1))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn set_operations_combine_like_mariadb() {
+        use SetOp::*;
+        let (a, b, c) = (
+            rows(&[Some(1), Some(1), Some(2), None, Some(3)]),
+            rows(&[Some(1), Some(1), Some(1), None, Some(4)]),
+            rows(&[Some(3), Some(5)]),
+        );
+        type Case<'a> = (&'a [SetOp], &'a [bool], Vec<Option<i64>>);
+        let cases: Vec<Case> = vec![
+            (&[Intersect], &[false], vec![Some(1), None]),
+            (&[Intersect], &[true], vec![Some(1), Some(1), None]),
+            (&[Except], &[false], vec![Some(2), Some(3)]),
+            (&[Except], &[true], vec![Some(2), Some(3)]),
+            (
+                &[Union],
+                &[false],
+                vec![Some(1), Some(2), None, Some(3), Some(4)],
+            ),
+            // a UNION b INTERSECT c = a UNION (b INTERSECT c): b ∩ c is empty.
+            (
+                &[Union, Intersect],
+                &[false, false],
+                vec![Some(1), Some(2), None, Some(3)],
+            ),
+            // (a EXCEPT b) UNION ALL c
+            (
+                &[Except, Union],
+                &[false, true],
+                vec![Some(2), Some(3), Some(3), Some(5)],
+            ),
+            // a UNION ALL b UNION c: the DISTINCT union de-duplicates everything.
+            (
+                &[Union, Union],
+                &[true, false],
+                vec![Some(1), Some(2), None, Some(3), Some(4), Some(5)],
+            ),
+        ];
+        for (ops, all, want) in cases {
+            let mut sets = vec![a.clone(), b.clone()];
+            if ops.len() == 2 {
+                sets.push(c.clone());
+            }
+            let got = combine(&col(), sets, ops, all);
+            assert_eq!(values(&got), want, "{ops:?} {all:?}");
+        }
+        // EXCEPT ALL keeps the surplus copies.
+        let got = combine(&col(), vec![b.clone(), a.clone()], &[Except], &[true]);
+        assert_eq!(values(&got), vec![Some(1), Some(4)]);
     }
 }

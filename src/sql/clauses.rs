@@ -247,12 +247,23 @@ pub fn call_args(sql: &str, call: Range<usize>) -> Option<(bool, Vec<Range<usize
     ))
 }
 
-/// A top-level `A UNION [ALL|DISTINCT] B ...` statement: each branch's text (outer
-/// parentheses removed), whether each UNION is ALL, and the trailing ORDER BY/LIMIT part.
+/// A set operator between two branches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    Union,
+    Intersect,
+    Except,
+}
+
+/// A top-level `A UNION|INTERSECT|EXCEPT [ALL|DISTINCT] B ...` statement: each branch's text
+/// (outer parentheses removed), each operator and whether it is ALL, and the trailing
+/// ORDER BY/LIMIT part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnionText {
     pub branches: Vec<Range<usize>>,
     pub all: Vec<bool>,
+    /// The operator before each branch but the first.
+    pub ops: Vec<SetOp>,
     /// `ORDER BY ... LIMIT ...` of the whole union (from its first keyword to the end).
     pub tail: Option<Range<usize>>,
     /// Start of the tail's LIMIT keyword, if any.
@@ -266,21 +277,23 @@ pub fn union_text(sql: &str) -> Option<UnionText> {
         .rposition(|t| t.token != Token::SemiColon)
         .map(|i| i + 1)?;
     let toks = &toks[..end];
-    let mut cuts = Vec::new(); // (index of UNION, index after quantifier, all)
+    let mut cuts = Vec::new(); // (index of the operator, index after quantifier, all, op)
     for (i, t) in toks.iter().enumerate() {
-        if t.depth == 0 && t.word == "UNION" {
-            let q = toks.get(i + 1).map(|t| t.word.as_str());
-            let all = q == Some("ALL");
-            let skip = if matches!(q, Some("ALL") | Some("DISTINCT")) {
-                2
-            } else {
-                1
-            };
-            cuts.push((i, i + skip, all));
-        }
-        if t.depth == 0 && matches!(t.word.as_str(), "INTERSECT" | "EXCEPT") {
-            return None;
-        }
+        let op = match t.word.as_str() {
+            _ if t.depth != 0 => continue,
+            "UNION" => SetOp::Union,
+            "INTERSECT" => SetOp::Intersect,
+            "EXCEPT" | "MINUS" => SetOp::Except,
+            _ => continue,
+        };
+        let q = toks.get(i + 1).map(|t| t.word.as_str());
+        let all = q == Some("ALL");
+        let skip = if matches!(q, Some("ALL") | Some("DISTINCT")) {
+            2
+        } else {
+            1
+        };
+        cuts.push((i, i + skip, all, op));
     }
     if cuts.is_empty() {
         return None;
@@ -320,6 +333,7 @@ pub fn union_text(sql: &str) -> Option<UnionText> {
     Some(UnionText {
         branches,
         all: cuts.iter().map(|c| c.2).collect(),
+        ops: cuts.iter().map(|c| c.3).collect(),
         tail,
         limit_at,
     })
