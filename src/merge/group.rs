@@ -412,10 +412,18 @@ pub fn output_columns(plan: &AggPlan, shard: &[ColumnDef], meta: &[ColumnDef]) -
                 _ => None,
             };
             match src {
-                Some(s) => ColumnDef {
-                    name: m.name.clone(),
-                    ..s.clone()
-                },
+                Some(s) => {
+                    let mut c = ColumnDef {
+                        name: m.name.clone(),
+                        ..s.clone()
+                    };
+                    // Through a shard's temporary table the internal alias can show as the
+                    // origin; the statement's own column never has it.
+                    if c.org_name.starts_with(b"__sg_") {
+                        c.org_name = m.org_name.clone();
+                    }
+                    c
+                }
                 None => m.clone(),
             }
         })

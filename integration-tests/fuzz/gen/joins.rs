@@ -15,12 +15,18 @@ pub struct JoinQuery {
     pub order: Order,
     /// Shape names, for the statistics.
     pub shapes: Vec<&'static str>,
+    /// Aliases of derived tables and CTEs (their columns' origin depends on MariaDB's plan).
+    pub derived: Vec<String>,
+    /// Has a LEFT or RIGHT join.
+    pub outer: bool,
 }
 
 /// A table in the FROM list with its alias.
 struct Member {
     t: &'static TableDef,
     alias: String,
+    /// What FROM names: the table, a derived table over it, or a CTE (defined in `with`).
+    source: String,
 }
 
 impl Member {
@@ -47,10 +53,32 @@ impl Gen<'_> {
             _ => 4,
         };
         let mut members: Vec<Member> = Vec::new();
+        let mut with: Vec<String> = Vec::new();
+        let mut derived: Vec<String> = Vec::new();
         for k in 0..n {
             let t = &TABLES[self.r.below(TABLES.len() as u64) as usize];
             let alias = format!("{}{k}", t.alias);
-            members.push(Member { t, alias });
+            // Sometimes a derived table (or CTE) with the table's columns and rows, or some
+            // of them: filtered, DISTINCT (materialised), or its first rows by key.
+            let source = match self.r.below(100) {
+                0..=79 => t.name.to_string(),
+                w => {
+                    let body = self.derived_body(t);
+                    if w < 92 {
+                        shapes.push("derived table");
+                        format!("({body})")
+                    } else {
+                        shapes.push("CTE");
+                        let name = format!("c{k}");
+                        with.push(format!("{name} AS ({body})"));
+                        name
+                    }
+                }
+            };
+            if source != t.name {
+                derived.push(alias.clone());
+            }
+            members.push(Member { t, alias, source });
         }
         if members
             .iter()
@@ -59,7 +87,7 @@ impl Gen<'_> {
         {
             shapes.push("self join");
         }
-        let mut from = format!("{} AS {}", members[0].t.name, members[0].alias);
+        let mut from = format!("{} AS {}", members[0].source, members[0].alias);
         let mut where_: Vec<String> = Vec::new();
         let mut non_equi = false;
         for k in 1..n {
@@ -67,22 +95,22 @@ impl Gen<'_> {
             let m = &members[k];
             match self.r.below(100) {
                 0..=49 => {
-                    from.push_str(&format!(" JOIN {} AS {} ON {cond}", m.t.name, m.alias));
+                    from.push_str(&format!(" JOIN {} AS {} ON {cond}", m.source, m.alias));
                     shapes.push("inner join");
                 }
                 50..=74 => {
-                    from.push_str(&format!(" LEFT JOIN {} AS {} ON {cond}", m.t.name, m.alias));
+                    from.push_str(&format!(" LEFT JOIN {} AS {} ON {cond}", m.source, m.alias));
                     shapes.push("left join");
                 }
                 75..=87 => {
                     from.push_str(&format!(
                         " RIGHT JOIN {} AS {} ON {cond}",
-                        m.t.name, m.alias
+                        m.source, m.alias
                     ));
                     shapes.push("right join");
                 }
                 _ => {
-                    from.push_str(&format!(", {} AS {}", m.t.name, m.alias));
+                    from.push_str(&format!(", {} AS {}", m.source, m.alias));
                     where_.push(cond);
                     shapes.push("comma join");
                 }
@@ -134,10 +162,92 @@ impl Gen<'_> {
                 )
             }
         };
+        let with_sql = if with.is_empty() {
+            String::new()
+        } else {
+            format!("WITH {} ", with.join(", "))
+        };
         JoinQuery {
-            sql: format!("SELECT {head} FROM {from}{where_sql}{tail}"),
+            sql: format!("{with_sql}SELECT {head} FROM {from}{where_sql}{tail}"),
+            order,
+            outer: shapes.contains(&"left join") || shapes.contains(&"right join"),
+            shapes,
+            derived,
+        }
+    }
+
+    /// A SELECT over `t` returning its columns (so the outer query names them alike).
+    fn derived_body(&mut self, t: &'static TableDef) -> String {
+        let c = self.r.pick(t.cols);
+        let m = Member {
+            t,
+            alias: String::new(),
+            source: String::new(),
+        };
+        // Unqualified inside the derived table.
+        let pred = self.predicate(&m).replacen('.', "", 1);
+        match self.r.below(3) {
+            0 => format!("SELECT * FROM {} WHERE {pred}", t.name),
+            1 => format!(
+                "SELECT DISTINCT * FROM {} WHERE {} IS NOT NULL",
+                t.name, c.name
+            ),
+            _ => format!(
+                "SELECT * FROM {} ORDER BY {} LIMIT {}",
+                t.name,
+                t.pk,
+                5 + self.r.below(200)
+            ),
+        }
+    }
+
+    /// Two single-table SELECTs of one integer column joined by a set operator.
+    pub fn set_operation(&mut self) -> JoinQuery {
+        let side = |g: &mut Self| {
+            let t = &TABLES[g.r.below(TABLES.len() as u64) as usize];
+            let ints: Vec<&ColDef> = t.cols.iter().filter(|c| c.kind == Int).collect();
+            let c = *g.r.pick(&ints);
+            let m = Member {
+                t,
+                alias: t.alias.to_string(),
+                source: t.name.to_string(),
+            };
+            let mut sql = format!(
+                "SELECT {}.{} FROM {} AS {}",
+                m.alias, c.name, t.name, m.alias
+            );
+            if g.r.chance(60) {
+                sql.push_str(&format!(" WHERE {}", g.predicate(&m)));
+            }
+            sql
+        };
+        let mut sql = side(self);
+        let mut shapes = vec!["set operation"];
+        for _ in 0..1 + self.r.below(2) {
+            let (op, shape) = *self.r.pick(&[
+                ("UNION", "UNION"),
+                ("UNION ALL", "UNION"),
+                ("INTERSECT", "INTERSECT"),
+                ("INTERSECT ALL", "INTERSECT"),
+                ("EXCEPT", "EXCEPT"),
+                ("EXCEPT ALL", "EXCEPT"),
+            ]);
+            shapes.push(shape);
+            let next = side(self);
+            sql = format!("{sql} {op} {next}");
+        }
+        let order = if self.r.chance(40) {
+            sql.push_str(&format!(" ORDER BY 1 DESC LIMIT {}", 1 + self.r.below(10)));
+            Order::Total
+        } else {
+            Order::Unordered
+        };
+        JoinQuery {
+            sql,
             order,
             shapes,
+            derived: Vec::new(),
+            outer: false,
         }
     }
 
@@ -158,6 +268,18 @@ impl Gen<'_> {
                 .flat_map(|x| b.t.cols.iter().map(move |y| (x, y)))
                 .filter(|(x, y)| x.name == y.name && x.kind == Int)
                 .collect();
+        // Prefer key pairs (a primary key on one side): joins on low-cardinality columns
+        // multiply rows.
+        let keyed: Vec<(&ColDef, &ColDef)> = natural
+            .iter()
+            .copied()
+            .filter(|(x, _)| x.name == a.t.pk || x.name == b.t.pk)
+            .collect();
+        let natural = if keyed.is_empty() || self.r.chance(15) {
+            natural
+        } else {
+            keyed
+        };
         let (x, y) = if !natural.is_empty() && (self.r.chance(75) || !two) {
             *self.r.pick(&natural)
         } else {

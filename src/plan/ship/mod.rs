@@ -106,6 +106,9 @@ pub(super) struct Member<'a> {
     mergeable: bool,
     /// A reference to a CTE of the statement (`derived` holds its name's range and fetch).
     cte: bool,
+    /// A merged derived table or CTE that is `SELECT * FROM t ...`: MariaDB reports `t` as
+    /// its columns' origin (named columns report the derived table's alias).
+    star_origin: Option<String>,
     /// Its rows may be replaced by NULLs (right side of LEFT JOIN, left side of RIGHT JOIN).
     null_supplying: bool,
     /// The ON condition of the LEFT JOIN that brought it in.
@@ -246,7 +249,10 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
                 (None, false) => return None,
             };
             shipped.push(Shipped {
-                logical: alias,
+                logical: match &m.star_origin {
+                    Some(t) if m.mergeable => t.clone(),
+                    _ => alias,
+                },
                 schema: None,
                 tmp,
                 fetch_sql: query.clone(),
@@ -383,6 +389,36 @@ fn ship_one(
     ))
 }
 
+/// `SELECT * FROM t [WHERE ...]` (one table, only `*`): the logical name of `t`.
+fn star_origin(ctx: &PlanCtx, q: &sqlparser::ast::Query, ctes: &[&str]) -> Option<String> {
+    let SetExpr::Select(s) = q.body.as_ref() else {
+        return None;
+    };
+    let [twj] = s.from.as_slice() else {
+        return None;
+    };
+    if !twj.joins.is_empty()
+        || s.projection.len() != 1
+        || !matches!(s.projection[0], sqlparser::ast::SelectItem::Wildcard(_))
+    {
+        return None;
+    }
+    let TableFactor::Table { name, .. } = &twj.relation else {
+        return None;
+    };
+    let base = crate::sql::name_parts(name).last()?.value.clone();
+    // A CTE is no table: its columns' origin is its own business.
+    if ctes.contains(&base.to_ascii_lowercase().as_str()) {
+        return None;
+    }
+    Some(
+        ctx.db
+            .table(&base.to_ascii_lowercase())
+            .map(|r| r.name().to_string())
+            .unwrap_or(base),
+    )
+}
+
 /// Would MariaDB merge this derived table into the outer query (`derived_merge`)? Not with
 /// grouping, aggregates, DISTINCT, HAVING, LIMIT, set operations or window functions.
 fn mergeable(q: &sqlparser::ast::Query) -> bool {
@@ -402,6 +438,7 @@ struct CteDef {
     /// Its query, preceded by the CTEs before it (`WITH a AS (...) SELECT ... FROM a`).
     fetch_sql: String,
     mergeable: bool,
+    star_origin: Option<String>,
     /// The whole `WITH ...` clause (the same in every entry).
     with_range: std::ops::Range<usize>,
 }
@@ -422,23 +459,67 @@ fn ctes(ctx: &PlanCtx, q: &sqlparser::ast::Query) -> Option<Vec<CteDef>> {
     }
     let end = *ends.last()?;
     let mut out = Vec::new();
+    let mut defs: Vec<(String, String, String)> = Vec::new(); // (name, definition, query)
     for (i, c) in with.cte_tables.iter().enumerate() {
         if !c.alias.columns.is_empty() || c.from.is_some() {
             return None;
         }
         let (_, text) = derived_text(ctx, &c.query)?;
-        let fetch_sql = match i {
-            0 => text,
-            _ => format!("{} {text}", ctx.sql.get(start..ends[i - 1])?),
+        let def_start = ctx.sm.range(c.alias.name.span)?.start;
+        let name = c.alias.name.value.to_ascii_lowercase();
+        // The earlier CTEs it names, directly or through each other, in order.
+        let mut needed = vec![false; i];
+        let mut todo = vec![text.clone()];
+        while let Some(t) = todo.pop() {
+            let words = words_of(&t);
+            for (j, (n, _, q)) in defs.iter().enumerate() {
+                if !needed[j] && words.contains(n) {
+                    needed[j] = true;
+                    todo.push(q.clone());
+                }
+            }
+        }
+        let used: Vec<&str> = defs
+            .iter()
+            .zip(&needed)
+            .filter(|(_, n)| **n)
+            .map(|(d, _)| d.1.as_str())
+            .collect();
+        let fetch_sql = if used.is_empty() {
+            text.clone()
+        } else {
+            format!("WITH {} {text}", used.join(", "))
         };
+        defs.push((name, ctx.sql.get(def_start..ends[i])?.to_string(), text));
         out.push(CteDef {
             name: c.alias.name.value.to_ascii_lowercase(),
             fetch_sql,
             mergeable: mergeable(&c.query),
+            star_origin: star_origin(
+                ctx,
+                &c.query,
+                &defs.iter().map(|d| d.0.as_str()).collect::<Vec<_>>(),
+            ),
             with_range: start..end,
         });
     }
     Some(out)
+}
+
+/// The lower-cased words (identifiers and keywords) of a SQL text.
+fn words_of(sql: &str) -> std::collections::HashSet<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    Tokenizer::new(&sqlparser::dialect::MySqlDialect {}, sql)
+        .tokenize()
+        .map(|toks| {
+            toks.into_iter()
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// A derived table's `(SELECT ...)` range and its query text (when the text reads back as
@@ -480,6 +561,7 @@ fn members<'a>(
                         derived: Some((ctx.refs.tables[idx].range.clone(), c.fetch_sql.clone())),
                         mergeable: c.mergeable,
                         cte: true,
+                        star_origin: c.star_origin.clone(),
                         null_supplying,
                         own_on,
                         base_name: one.value.clone(),
@@ -504,6 +586,11 @@ fn members<'a>(
                 derived: Some((range, text)),
                 mergeable: mergeable(subquery),
                 cte: false,
+                star_origin: star_origin(
+                    ctx,
+                    subquery,
+                    &ctes.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+                ),
                 null_supplying,
                 own_on,
                 base_name: alias.name.value.clone(),
@@ -518,6 +605,7 @@ fn members<'a>(
             derived: None,
             mergeable: false,
             cte: false,
+            star_origin: None,
             null_supplying,
             own_on,
             base_name: crate::sql::name_parts(name).last()?.value.clone(),
