@@ -159,7 +159,9 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
         plain.truncate(end);
         plain
     };
-    let ok = !clear.is_empty() && a.password.is_some_and(|p| constant_eq(p.as_bytes(), &clear));
+    let ok = !clear.is_empty()
+        && a.password
+            .is_some_and(|p| constant_eq(p.as_bytes(), &clear));
     if ok {
         sec.remember(a.user);
     }

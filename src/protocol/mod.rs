@@ -10,3 +10,6 @@ pub mod security;
 pub mod stream;
 pub mod wire;
 pub mod writer;
+
+#[cfg(test)]
+mod tests_auth;

@@ -88,6 +88,12 @@ impl Security {
         Ok(sec)
     }
 
+    /// Use `keys` for full authentication over plain TCP.
+    pub fn with_rsa(mut self, keys: RsaKeys) -> Self {
+        self.rsa = Arc::new(OnceCell::new_with(Some(Some(Arc::new(keys)))));
+        self
+    }
+
     /// The RSA key pair for full authentication over plain TCP (generated on first use when
     /// none is configured). `None` only if generation failed.
     pub async fn rsa(&self) -> Option<Arc<RsaKeys>> {
