@@ -77,7 +77,10 @@ pub async fn authenticate<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> std::io::Result<Outcome> {
     let mut plugin = a.plugin;
     let mut response = a.response;
-    if plugin != NATIVE && plugin != CACHING_SHA2 {
+    // With caching_sha2_password as the default, every account uses it (as in MySQL 8);
+    // otherwise both built-in plugins are accepted.
+    let foreign = plugin != NATIVE && plugin != CACHING_SHA2;
+    if foreign || (sec.default_plugin == CACHING_SHA2 && plugin != CACHING_SHA2) {
         // Ask the client to switch to the default plugin, with the same scramble.
         plugin = sec.default_plugin;
         io.write_with(|b| {

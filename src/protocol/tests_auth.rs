@@ -290,3 +290,25 @@ async fn unknown_plugin_switches_to_the_default() {
     };
     assert_eq!(login(&sec, l, client).await, Outcome::Ok);
 }
+
+#[tokio::test]
+async fn caching_sha2_default_switches_native_answers() {
+    let mut s = Security::default().with_rsa(keys());
+    s.default_plugin = CACHING_SHA2;
+    let sec = Arc::new(s);
+    let l = Login {
+        user: "u",
+        plugin: NATIVE,
+        typed: "pw",
+        account: Some("pw"),
+        secure: false,
+    };
+    let client = |mut c: Client, scramble: [u8; 20]| async move {
+        let p = c.read_packet().await.unwrap().unwrap();
+        assert!(p[1..].starts_with(b"caching_sha2_password\0"));
+        c.write_packet(&scramble_sha256(&scramble, b"pw").unwrap());
+        c.flush().await.unwrap();
+        expect(&mut c, &[1, 3]).await;
+    };
+    assert_eq!(login(&sec, l, client).await, Outcome::Ok);
+}
