@@ -4,12 +4,15 @@
 # rules, and runs every driver through it. Exits non-zero if any driver check fails or a
 # driver cannot be installed (never skips). Usage: compat/run.sh (from anywhere).
 #
-# Environment: COMPAT_DRIVERS (default "java python node cli sysbench"),
+# The `auth` driver runs PyMySQL and mysql2 against a second proxy (`shardgate serve` on the
+# same shards) with TLS and caching_sha2_password full authentication (docs/compatibility.md).
+#
+# Environment: COMPAT_DRIVERS (default "java python node cli sysbench auth"),
 #   COMPAT_SYSBENCH_TIME (seconds per sysbench run, default 3), SKIP_BUILD=1.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
-DRIVERS=${COMPAT_DRIVERS:-"java python node cli sysbench"}
+DRIVERS=${COMPAT_DRIVERS:-"java python node cli sysbench auth"}
 MYSQL2_VERSION=3.24.6
 STATE=$ROOT/.compat
 OUT=$ROOT/target/compat
@@ -80,6 +83,7 @@ ensure_node() {
 }
 ensure_cli() { need mariadb mariadb-client; }
 ensure_sysbench() { need sysbench sysbench; }
+ensure_auth() { ensure_python; ensure_node; need openssl openssl; }
 
 ensure_cli # the runner itself uses the client
 for d in $DRIVERS; do
@@ -110,8 +114,18 @@ cat examples/ecommerce/rules.toml compat/rules-extra.toml >"$RULES"
 # Cross-shard deadlocks are invisible to InnoDB: let them time out quickly.
 sed -i 's|^\[server\]$|[server]\nlock_wait_timeout = 2|' "$RULES"
 
+AUTH_PID=
+stop_auth() {
+    [ -n "$AUTH_PID" ] || return 0
+    kill -TERM "$AUTH_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$AUTH_PID" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$AUTH_PID" 2>/dev/null
+    wait "$AUTH_PID" 2>/dev/null
+    AUTH_PID=
+}
 DEMO_PID=
 stop_demo() {
+    stop_auth
     [ -n "$DEMO_PID" ] || return 0
     kill -TERM "$DEMO_PID" 2>/dev/null
     for _ in $(seq 300); do kill -0 "$DEMO_PID" 2>/dev/null || break; sleep 0.1; done
@@ -134,17 +148,55 @@ log "shardgate demo on 127.0.0.1:$PORT (shards $S0, $S1; logs in $OUT)"
 mariadb --no-defaults -h127.0.0.1 -P"$PORT" -uroot -proot shop <compat/schema.sql ||
     die "cannot create compat_types through the proxy"
 
+# --- a second proxy with TLS and caching_sha2_password (the `auth` driver) ----------------
+AUTH_PORT=
+if [[ " $DRIVERS " == *" auth "* ]]; then
+    AUTH_PORT=$(free_port) || die "no free port"
+    AUTH=$OUT/auth
+    rm -rf "$AUTH" && mkdir -p "$AUTH"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+        -keyout "$AUTH/key.pem" -out "$AUTH/cert.pem" >"$AUTH/openssl.log" 2>&1 ||
+        die "openssl could not make a certificate ($AUTH/openssl.log)"
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$AUTH/rsa.pem" \
+        >>"$AUTH/openssl.log" 2>&1 || die "openssl could not make an RSA key"
+    # The demo's rules with the shards' ports, TLS, and MySQL 8's caching_sha2_password
+    # (cache filled by full authentication), plus accounts no other check logs in with.
+    sed -e "s|^port = 3316$|port = $S0|" -e "s|^port = 3317$|port = $S1|" \
+        -e "s|^\[server\]$|[server]\nxa_log = \"$AUTH/xa.log\"\ntls_cert = \"$AUTH/cert.pem\"\ntls_key = \"$AUTH/key.pem\"\nrsa_private_key = \"$AUTH/rsa.pem\"\ndefault_auth_plugin = \"caching_sha2_password\"\ncaching_sha2_cache = \"mysql\"|" \
+        "$RULES" >"$AUTH/rules.toml"
+    for u in py_tls py_rsa js_tls js_rsa; do
+        printf '\n[[databases.shop.users]]\nname = "%s"\npassword = "%s_pw"\n' "$u" "$u" >>"$AUTH/rules.toml"
+    done
+    SHARDGATE_LOG=${SHARDGATE_LOG:-warn} NO_COLOR=1 "$BIN" serve --config "$AUTH/rules.toml" \
+        --listen "127.0.0.1:$AUTH_PORT" >"$AUTH/serve.out" 2>"$AUTH/serve.err" &
+    AUTH_PID=$!
+    for i in $(seq 300); do
+        ss -Htln "sport = :$AUTH_PORT" 2>/dev/null | grep -q . && break
+        kill -0 "$AUTH_PID" 2>/dev/null || { cat "$AUTH/serve.err" >&2; die "shardgate serve (auth) exited"; }
+        [ "$i" = 300 ] && die "shardgate serve (auth) not listening within 30 s"
+        sleep 0.1
+    done
+    log "TLS + caching_sha2_password proxy on 127.0.0.1:$AUTH_PORT"
+fi
+
 # --- the drivers ------------------------------------------------------------------------
 run_java() { java -cp "$MARIADB_JAR:$STATE/java" Compat 127.0.0.1 "$PORT" 10000; }
 run_python() { "$STATE/venv/bin/python" compat/python/compat.py 127.0.0.1 "$PORT" 20000; }
 run_node() { NODE_PATH=$STATE/node/node_modules node compat/node/compat.js 127.0.0.1 "$PORT" 30000; }
 run_cli() { bash compat/cli.sh 127.0.0.1 "$PORT" 40000; }
 run_sysbench() { bash compat/sysbench.sh 127.0.0.1 "$PORT" "$OUT"; }
+run_auth() {
+    local rc=0
+    "$STATE/venv/bin/python" compat/python/auth.py 127.0.0.1 "$AUTH_PORT" "$OUT/auth/cert.pem" || rc=1
+    NODE_PATH=$STATE/node/node_modules node compat/node/auth.js 127.0.0.1 "$AUTH_PORT" "$OUT/auth/cert.pem" || rc=1
+    return $rc
+}
 
 passed=() failed=()
 for d in $DRIVERS; do
     started=$SECONDS
-    timeout 300 bash -c "$(declare -f "run_$d"); MARIADB_JAR=$MARIADB_JAR STATE=$STATE PORT=$PORT OUT=$OUT run_$d" \
+    timeout 300 bash -c "$(declare -f "run_$d"); MARIADB_JAR=$MARIADB_JAR STATE=$STATE PORT=$PORT OUT=$OUT AUTH_PORT=$AUTH_PORT run_$d" \
         >"$OUT/$d.log" 2>&1
     rc=$?
     grep -v '^  ok ' "$OUT/$d.log"

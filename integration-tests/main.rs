@@ -15,4 +15,5 @@ mod protocol;
 mod queries;
 mod session;
 mod subqueries;
+mod tls;
 mod xa;

@@ -29,10 +29,14 @@ pub struct Shared {
     pub catalog: crate::catalog::Catalog,
     /// XA ids, decision log and recovery.
     pub txn: crate::txn::Coordinator,
+    /// Client TLS and authentication settings (`[server]`).
+    pub security: crate::protocol::security::Security,
 }
 
 impl Shared {
     pub async fn new(config: Config) -> SqlResult<Shared> {
+        let security = crate::protocol::security::Security::from_config(&config.server)
+            .map_err(SqlError::internal)?;
         let backends = Backends::from_config(&config);
         backends.warm_up().await?;
         let server_version = match &config.server.server_version {
@@ -65,6 +69,7 @@ impl Shared {
             tracing::info!("{report}");
         }
         Ok(Shared {
+            security,
             catalog,
             txn,
             ids,
@@ -168,13 +173,13 @@ impl Server {
                     if max.is_some_and(|m| shared.connections.load(Ordering::Relaxed) >= m) {
                         tokio::spawn(async move {
                             let e = crate::error::SqlError::new(1040, "08004", "Too many connections");
-                            let _ = crate::protocol::conn::refuse(Box::new(stream), &e).await;
+                            let _ = crate::protocol::conn::refuse(stream, &e).await;
                         });
                         continue;
                     }
                     shared.connections.fetch_add(1, Ordering::Relaxed);
                     tokio::spawn(async move {
-                        if let Err(e) = crate::protocol::conn::serve(Box::new(stream), shared.clone(), id).await {
+                        if let Err(e) = crate::protocol::conn::serve(stream, shared.clone(), id).await {
                             tracing::debug!("connection {id} from {peer} ended: {e}");
                         }
                         shared.connections.fetch_sub(1, Ordering::Relaxed);

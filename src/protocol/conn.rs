@@ -1,35 +1,16 @@
 //! One client connection: handshake, authentication, then the command loop.
 
-use super::auth::{self, CACHING_SHA2, NATIVE};
+use super::auth::{self, NATIVE};
+use super::handshake;
 use super::packet::PacketIo;
+use super::stream::ClientStream;
 use super::wire;
-use super::writer::{ClientIo, ClientStream, ResultWriter};
+use super::writer::{ClientIo, ResultWriter};
 use crate::error::SqlError;
 use crate::server::Shared;
 use crate::session::Session;
-use mysql_common::constants::{CapabilityFlags, StatusFlags};
-use mysql_common::io::ParseBuf;
-use mysql_common::packets::HandshakeResponse;
-use mysql_common::proto::MyDeserialize;
 use std::sync::Arc;
-
-/// Capabilities this server implements (and so may advertise).
-pub fn server_capabilities() -> CapabilityFlags {
-    CapabilityFlags::CLIENT_LONG_PASSWORD
-        | CapabilityFlags::CLIENT_LONG_FLAG
-        | CapabilityFlags::CLIENT_CONNECT_WITH_DB
-        | CapabilityFlags::CLIENT_PROTOCOL_41
-        | CapabilityFlags::CLIENT_TRANSACTIONS
-        | CapabilityFlags::CLIENT_SECURE_CONNECTION
-        | CapabilityFlags::CLIENT_MULTI_RESULTS
-        | CapabilityFlags::CLIENT_PS_MULTI_RESULTS
-        | CapabilityFlags::CLIENT_PLUGIN_AUTH
-        | CapabilityFlags::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
-        | CapabilityFlags::CLIENT_CONNECT_ATTRS
-        | CapabilityFlags::CLIENT_DEPRECATE_EOF
-        | CapabilityFlags::CLIENT_IGNORE_SPACE
-        | CapabilityFlags::CLIENT_INTERACTIVE
-}
+use tokio::net::TcpStream;
 
 const CMD_QUIT: u8 = 0x01;
 const CMD_INIT_DB: u8 = 0x02;
@@ -47,58 +28,27 @@ const CMD_SET_OPTION: u8 = 0x1b;
 const CMD_RESET_CONNECTION: u8 = 0x1f;
 
 /// Refuse a client before the handshake (MySQL sends the error as the first packet).
-pub async fn refuse(stream: Box<dyn ClientStream>, e: &SqlError) -> std::io::Result<()> {
-    let mut io: ClientIo = PacketIo::new(stream);
+pub async fn refuse(stream: TcpStream, e: &SqlError) -> std::io::Result<()> {
+    let mut io: ClientIo = PacketIo::new(ClientStream::Plain(stream));
     io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
     io.flush().await
 }
 
 /// Serve one client until it quits or the connection breaks.
-pub async fn serve(
-    stream: Box<dyn ClientStream>,
-    shared: Arc<Shared>,
-    conn_id: u32,
-) -> std::io::Result<()> {
-    let mut io: ClientIo = PacketIo::new(stream);
-    let scramble = auth::new_scramble();
-    io.write_with(|b| handshake(b, &shared.server_version, conn_id, &scramble));
-    io.flush().await?;
-    let Some(pkt) = io.read_packet().await? else {
+pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std::io::Result<()> {
+    let connected = handshake::connect(
+        stream,
+        &shared.security,
+        &shared.server_version,
+        conn_id,
+        |user| shared.password_of(user),
+    )
+    .await?;
+    let Some((mut io, login)) = connected else {
         return Ok(());
     };
-    let resp = match HandshakeResponse::deserialize((), &mut ParseBuf(&pkt)) {
-        Ok(r) => r,
-        Err(_) => {
-            let e = SqlError::new(1043, "08S01", "Bad handshake");
-            io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
-            return io.flush().await;
-        }
-    };
-    let caps = resp.capabilities() & server_capabilities();
-    let user = String::from_utf8_lossy(resp.user()).into_owned();
-    let db = resp
-        .db_name()
-        .map(|d| String::from_utf8_lossy(d).into_owned())
-        .filter(|d| !d.is_empty());
-    let plugin = resp
-        .auth_plugin()
-        .map(|p| String::from_utf8_lossy(p.as_bytes()).into_owned())
-        .unwrap_or_else(|| NATIVE.to_string());
-    let response = resp.scramble_buf().to_vec();
-    let deprecate_eof = caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF);
-
-    let password = shared.password_of(&user);
-    let ok = match authenticate(&mut io, &scramble, &plugin, response, password.as_deref()).await? {
-        Some(ok) => ok,
-        None => return Ok(()),
-    };
-    if !ok {
-        let e = SqlError::access_denied(&user, true);
-        io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
-        return io.flush().await;
-    }
-    let mut session = Session::new(shared.clone(), conn_id, user);
-    if let Some(db) = db {
+    let mut session = Session::new(shared.clone(), conn_id, login.user);
+    if let Some(db) = login.db {
         if let Err(e) = session.use_db(&db) {
             io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
             return io.flush().await;
@@ -108,65 +58,9 @@ pub async fn serve(
     io.write_with(|b| wire::ok_packet(b, 0, 0, 0, status, 0, ""));
     io.flush().await?;
 
-    let result = command_loop(&mut io, &mut session, deprecate_eof, &scramble).await;
+    let result = command_loop(&mut io, &mut session, login.deprecate_eof, &login.scramble).await;
     session.close().await;
     result
-}
-
-/// Run the auth exchange. `Ok(None)`: the client went away.
-async fn authenticate(
-    io: &mut ClientIo,
-    scramble: &[u8; 20],
-    plugin: &str,
-    mut response: Vec<u8>,
-    password: Option<&str>,
-) -> std::io::Result<Option<bool>> {
-    let mut plugin = plugin.to_string();
-    if plugin != NATIVE && plugin != CACHING_SHA2 {
-        // Ask the client to switch to mysql_native_password with the same scramble.
-        io.write_with(|b| {
-            b.push(0xfe);
-            b.extend_from_slice(NATIVE.as_bytes());
-            b.push(0);
-            b.extend_from_slice(scramble);
-            b.push(0);
-        });
-        io.flush().await?;
-        match io.read_packet().await? {
-            Some(p) => response = p,
-            None => return Ok(None),
-        }
-        plugin = NATIVE.to_string();
-    }
-    let Some(password) = password else {
-        return Ok(Some(false));
-    };
-    let ok = auth::verify(&plugin, scramble, password, &response);
-    if ok && plugin == CACHING_SHA2 && !password.is_empty() {
-        // Fast authentication succeeded (we know the password, so the "cache" always hits).
-        io.write_with(|b| b.extend_from_slice(&[0x01, 0x03]));
-    }
-    Ok(Some(ok))
-}
-
-fn handshake(b: &mut Vec<u8>, version: &str, conn_id: u32, scramble: &[u8; 20]) {
-    let caps = server_capabilities().bits();
-    b.push(10);
-    b.extend_from_slice(version.as_bytes());
-    b.push(0);
-    b.extend_from_slice(&conn_id.to_le_bytes());
-    b.extend_from_slice(&scramble[..8]);
-    b.push(0);
-    b.extend_from_slice(&(caps as u16).to_le_bytes());
-    b.push(45); // utf8mb4_general_ci
-    b.extend_from_slice(&StatusFlags::SERVER_STATUS_AUTOCOMMIT.bits().to_le_bytes());
-    b.extend_from_slice(&((caps >> 16) as u16).to_le_bytes());
-    b.push(21);
-    b.extend_from_slice(&[0; 10]);
-    b.extend_from_slice(&scramble[8..]);
-    b.push(0);
-    b.extend_from_slice(NATIVE.as_bytes());
-    b.push(0);
 }
 
 async fn command_loop(

@@ -4,6 +4,12 @@
 pub mod auth;
 pub mod binary;
 pub mod conn;
+pub mod handshake;
 pub mod packet;
+pub mod security;
+pub mod stream;
 pub mod wire;
 pub mod writer;
+
+#[cfg(test)]
+mod tests_auth;

@@ -29,6 +29,55 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
         &mut self.stream
     }
 
+    pub fn get_ref(&self) -> &S {
+        &self.stream
+    }
+
+    /// The stream and the next sequence id, to wrap the stream (TLS) and go on with
+    /// [`PacketIo::resume`]. Nothing may be buffered: see [`PacketIo::read_packet_exact`].
+    pub fn into_parts(self) -> (S, u8) {
+        debug_assert!(self.rbuf.is_empty() && self.wbuf.is_empty());
+        (self.stream, self.seq)
+    }
+
+    /// Go on over `stream` with sequence id `seq`.
+    pub fn resume(stream: S, seq: u8) -> Self {
+        let mut io = PacketIo::new(stream);
+        io.seq = seq;
+        io
+    }
+
+    /// Read one packet of at most `max` bytes without reading ahead (what follows it, such
+    /// as a TLS ClientHello after an SSLRequest, stays in the socket). `None` on clean EOF.
+    pub async fn read_packet_exact(&mut self, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+        if !self.rbuf.is_empty() {
+            return self.read_packet().await;
+        }
+        let mut head = [0u8; 4];
+        let mut got = 0;
+        while got < 4 {
+            let n = self.stream.read(&mut head[got..]).await?;
+            if n == 0 {
+                if got == 0 {
+                    return Ok(None);
+                }
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            got += n;
+        }
+        let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
+        if len > max {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "handshake packet too large",
+            ));
+        }
+        let mut payload = vec![0u8; len];
+        self.stream.read_exact(&mut payload).await?;
+        self.seq = head[3].wrapping_add(1);
+        Ok(Some(payload))
+    }
+
     /// Reset the sequence id (a new command starts at 0).
     pub fn reset_seq(&mut self) {
         self.seq = 0;
@@ -140,5 +189,23 @@ mod tests {
         assert_eq!(r.read_packet().await.unwrap().unwrap(), b"");
         drop(w);
         assert!(r.read_packet().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn exact_read_leaves_the_rest_in_the_stream() {
+        let (a, b) = tokio::io::duplex(1024);
+        let mut w = PacketIo::new(a);
+        let mut r = PacketIo::new(b);
+        w.write_packet(b"first");
+        w.write_packet(b"second");
+        w.flush().await.unwrap();
+        assert_eq!(r.read_packet_exact(64).await.unwrap().unwrap(), b"first");
+        let (stream, seq) = r.into_parts();
+        assert_eq!(seq, 1);
+        let mut r = PacketIo::resume(stream, seq);
+        assert_eq!(r.read_packet().await.unwrap().unwrap(), b"second");
+        w.write_packet(&[0u8; 100]);
+        w.flush().await.unwrap();
+        assert!(r.read_packet_exact(10).await.is_err());
     }
 }

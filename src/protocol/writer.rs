@@ -7,13 +7,9 @@ use crate::error::SqlError;
 use crate::result::{ColumnDef, OkInfo, Row};
 use mysql_common::constants::StatusFlags;
 use std::io;
-use tokio::io::{AsyncRead, AsyncWrite};
 
-/// A client byte stream (TCP today; TLS later).
-pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> ClientStream for T {}
-
-pub type ClientIo = PacketIo<Box<dyn ClientStream>>;
+/// A client connection's packet layer (plain TCP or TLS).
+pub type ClientIo = PacketIo<super::stream::ClientStream>;
 
 /// Flush to the socket once this much is buffered (rows stream; memory stays bounded).
 const FLUSH_AT: usize = 64 * 1024;

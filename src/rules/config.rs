@@ -41,6 +41,47 @@ pub struct ServerConfig {
     /// Rows a cross-shard GROUP BY / ORDER BY / DISTINCT may hold in the proxy.
     #[serde(default = "default_max_memory_rows")]
     pub max_memory_rows: usize,
+    /// PEM certificate chain for client TLS; with `tls_key`, the proxy advertises CLIENT_SSL.
+    #[serde(default)]
+    pub tls_cert: Option<String>,
+    /// PEM private key of `tls_cert`.
+    #[serde(default)]
+    pub tls_key: Option<String>,
+    /// Refuse logins that did not upgrade to TLS (MySQL's error 3159).
+    #[serde(default)]
+    pub require_secure_transport: bool,
+    /// Authentication plugin named in the initial handshake (MySQL's
+    /// `default_authentication_plugin`).
+    #[serde(default)]
+    pub default_auth_plugin: AuthPlugin,
+    /// When caching_sha2_password's fast authentication succeeds.
+    #[serde(default)]
+    pub caching_sha2_cache: Sha2Cache,
+    /// PEM RSA private key (PKCS#1 or PKCS#8) for caching_sha2_password full authentication
+    /// over plain TCP; `None`: a 2048-bit key is generated when first needed.
+    #[serde(default)]
+    pub rsa_private_key: Option<String>,
+}
+
+/// `[server] default_auth_plugin`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthPlugin {
+    #[default]
+    MysqlNativePassword,
+    CachingSha2Password,
+}
+
+/// `[server] caching_sha2_cache`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sha2Cache {
+    /// Every account is always cached: the right password passes fast authentication.
+    #[default]
+    Always,
+    /// As MySQL 8: empty at start, an account enters the cache on its first successful full
+    /// authentication (so each account's first login needs full authentication).
+    Mysql,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +97,12 @@ impl Default for ServerConfig {
             xa_log: default_xa_log(),
             lock_wait_timeout: None,
             max_memory_rows: default_max_memory_rows(),
+            tls_cert: None,
+            tls_key: None,
+            require_secure_transport: false,
+            default_auth_plugin: AuthPlugin::default(),
+            caching_sha2_cache: Sha2Cache::default(),
+            rsa_private_key: None,
         }
     }
 }

@@ -40,7 +40,9 @@ mod tests_validate;
 use std::path::Path;
 
 pub use algorithm::{Algorithm, AlgorithmKind, SlotRange};
-pub use config::{parse_utc_datetime_ms, DataSourceConfig, ServerConfig, UserConfig};
+pub use config::{
+    parse_utc_datetime_ms, AuthPlugin, DataSourceConfig, ServerConfig, Sha2Cache, UserConfig,
+};
 pub use datetime::IntervalUnit;
 pub use error::{RouteError, RulesError};
 pub use inline::{expand_node_expression, InlineTemplate};

@@ -44,7 +44,7 @@ fn syntax_and_shape_errors() {
         ("[server\nlisten = 1\n".to_string(), "test.toml:1:8: invalid table header: expected `.`, `]`"),
         (
             "[server]\nlisten = \"a:1\"\nport = 5\n".to_string(),
-            "test.toml:3:1: unknown field `port`, expected one of `listen`, `server_version`, `worker_id`, `snowflake_epoch`, `max_clock_backwards_ms`, `max_connections`, `transaction_mode`, `xa_log`, `lock_wait_timeout`, `max_memory_rows`",
+            "test.toml:3:1: unknown field `port`, expected one of `listen`, `server_version`, `worker_id`, `snowflake_epoch`, `max_clock_backwards_ms`, `max_connections`, `transaction_mode`, `xa_log`, `lock_wait_timeout`, `max_memory_rows`, `tls_cert`, `tls_key`, `require_secure_transport`, `default_auth_plugin`, `caching_sha2_cache`, `rsa_private_key`",
         ),
         (format!("{ds}pool_size = \"big\"\n"), "test.toml:6:13: invalid type: string \"big\", expected u32"),
         ("[data_sources.ds_0]\nhost = \"h\"\n".to_string(), "test.toml:1:1: missing field `port`"),
@@ -242,6 +242,25 @@ fn binding_errors() {
         (db("binding_tables = [[\"t_order\", \"t_item\"]]", &item("ds_0.t_item_${0..1}, ds_1.t_item_0", "m2")), format!("{ctx}: binding tables `t_order` and `t_item` have different data node layouts (4 vs 3 nodes)")),
         (db("binding_tables = [[\"t_order\", \"t_item\"]]", &item("ds_1.t_item_${0..1}, ds_0.t_item_${0..1}", "m2")), format!("{ctx}: binding tables `t_order` and `t_item` have different data node layouts (`ds_0.t_order_0` vs `ds_1.t_item_0`)")),
         (db("binding_tables = [[\"t_order\", \"t_item\"]]", &item("ds_${0..1}.t_item_${0..1}", "h2")), format!("{ctx}: binding tables `t_order` and `t_item` have different table sharding algorithms")),
+    ];
+    for (text, want) in cases {
+        check(vec![(text, want.as_str())]);
+    }
+}
+
+#[test]
+fn security_settings() {
+    let server = |body: &str| format!("[server]\n{body}\n{}", with_db(""));
+    let ok = "OK".to_string();
+    let cases: Vec<(String, String)> = vec![
+        (server("tls_cert = \"c.pem\"\ntls_key = \"k.pem\"\nrequire_secure_transport = true"), ok.clone()),
+        (server("default_auth_plugin = \"caching_sha2_password\"\ncaching_sha2_cache = \"mysql\"\nrsa_private_key = \"r.pem\""), ok.clone()),
+        (server("tls_cert = \"c.pem\""), "test.toml: server.tls_key: needed with tls_cert".into()),
+        (server("tls_key = \"k.pem\""), "test.toml: server.tls_cert: needed with tls_key".into()),
+        (server("tls_cert = \" \"\ntls_key = \"k.pem\""), "test.toml: server.tls_cert: must not be empty".into()),
+        (server("require_secure_transport = true"), "test.toml: server.require_secure_transport: needs tls_cert and tls_key (no client could log in)".into()),
+        (server("caching_sha2_cache = \"never\""), "test.toml:2:22: unknown variant `never`, expected `always` or `mysql`".into()),
+        (server("default_auth_plugin = \"sha256_password\""), "test.toml:2:23: unknown variant `sha256_password`, expected `mysql_native_password` or `caching_sha2_password`".into()),
     ];
     for (text, want) in cases {
         check(vec![(text, want.as_str())]);

@@ -66,6 +66,7 @@ pub(crate) fn build(raw: RawConfig, origin: &str) -> Result<Config, RulesError> 
     {
         return Err(cx.err("server.server_version", "must not be empty"));
     }
+    check_security(&cx, s)?;
     if raw.data_sources.is_empty() {
         return Err(cx.err("data_sources", "no data sources defined"));
     }
@@ -122,6 +123,31 @@ fn check_snowflake(cx: &Ctx, s: &super::ServerConfig) -> Result<(), RulesError> 
                 super::MAX_CLOCK_BACKWARDS_MS,
                 s.max_clock_backwards_ms
             ),
+        ));
+    }
+    Ok(())
+}
+
+/// TLS and authentication settings that must go together (the files are read at start).
+fn check_security(cx: &Ctx, s: &super::ServerConfig) -> Result<(), RulesError> {
+    for (field, v) in [
+        ("server.tls_cert", &s.tls_cert),
+        ("server.tls_key", &s.tls_key),
+        ("server.rsa_private_key", &s.rsa_private_key),
+    ] {
+        if v.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            return Err(cx.err(field, "must not be empty"));
+        }
+    }
+    match (&s.tls_cert, &s.tls_key) {
+        (Some(_), None) => return Err(cx.err("server.tls_key", "needed with tls_cert")),
+        (None, Some(_)) => return Err(cx.err("server.tls_cert", "needed with tls_key")),
+        _ => {}
+    }
+    if s.require_secure_transport && s.tls_cert.is_none() {
+        return Err(cx.err(
+            "server.require_secure_transport",
+            "needs tls_cert and tls_key (no client could log in)",
         ));
     }
     Ok(())
