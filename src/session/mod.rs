@@ -9,6 +9,7 @@ mod show;
 mod sqlprep;
 mod stmt;
 mod subquery;
+mod template;
 mod txn;
 mod union;
 
@@ -77,6 +78,8 @@ pub struct Session {
     sql_stmts: HashMap<String, String>,
     stmts: HashMap<u32, Prepared>,
     next_stmt: u32,
+    /// Parsed templates of repeated text SELECTs.
+    templates: template::Templates,
 }
 
 impl Session {
@@ -101,6 +104,7 @@ impl Session {
             sql_stmts: HashMap::new(),
             stmts: HashMap::new(),
             next_stmt: 1,
+            templates: Default::default(),
         }
     }
 

@@ -130,6 +130,9 @@ impl Session {
             "DROP" if second() == "PREPARE" => return self.sql_prepared(sql, w).await,
             _ => {}
         }
+        if kw == "SELECT" && bound.sql.is_empty() && self.run_template(sql, w).await? {
+            return Ok(());
+        }
         // Under NO_BACKSLASH_ESCAPES backslashes in strings are plain characters: plan on a
         // same-length reading of the text (plans put the backslashes back in what they send).
         let original = sql;

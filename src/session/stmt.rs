@@ -71,7 +71,7 @@ impl Session {
 
     /// Parse a prepared statement once if executes can skip re-parsing it: plain SELECT,
     /// INSERT, UPDATE, DELETE without subqueries (those are answered by re-dispatching text).
-    fn parse_for_execute(
+    pub(super) fn parse_for_execute(
         &self,
         sql: &str,
     ) -> Option<(std::sync::Arc<sqlparser::ast::Statement>, bool)> {
