@@ -15,7 +15,7 @@
 # Environment: HOT_DIR [/tmp/sghot]  EVENTS [20000]  THREADS [8]  CALLGRIND [0]
 #   (CALLGRIND=1: also run each case under callgrind with CG_EVENTS [3000] queries)
 #   STRACE [1] (count syscalls and context switches with perf tracepoints)  CASES ["unsharded:auto unsharded:disable sharded:auto sharded:disable"]
-#   WORKERS [""] (SHARDGATE_WORKERS for the proxy, if the binary reads it)
+#   WORKERS [""] (--worker-threads of the proxy; "" = its default)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 HOT_DIR=${HOT_DIR:-/tmp/sghot}
@@ -126,7 +126,9 @@ start_proxy() { # setup bin [wrapper...]
     shift 2
     write_rules "$setup" "$HOT_DIR/rules-$setup.toml"
     PROXY_PORT=$(free_port)
-    SHARDGATE_LOG=warn "$@" "$bin" serve --config "$HOT_DIR/rules-$setup.toml" \
+    local wargs=()
+    [[ -n ${WORKERS:-} ]] && wargs=(--worker-threads "$WORKERS")
+    SHARDGATE_LOG=warn "$@" "$bin" "${wargs[@]}" serve --config "$HOT_DIR/rules-$setup.toml" \
         --listen "127.0.0.1:$PROXY_PORT" >"$HOT_DIR/proxy.log" 2>&1 &
     PROXY_PID=$!
     for ((i = 0; i < 600; i++)); do

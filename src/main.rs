@@ -4,6 +4,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// mimalloc: the hot path allocates small, short-lived buffers per statement (parse trees,
+/// plans, rows); glibc malloc/free were about a third of the proxy's instructions per query.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "shardgate",
