@@ -150,7 +150,7 @@ impl Session {
             // Subqueries over shards answered by the proxy; their values are literals now.
             return Box::pin(self.dispatch(&inlined, bound, w)).await;
         }
-        self.run_statement(sql, &stmt, bound, w).await
+        self.run_statement(sql, &stmt, None, bound, w).await
     }
 
     /// Plan and run a parsed statement (prepared statements come here directly with their
@@ -159,10 +159,11 @@ impl Session {
         &mut self,
         sql: &str,
         stmt: &Statement,
+        refs: Option<&Refs>,
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        let (mut plan, generated) = self.plan_with_keys(sql, stmt, bound)?;
+        let (mut plan, generated) = self.plan_with_refs(sql, stmt, refs, bound)?;
         let temporary = match stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,
@@ -227,9 +228,28 @@ impl Session {
         stmt: &Statement,
         bound: &Bound,
     ) -> Result<(plan::Plan, Option<u64>), SqlError> {
+        self.plan_with_refs(sql, stmt, None, bound)
+    }
+
+    /// [`Session::plan_with_keys`] with the statement's references when they are known
+    /// (collected once for a prepared statement or a template).
+    pub(crate) fn plan_with_refs(
+        &self,
+        sql: &str,
+        stmt: &Statement,
+        known: Option<&Refs>,
+        bound: &Bound,
+    ) -> Result<(plan::Plan, Option<u64>), SqlError> {
         let sm = SourceMap::new(sql);
-        let refs = Refs::collect(stmt, &sm);
-        let db = self.plan_db(&refs)?;
+        let collected;
+        let refs = match known {
+            Some(r) => r,
+            None => {
+                collected = Refs::collect(stmt, &sm);
+                &collected
+            }
+        };
+        let db = self.plan_db(refs)?;
         let fn_edits = self.function_edits(stmt, &sm, db);
         let catalog = self.shared.catalog.snapshot();
         let keys = plan::KeySource::new(&self.shared.ids);
@@ -240,7 +260,7 @@ impl Session {
                 db,
                 sql,
                 sm: &sm,
-                refs: &refs,
+                refs,
                 params: &bound.values,
                 param_sql: &bound.sql,
                 catalog: Some(&catalog),

@@ -3,17 +3,16 @@
 //! statement with those literals bound, so they send exactly the SQL the client wrote.
 
 use super::query::Bound;
+use super::stmt::ParsedStmt;
 use super::{FlowResult, Session};
 use crate::protocol::writer::ResultWriter;
 use crate::sql::template::{extract, only_compared_values, Template};
-use sqlparser::ast::Statement;
-use std::sync::Arc;
 
 /// Templates a session keeps (the cache starts over when full).
 const MAX_TEMPLATES: usize = 256;
 
 /// Parsed templates of one session by text; `None`: the template does not qualify.
-pub(crate) type Templates = std::collections::HashMap<String, Option<Arc<Statement>>>;
+pub(crate) type Templates = std::collections::HashMap<String, Option<ParsedStmt>>;
 
 impl Session {
     /// Run a text SELECT through its template. `Ok(false)`: not handled and nothing sent (the
@@ -29,7 +28,7 @@ impl Session {
         let Some(t) = extract(sql) else {
             return Ok(false);
         };
-        let stmt = match self.templates.get(&t.text) {
+        let parsed = match self.templates.get(&t.text) {
             Some(Some(s)) => s.clone(),
             Some(None) => return Ok(false),
             None => {
@@ -52,15 +51,16 @@ impl Session {
                 .map(|l| sql[l.range()].to_string())
                 .collect(),
         };
-        let Ok((plan, None)) = self.plan_with_keys(&t.text, &stmt, &bound) else {
+        let planned = self.plan_with_refs(&t.text, &parsed.stmt, Some(&parsed.refs), &bound);
+        let Ok((plan, None)) = planned else {
             return Ok(false);
         };
         self.run_plan(&plan, w).await?;
         Ok(true)
     }
 
-    fn parse_template(&self, t: &Template) -> Option<Arc<Statement>> {
-        let (stmt, _) = self.parse_for_execute(&t.text)?;
-        only_compared_values(&stmt, t.literals.len()).then_some(stmt)
+    fn parse_template(&self, t: &Template) -> Option<ParsedStmt> {
+        let p = self.parse_for_execute(&t.text)?;
+        only_compared_values(&p.stmt, t.literals.len()).then_some(p)
     }
 }
