@@ -9,7 +9,8 @@ mod query;
 
 pub use pool::{Backend, Lease, SessionState};
 pub use query::{
-    column_def, describe, exec_drop, query_collect, row_cells, spawn_query, NodeMsg, RowStream,
+    column_def, describe, exec_drop, query_collect, query_text, row_cells, spawn_query,
+    BackendError, NodeMsg, RowStream, TextResult,
 };
 
 use crate::error::SqlResult;

@@ -159,3 +159,62 @@ pub async fn describe(
     lease.conn().close(stmt).await.map_err(SqlError::from)?;
     Ok((params, cols))
 }
+
+/// A backend error, and whether it leaves the connection unusable (anything but an error
+/// packet from the server).
+#[derive(Debug)]
+pub struct BackendError {
+    pub err: SqlError,
+    pub fatal: bool,
+}
+
+impl From<mysql_async::Error> for BackendError {
+    fn from(e: mysql_async::Error) -> BackendError {
+        let fatal = !matches!(e, mysql_async::Error::Server(_));
+        BackendError {
+            err: e.into(),
+            fatal,
+        }
+    }
+}
+
+/// A text-protocol result read on the caller's task (no task or channel in between): the
+/// hot path for statements that run on one node.
+pub struct TextResult<'a> {
+    res: mysql_async::QueryResult<'a, 'static, mysql_async::TextProtocol>,
+}
+
+/// Send `sql` on the leased connection; read the result with [`TextResult`].
+pub async fn query_text<'a>(
+    lease: &'a mut Lease,
+    sql: &'a str,
+) -> Result<TextResult<'a>, BackendError> {
+    let res = lease.conn().query_iter(sql).await?;
+    Ok(TextResult { res })
+}
+
+impl TextResult<'_> {
+    /// The result set's columns (None: the statement returned no result set).
+    pub fn columns(&self) -> Option<Vec<ColumnDef>> {
+        self.res
+            .columns()
+            .filter(|c| !c.is_empty())
+            .map(|c| c.iter().map(column_def).collect())
+    }
+
+    pub async fn next_row(&mut self) -> Result<Option<Row>, BackendError> {
+        Ok(self.res.next().await?.map(row_cells))
+    }
+
+    /// What the statement reported; later result sets (of CALL) are drained, not relayed.
+    pub async fn finish(self) -> Result<OkInfo, BackendError> {
+        let ok = OkInfo {
+            affected_rows: self.res.affected_rows(),
+            last_insert_id: self.res.last_insert_id().unwrap_or(0),
+            warnings: self.res.warnings(),
+            info: self.res.info().into_owned(),
+        };
+        self.res.drop_result().await?;
+        Ok(ok)
+    }
+}

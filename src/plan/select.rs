@@ -464,6 +464,17 @@ pub(super) fn window_function(q: &Query) -> Option<String> {
 /// rewritten (MySQL names such a column by the text as written).
 fn item_names(ctx: &PlanCtx, select: &Select, unit: &route::RouteUnit) -> crate::sql::Edits {
     let mut e = crate::sql::Edits::new();
+    // Only unaliased items that are neither a plain column nor `*` can need a name; most
+    // statements have none, and then the statement need not be tokenized again.
+    let needs_name = |item: &SelectItem| match item {
+        SelectItem::UnnamedExpr(x) => {
+            !matches!(x, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+        }
+        _ => false,
+    };
+    if !select.projection.iter().any(needs_name) {
+        return e;
+    }
     let Some(st) = crate::sql::clauses::select_text(ctx.sql) else {
         return e;
     };

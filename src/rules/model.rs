@@ -38,9 +38,11 @@ pub struct LogicalDatabase {
 impl LogicalDatabase {
     /// Table rule by logical name, case-insensitively.
     pub fn table(&self, name: &str) -> Option<&TableRule> {
-        match self.tables.get(name) {
-            Some(t) => Some(t),
-            None => self.tables.get(&name.to_ascii_lowercase()),
+        // Keys are lowercase: one lookup, and no allocation unless the name has capitals.
+        if name.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.tables.get(&name.to_ascii_lowercase())
+        } else {
+            self.tables.get(name)
         }
     }
 

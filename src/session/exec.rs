@@ -2,7 +2,7 @@
 //! their results to the client — relayed for one node, merged for several.
 
 use super::{FlowResult, Session};
-use crate::backend::{spawn_query, Lease, NodeMsg, RowStream};
+use crate::backend::{query_text, spawn_query, BackendError, Lease, NodeMsg, RowStream};
 use crate::error::SqlError;
 use crate::merge::{KWayMerge, LimitState, SortSpec};
 use crate::plan::Plan;
@@ -63,6 +63,29 @@ impl Session {
         // session's own pinned connection per data source.
         let txn = !plan.ddl && (self.in_txn || self.sticky) || (plan.ddl && self.sticky);
         w.status = self.status();
+        if plan.nodes.len() == 1 && plan.merge.aggregate.is_none() {
+            // One node: run it on this task and relay as rows arrive (no task, no channel,
+            // no cross-thread wakeup per statement).
+            let n = &plan.nodes[0];
+            if txn {
+                let mut lease = self.txn_lease(&n.data_source).await?;
+                let r = self.relay_direct(&mut lease, &n.sql, w).await;
+                self.repin(lease);
+                r?;
+            } else {
+                let backend = self.shared.backends.get(&n.data_source)?.clone();
+                let mut lease = backend.acquire().await?;
+                match lease.apply_state(&self.state).await {
+                    Ok(()) => self.relay_direct(&mut lease, &n.sql, w).await?,
+                    Err(e) => {
+                        lease.mark_broken();
+                        w.error(&self.map_error(e)).await?;
+                    }
+                }
+            }
+            self.after_plan(plan).await;
+            return Ok(());
+        }
         let mut streams: Vec<RowStream> = Vec::with_capacity(plan.nodes.len());
         if txn {
             let single = plan.nodes.len() == 1;
@@ -107,11 +130,84 @@ impl Session {
                 self.repin(l);
             }
         }
+        self.after_plan(plan).await;
+        Ok(())
+    }
+
+    async fn after_plan(&self, plan: &Plan) {
         if plan.ddl {
             // Column types and order may have changed.
             let sh = &self.shared;
             if let Err(e) = sh.catalog.load(&sh.config, &sh.backends).await {
                 tracing::warn!("catalog refresh after DDL failed: {e}");
+            }
+        }
+    }
+
+    /// Run one node's statement on `lease` and relay its result as it arrives (same packets
+    /// as [`Session::relay`]). A connection left mid-result is marked broken.
+    async fn relay_direct(
+        &mut self,
+        lease: &mut Lease,
+        sql: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<()> {
+        let mut broken = false;
+        let r = self.relay_direct_inner(lease, sql, w, &mut broken).await;
+        if broken || matches!(r, Err(super::Flow::Io(_))) {
+            // A client that went away mid-result leaves rows in flight on the connection.
+            lease.mark_broken();
+        }
+        r
+    }
+
+    async fn relay_direct_inner(
+        &mut self,
+        lease: &mut Lease,
+        sql: &str,
+        w: &mut ResultWriter<'_>,
+        broken: &mut bool,
+    ) -> FlowResult<()> {
+        let failed = |e: BackendError, broken: &mut bool| {
+            *broken |= e.fatal;
+            e.err
+        };
+        let mut res = match query_text(lease, sql).await {
+            Ok(r) => r,
+            Err(e) => {
+                let e = failed(e, broken);
+                w.error(&self.map_error(e)).await?;
+                return Ok(());
+            }
+        };
+        let mut started = false;
+        if let Some(cols) = res.columns() {
+            let cols: Vec<ColumnDef> = cols.iter().map(|c| self.map_column(c)).collect();
+            w.begin(&cols).await?;
+            started = true;
+            loop {
+                match res.next_row().await {
+                    Ok(Some(r)) => w.row(&r).await?,
+                    Ok(None) => break,
+                    Err(e) => {
+                        let e = failed(e, broken);
+                        w.error(&self.map_error(e)).await?;
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        match res.finish().await {
+            Ok(ok) if started => w.end(ok.warnings).await?,
+            Ok(ok) => {
+                if ok.last_insert_id != 0 {
+                    self.last_insert_id = ok.last_insert_id;
+                }
+                w.ok(&ok).await?;
+            }
+            Err(e) => {
+                let e = failed(e, broken);
+                w.error(&self.map_error(e)).await?;
             }
         }
         Ok(())

@@ -12,6 +12,7 @@ mod show;
 mod sqlprep;
 mod stmt;
 mod subquery;
+mod template;
 mod txn;
 mod union;
 
@@ -86,6 +87,8 @@ pub struct Session {
     shipped_names: Vec<(String, String)>,
     /// While a shipped join runs: each derived table's copy and its query's columns.
     shipped_derived: Vec<(Bytes, Vec<crate::result::ColumnDef>)>,
+    /// Parsed templates of repeated text SELECTs.
+    templates: template::Templates,
 }
 
 impl Session {
@@ -112,6 +115,7 @@ impl Session {
             next_stmt: 1,
             shipped_names: Vec::new(),
             shipped_derived: Vec::new(),
+            templates: Default::default(),
         }
     }
 

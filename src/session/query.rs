@@ -159,6 +159,9 @@ impl Session {
             "SELECT" if sql.contains('@') && self.select_into_vars(sql, w).await? => return Ok(()),
             _ => {}
         }
+        if kw == "SELECT" && bound.sql.is_empty() && self.run_template(sql, w).await? {
+            return Ok(());
+        }
         // Under NO_BACKSLASH_ESCAPES backslashes in strings are plain characters: plan on a
         // same-length reading of the text (plans put the backslashes back in what they send).
         let original = sql;
@@ -176,7 +179,7 @@ impl Session {
             // Subqueries over shards answered by the proxy; their values are literals now.
             return Box::pin(self.dispatch(&inlined, bound, w)).await;
         }
-        self.run_statement(sql, &stmt, bound, w).await
+        self.run_statement(sql, &stmt, None, bound, w).await
     }
 
     /// Plan and run a parsed statement (prepared statements come here directly with their
@@ -185,10 +188,11 @@ impl Session {
         &mut self,
         sql: &str,
         stmt: &Statement,
+        refs: Option<&Refs>,
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        let (mut plan, generated) = match self.plan_with_keys(sql, stmt, bound) {
+        let (mut plan, generated) = match self.plan_with_refs(sql, stmt, refs, bound) {
             Ok(p) => p,
             // Tables that cannot meet on one node: ship some of them to the others.
             Err(e) if e.code == 1235 => {
@@ -265,7 +269,19 @@ impl Session {
         stmt: &Statement,
         bound: &Bound,
     ) -> Result<(plan::Plan, Option<u64>), SqlError> {
-        self.plan_with(sql, stmt, bound, None)
+        self.plan_with(sql, stmt, None, bound, None)
+    }
+
+    /// [`Session::plan_with_keys`] with the statement's references when they are known
+    /// (collected once for a prepared statement or a template).
+    pub(crate) fn plan_with_refs(
+        &self,
+        sql: &str,
+        stmt: &Statement,
+        known: Option<&Refs>,
+        bound: &Bound,
+    ) -> Result<(plan::Plan, Option<u64>), SqlError> {
+        self.plan_with(sql, stmt, known, bound, None)
     }
 
     /// Plan against the session's database, or against `overlay` (a database and catalog
@@ -274,17 +290,25 @@ impl Session {
         &self,
         sql: &str,
         stmt: &Statement,
+        known: Option<&Refs>,
         bound: &Bound,
         overlay: Option<(&LogicalDatabase, &crate::catalog::Snapshot)>,
     ) -> Result<(plan::Plan, Option<u64>), SqlError> {
         let sm = SourceMap::new(sql);
-        let refs = Refs::collect(stmt, &sm);
+        let collected;
+        let refs = match known {
+            Some(r) => r,
+            None => {
+                collected = Refs::collect(stmt, &sm);
+                &collected
+            }
+        };
         let own_catalog;
         let (db, catalog) = match overlay {
             Some((db, cat)) => (db, cat),
             None => {
                 own_catalog = self.shared.catalog.snapshot();
-                (self.plan_db(&refs)?, own_catalog.as_ref())
+                (self.plan_db(refs)?, own_catalog.as_ref())
             }
         };
         let fn_edits = self.function_edits(stmt, &sm, db);
@@ -296,7 +320,7 @@ impl Session {
                 db,
                 sql,
                 sm: &sm,
-                refs: &refs,
+                refs,
                 params: &bound.values,
                 param_sql: &bound.sql,
                 catalog: Some(catalog),

@@ -82,6 +82,7 @@ impl Session {
         let (plan, _) = self.plan_with(
             &sp.sql,
             &stmt,
+            None,
             &Bound::default(),
             Some((&overlay_db, &catalog)),
         )?;

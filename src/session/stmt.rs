@@ -11,11 +11,20 @@ use crate::result::ColumnDef;
 use crate::sql::{Edits, SourceMap};
 use mysql_common::constants::ColumnType;
 
+/// A statement parsed once for repeated planning: the tree, the ANSI_QUOTES setting it was
+/// read under, and its table references and placeholders (which depend on the text only).
+#[derive(Clone)]
+pub(crate) struct ParsedStmt {
+    pub stmt: std::sync::Arc<sqlparser::ast::Statement>,
+    pub ansi: bool,
+    pub refs: std::sync::Arc<crate::sql::refs::Refs>,
+}
+
 pub struct Prepared {
     sql: String,
     /// Parsed once at PREPARE (plain SELECT / INSERT / UPDATE / DELETE without subqueries),
     /// with the ANSI_QUOTES setting it was read under; executes plan it with bound values.
-    parsed: Option<(std::sync::Arc<sqlparser::ast::Statement>, bool)>,
+    parsed: Option<ParsedStmt>,
     /// Byte ranges of the `?` placeholders in `sql`.
     placeholders: Vec<std::ops::Range<usize>>,
     param_types: Option<Vec<(ColumnType, bool)>>,
@@ -71,10 +80,7 @@ impl Session {
 
     /// Parse a prepared statement once if executes can skip re-parsing it: plain SELECT,
     /// INSERT, UPDATE, DELETE without subqueries (those are answered by re-dispatching text).
-    fn parse_for_execute(
-        &self,
-        sql: &str,
-    ) -> Option<(std::sync::Arc<sqlparser::ast::Statement>, bool)> {
+    pub(super) fn parse_for_execute(&self, sql: &str) -> Option<ParsedStmt> {
         use sqlparser::ast::{Expr, SetExpr, Statement, Visit, Visitor};
         if self.no_backslash_escapes {
             // Executes of such statements go through the text path (re-read in that mode).
@@ -119,11 +125,13 @@ impl Session {
         let _ = stmt.visit(&mut v);
         // Derived tables and INSERT ... SELECT count as nested queries too.
         let sm = SourceMap::new(&text);
-        let nested = crate::sql::refs::Refs::collect(&stmt, &sm)
-            .nested
-            .iter()
-            .any(|n| *n);
-        (plain && !v.0 && !nested).then(|| (std::sync::Arc::new(stmt), self.ansi_quotes))
+        let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
+        let nested = refs.nested.iter().any(|n| *n);
+        (plain && !v.0 && !nested).then(|| ParsedStmt {
+            stmt: std::sync::Arc::new(stmt),
+            ansi: self.ansi_quotes,
+            refs: std::sync::Arc::new(refs),
+        })
     }
 
     pub async fn prepare(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
@@ -262,7 +270,7 @@ impl Session {
             st.param_types = Some(t);
         }
         let types = st.param_types.clone().unwrap_or_default();
-        if let Some((stmt, ansi)) = st.parsed.clone() {
+        if let Some(ParsedStmt { stmt, ansi, refs }) = st.parsed.clone() {
             if ansi == self.ansi_quotes {
                 // Parsed at PREPARE: plan with the parameters bound (they route like literals).
                 let mut bound = Bound::default();
@@ -284,7 +292,9 @@ impl Session {
                 } else {
                     st.sql.clone()
                 };
-                return self.run_statement(&sql, &stmt, &bound, w).await;
+                return self
+                    .run_statement(&sql, &stmt, Some(&refs), &bound, w)
+                    .await;
             }
         }
         let mut e = Edits::new();

@@ -129,9 +129,14 @@ pub fn balanced(text: &str, range: Range<usize>) -> Range<usize> {
 #[derive(Debug, Clone, Default)]
 pub struct Edits {
     items: Vec<(Range<usize>, String)>,
-    /// Index into `items` of each non-empty replaced range (a later replacement wins).
+    /// Index into `items` of each non-empty replaced range (a later replacement wins), kept
+    /// once there are [`SCAN_LIMIT`] edits; below that a scan is cheaper than hashing.
     by_range: std::collections::HashMap<(usize, usize), usize>,
+    indexed: bool,
 }
+
+/// Edits from which a replaced range is found by index instead of by scanning.
+const SCAN_LIMIT: usize = 16;
 
 impl Edits {
     pub fn new() -> Edits {
@@ -142,16 +147,35 @@ impl Edits {
     /// written as a parameter is first spliced, then rewritten for the shards).
     pub fn replace(&mut self, range: Range<usize>, with: impl Into<String>) {
         if !range.is_empty() {
-            let key = (range.start, range.end);
-            if let Some(&i) = self.by_range.get(&key) {
+            if let Some(i) = self.position(&range) {
                 if let Some(item) = self.items.get_mut(i) {
                     item.1 = with.into();
                     return;
                 }
             }
-            self.by_range.insert(key, self.items.len());
+            if self.indexed {
+                self.by_range
+                    .insert((range.start, range.end), self.items.len());
+            }
         }
         self.items.push((range, with.into()));
+    }
+
+    /// The item replacing exactly this (non-empty) range.
+    fn position(&mut self, range: &Range<usize>) -> Option<usize> {
+        if !self.indexed && self.items.len() >= SCAN_LIMIT {
+            for (i, (r, _)) in self.items.iter().enumerate() {
+                if !r.is_empty() {
+                    self.by_range.insert((r.start, r.end), i);
+                }
+            }
+            self.indexed = true;
+        }
+        if self.indexed {
+            self.by_range.get(&(range.start, range.end)).copied()
+        } else {
+            self.items.iter().position(|(r, _)| r == range)
+        }
     }
 
     pub fn insert(&mut self, at: usize, text: impl Into<String>) {
@@ -250,5 +274,22 @@ mod tests {
             e.apply("SELECT x FROM t WHERE 1"),
             "SELECT a, b FROM t_1 WHERE 1"
         );
+    }
+
+    #[test]
+    fn later_replacement_of_a_range_wins_below_and_above_the_scan_limit() {
+        for n in [3, SCAN_LIMIT * 2] {
+            let text = "x".repeat(n);
+            let mut e = Edits::new();
+            e.insert(0, ">");
+            for i in 0..n {
+                e.replace(i..i + 1, "a");
+            }
+            for i in (0..n).step_by(2) {
+                e.replace(i..i + 1, "b");
+            }
+            let want: String = (0..n).map(|i| if i % 2 == 0 { 'b' } else { 'a' }).collect();
+            assert_eq!(e.apply(&text), format!(">{want}"));
+        }
     }
 }

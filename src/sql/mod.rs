@@ -5,6 +5,7 @@ pub mod clauses;
 pub mod edit;
 pub mod literal;
 pub mod refs;
+pub mod template;
 
 use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Statement};
 use sqlparser::dialect::MySqlDialect;

@@ -1,0 +1,66 @@
+//! Repeated text SELECTs: statements that differ only in the literals compared with columns
+//! in WHERE share one parse (see [`crate::sql::template`]) and are planned like a prepared
+//! statement with those literals bound, so they send exactly the SQL the client wrote.
+
+use super::query::Bound;
+use super::stmt::ParsedStmt;
+use super::{FlowResult, Session};
+use crate::protocol::writer::ResultWriter;
+use crate::sql::template::{extract, only_compared_values, Template};
+
+/// Templates a session keeps (the cache starts over when full).
+const MAX_TEMPLATES: usize = 256;
+
+/// Parsed templates of one session by text; `None`: the template does not qualify.
+pub(crate) type Templates = std::collections::HashMap<String, Option<ParsedStmt>>;
+
+impl Session {
+    /// Run a text SELECT through its template. `Ok(false)`: not handled and nothing sent (the
+    /// caller parses the statement itself, which also gives any error its exact text).
+    pub(crate) async fn run_template(
+        &mut self,
+        sql: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<bool> {
+        if self.ansi_quotes || self.no_backslash_escapes {
+            return Ok(false);
+        }
+        let Some(t) = extract(sql) else {
+            return Ok(false);
+        };
+        let parsed = match self.templates.get(&t.text) {
+            Some(Some(s)) => s.clone(),
+            Some(None) => return Ok(false),
+            None => {
+                let parsed = self.parse_template(&t);
+                if self.templates.len() >= MAX_TEMPLATES {
+                    self.templates.clear();
+                }
+                self.templates.insert(t.text.clone(), parsed.clone());
+                match parsed {
+                    Some(s) => s,
+                    None => return Ok(false),
+                }
+            }
+        };
+        let bound = Bound {
+            values: t.literals.iter().map(|l| l.value(sql)).collect(),
+            sql: t
+                .literals
+                .iter()
+                .map(|l| sql[l.range()].to_string())
+                .collect(),
+        };
+        let planned = self.plan_with_refs(&t.text, &parsed.stmt, Some(&parsed.refs), &bound);
+        let Ok((plan, None)) = planned else {
+            return Ok(false);
+        };
+        self.run_plan(&plan, w).await?;
+        Ok(true)
+    }
+
+    fn parse_template(&self, t: &Template) -> Option<ParsedStmt> {
+        let p = self.parse_for_execute(&t.text)?;
+        only_compared_values(&p.stmt, t.literals.len()).then_some(p)
+    }
+}
