@@ -454,8 +454,11 @@ async fn random_selects_match_oracle() {
 }
 
 /// Is there an `[NOT] IN (SELECT ...)` in the statement's own part of this expression?
+/// Also `EXISTS (SELECT ...)`, which MariaDB turns into an IN subquery (`exists_to_in`) and
+/// then executes as a semi-join the same way.
 fn has_in_sub(e: &ast::Expr) -> bool {
-    matches!(e, ast::Expr::InSub(..)) || e.children().into_iter().any(has_in_sub)
+    matches!(e, ast::Expr::InSub(..) | ast::Expr::Exists(_, false))
+        || e.children().into_iter().any(has_in_sub)
 }
 
 /// The kinds of subquery in one WHERE (or HAVING) expression, for the shape counts.

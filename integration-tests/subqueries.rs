@@ -22,6 +22,9 @@ fn cases() -> Vec<Case> {
         ordered("SELECT COUNT(*) FROM t_order WHERE (user_id, order_id) IN (SELECT user_id, order_id FROM t_order_item WHERE qty > 3)"),
         ordered("SELECT name FROM t_user WHERE user_id IN (SELECT user_id FROM t_order WHERE order_id IN (SELECT order_id FROM t_order_item WHERE qty = 5)) ORDER BY user_id"),
         ordered("SELECT status, COUNT(*) FROM t_order WHERE user_id IN (SELECT user_id FROM t_user WHERE name LIKE 'a%') GROUP BY status ORDER BY 1"),
+        // A temporal answer stays temporal: a string column compares with it as a DATETIME.
+        ordered("SELECT COUNT(*) FROM t_order WHERE status <= (SELECT MIN(created_at) FROM t_order)"),
+        ordered("SELECT order_id FROM t_order WHERE created_at = (SELECT MAX(created_at) FROM t_order)"),
         ordered("SELECT COUNT(*) FROM t_order WHERE user_id IN (SELECT user_id FROM t_order WHERE amount > ?)")
             .with(vec![Value::from(100)]),
     ]

@@ -85,6 +85,14 @@ fn float_sql(d: f64, single: Option<f32>) -> String {
     }
 }
 
+/// `(n)` for 1..=6 fractional digits.
+fn fraction(decimals: u8) -> String {
+    match decimals {
+        1..=6 => format!("({decimals})"),
+        _ => String::new(),
+    }
+}
+
 /// A value as MariaDB reported it in a text result (a user variable, a subquery's cell) as an
 /// SQL literal of the same type.
 pub fn cell_literal(col: &crate::result::ColumnDef, cell: Option<&[u8]>, nbe: bool) -> String {
@@ -107,15 +115,24 @@ pub fn cell_literal(col: &crate::result::ColumnDef, cell: Option<&[u8]>, nbe: bo
                 format!("{text}e0")
             }
         }
-        // Temporal values are their text (their metadata says binary charset).
-        ColumnType::MYSQL_TYPE_DATE
-        | ColumnType::MYSQL_TYPE_DATETIME
+        // Temporal values stay temporal (a string compares with a string column as text, a
+        // DATETIME converts it), with their fractional digits.
+        ColumnType::MYSQL_TYPE_DATE | ColumnType::MYSQL_TYPE_NEWDATE => {
+            format!("CAST({} AS DATE)", quote_str(&text, nbe))
+        }
+        ColumnType::MYSQL_TYPE_DATETIME
         | ColumnType::MYSQL_TYPE_TIMESTAMP
-        | ColumnType::MYSQL_TYPE_TIME
-        | ColumnType::MYSQL_TYPE_NEWDATE
         | ColumnType::MYSQL_TYPE_DATETIME2
-        | ColumnType::MYSQL_TYPE_TIMESTAMP2
-        | ColumnType::MYSQL_TYPE_TIME2 => quote_str(&text, nbe),
+        | ColumnType::MYSQL_TYPE_TIMESTAMP2 => format!(
+            "CAST({} AS DATETIME{})",
+            quote_str(&text, nbe),
+            fraction(col.decimals)
+        ),
+        ColumnType::MYSQL_TYPE_TIME | ColumnType::MYSQL_TYPE_TIME2 => format!(
+            "CAST({} AS TIME{})",
+            quote_str(&text, nbe),
+            fraction(col.decimals)
+        ),
         ColumnType::MYSQL_TYPE_YEAR => text.into_owned(),
         // A binary string stays binary (and a string in numeric context), unlike bare X''.
         _ if col.charset == 63 => {
@@ -191,6 +208,83 @@ mod tests {
         ];
         for (v, ty, nbe, want) in cases {
             assert_eq!(value_to_sql(&v, ty, nbe), want, "{v:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod cell_tests {
+    use super::*;
+
+    #[test]
+    fn cells_keep_their_type() {
+        let col = |ty: ColumnType, decimals: u8, charset: u16| {
+            let mut c = crate::result::ColumnDef::text("x");
+            c.column_type = ty;
+            c.decimals = decimals;
+            c.charset = charset;
+            c
+        };
+        let cases: &[(ColumnType, u8, u16, Option<&[u8]>, &str)] = &[
+            (ColumnType::MYSQL_TYPE_LONGLONG, 0, 63, Some(b"-7"), "-7"),
+            (
+                ColumnType::MYSQL_TYPE_NEWDECIMAL,
+                2,
+                63,
+                Some(b"1.50"),
+                "1.50",
+            ),
+            (ColumnType::MYSQL_TYPE_DOUBLE, 31, 63, Some(b"1.5"), "1.5e0"),
+            (
+                ColumnType::MYSQL_TYPE_DATETIME,
+                0,
+                63,
+                Some(b"2026-01-02 03:04:05"),
+                "CAST('2026-01-02 03:04:05' AS DATETIME)",
+            ),
+            (
+                ColumnType::MYSQL_TYPE_DATETIME,
+                3,
+                63,
+                Some(b"2026-01-02 03:04:05.120"),
+                "CAST('2026-01-02 03:04:05.120' AS DATETIME(3))",
+            ),
+            (
+                ColumnType::MYSQL_TYPE_DATE,
+                0,
+                63,
+                Some(b"0000-00-00"),
+                "CAST('0000-00-00' AS DATE)",
+            ),
+            (
+                ColumnType::MYSQL_TYPE_TIME,
+                0,
+                63,
+                Some(b"-838:59:59"),
+                "CAST('-838:59:59' AS TIME)",
+            ),
+            (
+                ColumnType::MYSQL_TYPE_VAR_STRING,
+                0,
+                45,
+                Some(b"it's"),
+                "'it''s'",
+            ),
+            (
+                ColumnType::MYSQL_TYPE_VAR_STRING,
+                0,
+                63,
+                Some(b"\x00\xff"),
+                "_binary X'00FF'",
+            ),
+            (ColumnType::MYSQL_TYPE_LONG, 0, 63, None, "NULL"),
+        ];
+        for (ty, dec, cs, cell, want) in cases {
+            assert_eq!(
+                cell_literal(&col(*ty, *dec, *cs), *cell, false),
+                *want,
+                "{ty:?}"
+            );
         }
     }
 }
