@@ -132,8 +132,8 @@ async fn run(cmd: Cmd) -> Result<(), String> {
                 None => c.databases.values().next(),
             }
             .ok_or_else(|| "no such logical database".to_string())?;
-            let plan = shardgate::plan::explain(d, &sql).map_err(|e| e.to_string())?;
-            print!("{plan}");
+            let text = shardgate::plan::explain_text(d, &sql).map_err(|e| e.to_string())?;
+            print!("{text}");
             Ok(())
         }
         Cmd::Serve { config, listen } => {

@@ -374,6 +374,38 @@ pub fn explain(db: &LogicalDatabase, sql: &str) -> SqlResult<Plan> {
     explain_with_keys(db, sql, &KeySource::new(&generator))
 }
 
+/// What `shardgate explain` prints: the plan, or for a statement that only shipping answers
+/// (a join across nodes, a derived table or CTE over shards), the ship plan and then the
+/// plan of its rewritten statement. Without a catalog no predicate on an unqualified column
+/// is pushed into a fetch and no fetch is reduced, and a connected proxy may do better.
+pub fn explain_text(db: &LogicalDatabase, sql: &str) -> SqlResult<String> {
+    let e = match explain(db, sql) {
+        Ok(p) => return Ok(p.to_string()),
+        Err(e) if e.code == 1235 => e,
+        Err(e) => return Err(e),
+    };
+    let Ok(stmt) = crate::sql::parse_one(&crate::sql::tolerant_text(sql)) else {
+        return Err(e);
+    };
+    let sm = SourceMap::new(sql);
+    let refs = Refs::collect(&stmt, &sm);
+    let ctx = PlanCtx {
+        db,
+        sql,
+        sm: &sm,
+        refs: &refs,
+        params: &[],
+        param_sql: &[],
+        keys: None,
+        catalog: None,
+    };
+    let Some(sp) = ship::ship_plan(&ctx, &stmt) else {
+        return Err(e);
+    };
+    let plan = explain(&sp.database(db), &sp.sql)?;
+    Ok(format!("{sp}{plan}"))
+}
+
 /// [`explain`] with the given snowflake key source.
 pub fn explain_with_keys(db: &LogicalDatabase, sql: &str, keys: &KeySource) -> SqlResult<Plan> {
     let stmt = crate::sql::parse_one(&crate::sql::tolerant_text(sql)).map_err(SqlError::parse)?;

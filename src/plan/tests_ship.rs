@@ -316,3 +316,45 @@ fn shipped_tables_are_reduced_by_the_anchors_join_values() {
         assert_eq!(got, *want, "{sql}\n{sp}");
     }
 }
+
+#[test]
+fn explain_prints_the_ship_plan_then_the_rewritten_plan() {
+    let cfg = parse(
+        include_str!("../../examples/ecommerce/rules.toml"),
+        "rules.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let db = &cfg.databases["shop"];
+    let text = super::explain_text(
+        db,
+        "SELECT i.qty, p.name FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id WHERE p.price > 10",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "ShipJoin anchor=t_order_item");
+    assert_eq!(
+        lines[1],
+        "  ship t_product -> __sg_ship_0: SELECT * FROM t_product AS p WHERE (p.price > 10)"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l
+                .contains("ds_1: SELECT i.qty, p.name FROM t_order_item_1 i JOIN __sg_ship_0 p")),
+        "{text}"
+    );
+    // Plans that need no shipping print as before; unsupported shapes keep their error.
+    assert!(
+        super::explain_text(db, "SELECT * FROM t_order WHERE user_id = 1")
+            .unwrap_or_default()
+            .starts_with("Multicast")
+    );
+    assert_eq!(
+        super::explain_text(
+            db,
+            "SELECT ROW_NUMBER() OVER (ORDER BY user_id) FROM t_order"
+        )
+        .map_err(|e| e.code),
+        Err(1235)
+    );
+}
