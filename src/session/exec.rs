@@ -88,16 +88,13 @@ impl Session {
         }
         let mut streams: Vec<RowStream> = Vec::with_capacity(plan.nodes.len());
         if txn {
-            let single = plan.nodes.len() == 1;
             for n in &plan.nodes {
                 let lease = self.txn_lease(&n.data_source).await?;
                 let rx = spawn_query(lease, n.sql.clone(), None);
-                if single {
-                    streams.push(rx);
-                } else {
-                    // Several queries share one pinned connection: run them one at a time.
-                    streams.push(self.buffer_and_repin(rx).await);
-                }
+                // Several queries share the pinned connections: run them one at a time, each
+                // read whole (at most max_memory_rows rows) so that its connection comes back
+                // even when the merge stops early.
+                streams.push(self.buffer_and_repin(rx).await?);
             }
         } else {
             // Take the statement's connections per data source in one batch, data sources in
@@ -246,10 +243,21 @@ impl Session {
     }
 
     /// Drain a node's stream into memory (transactions with several queries per connection).
-    async fn buffer_and_repin(&mut self, mut rx: RowStream) -> RowStream {
+    async fn buffer_and_repin(&mut self, mut rx: RowStream) -> FlowResult<RowStream> {
+        let max = self.shared.config.server.max_memory_rows;
         let mut msgs = Vec::new();
+        let mut rows = 0usize;
         while let Some(m) = rx.recv().await {
             match m {
+                NodeMsg::Row(_) if rows >= max => {
+                    // Past the bound: keep reading (the pinned connection stays usable),
+                    // keep nothing, and fail the statement below.
+                    rows = rows.saturating_add(1);
+                }
+                NodeMsg::Row(r) => {
+                    rows += 1;
+                    msgs.push(NodeMsg::Row(r));
+                }
                 NodeMsg::Done { ok, lease } => {
                     if let Some(l) = lease {
                         self.repin(l);
@@ -265,11 +273,19 @@ impl Session {
                 other => msgs.push(other),
             }
         }
+        if rows > max {
+            return Err(SqlError::new(
+                1038,
+                "HY001",
+                format!("Out of sort memory: a statement over several nodes sharing a pinned connection held more than {max} rows in the proxy (raise [server] max_memory_rows)"),
+            )
+            .into());
+        }
         let (tx, rx) = mpsc::channel(msgs.len().max(1));
         for m in msgs {
             let _ = tx.try_send(m);
         }
-        rx
+        Ok(rx)
     }
 
     /// Send the results of the node streams to the client; returns the leases that came back.
