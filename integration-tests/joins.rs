@@ -36,6 +36,9 @@ fn cases() -> Vec<Case> {
         ordered("SELECT i.item_id, p.name, p.price FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id WHERE i.user_id = 3 ORDER BY i.item_id"),
         ordered("SELECT i.item_id, p.name FROM t_order_item i LEFT JOIN t_product p ON p.product_id = i.product_id WHERE i.qty > 100"),
         ordered("SELECT u.user_id, o.order_id FROM t_user u LEFT JOIN t_order o ON o.user_id = u.user_id AND o.amount > 1990 WHERE u.user_id < 10 ORDER BY 1, 2"),
+        // Different groups, each on one node of one data source: one query there.
+        ordered("SELECT u.name, p.name FROM t_user u, t_product p WHERE u.user_id = 1 AND p.product_id IN (3)"),
+        ordered("SELECT u.name, i.item_id, i.qty FROM t_user u JOIN t_order_item i ON i.user_id = u.user_id WHERE u.user_id = 5 AND i.user_id = 5 AND i.order_id IN (1001, 1003, 1005, 1007, 1009, 1011, 1013) ORDER BY i.item_id"),
         // Prepared, with parameters on both sides.
         ordered("SELECT i.item_id, p.name FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id WHERE p.price > ? AND i.qty = ? ORDER BY i.item_id")
             .with(vec![Value::from(100), Value::from(3)]),

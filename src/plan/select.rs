@@ -46,18 +46,31 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
             conds.insert(k, v);
         }
     }
-    check_joins(ctx, &select.from, &sharding, &filters)?;
-    // Correlated subqueries over tables bound to the outer one, correlated on every sharding
-    // column, find their rows on the outer row's node: push them down with it.
-    let nested = colocated_nested(ctx, q, &sharding);
-
-    let route = route::route(&RouteInput {
+    // Sharded tables that each route to one node of one data source meet there, joined
+    // however they are.
+    let single = route::single_node(&RouteInput {
         db,
         refs: ctx.refs,
         conditions: &conds,
         write: false,
-        nested: &nested,
-    })?;
+        nested: &ctx.refs.nested,
+    });
+    let route = match single {
+        Some(r) => r,
+        None => {
+            check_joins(ctx, &select.from, &sharding, &filters)?;
+            // Correlated subqueries over tables bound to the outer one, correlated on every
+            // sharding column, find their rows on the outer row's node: push them down with it.
+            let nested = colocated_nested(ctx, q, &sharding);
+            route::route(&RouteInput {
+                db,
+                refs: ctx.refs,
+                conditions: &conds,
+                write: false,
+                nested: &nested,
+            })?
+        }
+    };
     let params = ctx.param_edits()?;
     // Unaliased select items naming a table (`AVG(t_order.amount)`) keep their written text
     // as the column name, not the physical one.

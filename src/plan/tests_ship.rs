@@ -358,3 +358,39 @@ fn explain_prints_the_ship_plan_then_the_rewritten_plan() {
         Err(1235)
     );
 }
+
+/// Tables sharded differently that each route to one node of one data source are joined
+/// there, in one query (no shipping).
+#[test]
+fn single_node_joins_push_down_whole() {
+    let cfg = parse(
+        include_str!("../../examples/ecommerce/rules.toml"),
+        "rules.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let db = &cfg.databases["shop"];
+    let cases: &[(&str, &str)] = &[
+        (
+            "SELECT u.name, o.amount FROM t_user u JOIN t_order o ON o.user_id = u.user_id WHERE u.user_id = 3 AND o.user_id = 3 AND o.order_id = 1001",
+            "SELECT u.name, o.amount FROM t_user u JOIN t_order_1 o ON o.user_id = u.user_id WHERE u.user_id = 3 AND o.user_id = 3 AND o.order_id = 1001",
+        ),
+        (
+            "SELECT * FROM t_user, t_product WHERE t_user.user_id = 1 AND t_product.product_id = 3",
+            "SELECT * FROM t_user, t_product WHERE t_user.user_id = 1 AND t_product.product_id = 3",
+        ),
+    ];
+    for (sql, want) in cases {
+        let p = super::explain(db, sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(p.nodes.len(), 1, "{sql}\n{p}");
+        assert_eq!(p.nodes[0].data_source, "ds_1", "{sql}");
+        assert_eq!(p.nodes[0].sql, *want, "{sql}");
+    }
+    // On different data sources, or one table on several nodes: not one query.
+    for sql in [
+        "SELECT * FROM t_user u JOIN t_product p ON p.product_id = u.user_id WHERE u.user_id = 3 AND p.product_id = 2",
+        "SELECT * FROM t_user u JOIN t_order o ON o.user_id = u.user_id WHERE u.user_id = 3",
+        "SELECT * FROM t_order a JOIN t_order b ON a.region_id = b.region_id WHERE a.user_id = 1 AND a.order_id = 1 AND b.user_id = 1 AND b.order_id = 2",
+    ] {
+        assert!(super::explain(db, sql).is_err(), "{sql}");
+    }
+}

@@ -88,6 +88,87 @@ pub struct RouteInput<'a> {
     pub nested: &'a [bool],
 }
 
+/// A statement whose sharded tables (two or more, none in a subquery) each route to exactly
+/// one node by their own conditions, all on one data source with its other tables: one
+/// query there answers it whole, whatever the tables' binding groups or join conditions (as
+/// Vitess merges two routes to one shard). `None` otherwise.
+pub fn single_node(input: &RouteInput) -> Option<Route> {
+    let db = input.db;
+    let mut ds: Option<String> = None;
+    let mut same_ds = |d: &str| -> bool {
+        match &ds {
+            None => {
+                ds = Some(d.to_string());
+                true
+            }
+            Some(x) => x == d,
+        }
+    };
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut broadcast: Option<&[String]> = None;
+    let mut sharded = 0usize;
+    for (i, t) in input.refs.tables.iter().enumerate() {
+        match placement(db, t) {
+            Placement::Sharded(s) => {
+                if input.nested.get(i).copied().unwrap_or(false) {
+                    return None;
+                }
+                let values = |strategy: &Option<crate::rules::Strategy>| -> Values {
+                    strategy
+                        .as_ref()
+                        .and_then(|st| input.conditions.get(&(i, st.column.clone())).cloned())
+                        .unwrap_or(Values::Any)
+                };
+                let nodes = s
+                    .route(&values(&s.database_strategy), &values(&s.table_strategy))
+                    .ok()?;
+                let [n] = nodes.as_slice() else {
+                    return None;
+                };
+                let node = s.nodes.get(*n)?;
+                if !same_ds(&node.data_source) {
+                    return None;
+                }
+                // Two references to one table must name one physical table.
+                let key = s.name.to_ascii_lowercase();
+                if names.get(&key).is_some_and(|p| *p != node.table) {
+                    return None;
+                }
+                names.insert(key, node.table.clone());
+                sharded += 1;
+            }
+            Placement::Broadcast(b) => {
+                broadcast = Some(b);
+                names.insert(t.name.clone(), t.name.clone());
+            }
+            Placement::Single(d) => {
+                if !same_ds(d) {
+                    return None;
+                }
+                names.insert(t.name.clone(), t.name.clone());
+            }
+            Placement::Default => {
+                if !same_ds(&db.default_data_source) {
+                    return None;
+                }
+                names.insert(t.name.clone(), t.name.clone());
+            }
+            Placement::Foreign => {}
+        }
+    }
+    let ds = ds?;
+    if sharded < 2 || broadcast.is_some_and(|b| !b.iter().any(|x| *x == ds)) {
+        return None;
+    }
+    Some(Route {
+        kind: RouteKind::Unicast,
+        units: vec![RouteUnit {
+            data_source: ds,
+            tables: names,
+        }],
+    })
+}
+
 /// Sharding columns of each table ref (empty for unsharded ones), for condition extraction.
 pub fn sharding_columns(db: &LogicalDatabase, refs: &Refs) -> Vec<Vec<String>> {
     refs.tables
