@@ -39,6 +39,9 @@ fn cases() -> Vec<Case> {
         // Different groups, each on one node of one data source: one query there.
         ordered("SELECT u.name, p.name FROM t_user u, t_product p WHERE u.user_id = 1 AND p.product_id IN (3)"),
         ordered("SELECT u.name, i.item_id, i.qty FROM t_user u JOIN t_order_item i ON i.user_id = u.user_id WHERE u.user_id = 5 AND i.user_id = 5 AND i.order_id IN (1001, 1003, 1005, 1007, 1009, 1011, 1013) ORDER BY i.item_id"),
+        ordered("SELECT u.name, p.name FROM t_user u JOIN t_product p ON p.product_id = u.user_id WHERE u.user_id = 1"),
+        ordered("SELECT u.name, p.name FROM t_user u JOIN t_product p ON p.product_id = u.user_id WHERE u.user_id = ?")
+            .with(vec![Value::from(7)]),
         // Prepared, with parameters on both sides.
         ordered("SELECT i.item_id, p.name FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id WHERE p.price > ? AND i.qty = ? ORDER BY i.item_id")
             .with(vec![Value::from(100), Value::from(3)]),
@@ -110,6 +113,15 @@ async fn joins_in_transactions_repeat_and_explain() {
     );
     assert_eq!(ex.rows.len(), 6, "{:?}", ex.rows);
     assert!(cell(&ex.rows[2], 2).contains("JOIN __sg_ship_0 p"));
+    // A join equality carries the pinned key over: both tables on one node, one query.
+    let ex = text(
+        &mut p,
+        "EXPLAIN SHARDING SELECT u.name, p.name FROM t_user u JOIN t_product p ON p.product_id = u.user_id WHERE u.user_id = 1",
+    )
+    .await
+    .expect("explain");
+    assert_eq!(ex.rows.len(), 1, "{:?}", ex.rows);
+    assert_eq!(cell(&ex.rows[0], 1), "ds_1");
 }
 
 /// Derived tables over shards: the derived query runs through the proxy (every merge applies)

@@ -48,10 +48,11 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
     }
     // Sharded tables that each route to one node of one data source meet there, joined
     // however they are.
+    let linked = linked_conditions(ctx, &cc, &conds, &filters);
     let single = route::single_node(&RouteInput {
         db,
         refs: ctx.refs,
-        conditions: &conds,
+        conditions: &linked,
         write: false,
         nested: &ctx.refs.nested,
     });
@@ -360,6 +361,45 @@ pub(super) fn strategy_column_pairs(
         }
     }
     v
+}
+
+/// `conds` with values carried across equalities between integer sharding columns:
+/// `u.user_id = 3 AND o.user_id = u.user_id` pins `o.user_id` to 3 too. Only with a
+/// catalog, and only integers, whose equality is exact (strings compare by collation, and
+/// a string and a number compare as numbers).
+fn linked_conditions(
+    ctx: &PlanCtx,
+    cc: &route::CondCtx,
+    conds: &route::Conditions,
+    filters: &[&Expr],
+) -> route::Conditions {
+    let mut out = conds.clone();
+    if ctx.catalog.is_none() {
+        return out;
+    }
+    let mut eq = Vec::new();
+    for f in filters {
+        collect_equalities(cc, f, &mut eq);
+    }
+    let int =
+        |c: &(usize, String)| cc.column_kind(c.0, &c.1) == Some(crate::catalog::ColKind::Integer);
+    loop {
+        let mut changed = false;
+        for (a, b) in &eq {
+            for (x, y) in [(a, b), (b, a)] {
+                if out.contains_key(y) || !int(x) || !int(y) {
+                    continue;
+                }
+                if let Some(v) = out.get(x).cloned() {
+                    out.insert(y.clone(), v);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return out;
+        }
+    }
 }
 
 pub(super) fn collect_equalities(
