@@ -19,6 +19,9 @@ fn cases() -> Vec<Case> {
         ordered("SELECT p.product_id, SUM(i.qty) FROM t_product p LEFT JOIN t_order_item i ON i.product_id = p.product_id GROUP BY p.product_id ORDER BY p.product_id"),
         ordered("SELECT p.product_id, i.item_id FROM t_order_item i RIGHT JOIN t_product p ON i.product_id = p.product_id AND i.qty > 4 ORDER BY p.product_id, i.item_id"),
         ordered("SELECT r.name, COUNT(o.order_id) FROM t_region r LEFT JOIN t_order o ON o.region_id = r.region_id GROUP BY r.name ORDER BY 1"),
+        // A derived table over a broadcast table (or no table), kept by an outer join: once.
+        ordered("SELECT r0.region_id, p1.product_id FROM (SELECT * FROM t_region WHERE region_id <= 3) AS r0 LEFT JOIN t_product AS p1 ON r0.region_id = p1.product_id AND p1.name IS NOT NULL ORDER BY 1, 2"),
+        ordered("SELECT d.x, COUNT(o.order_id) FROM (SELECT 1 AS x) d LEFT JOIN t_order o ON o.user_id = d.x GROUP BY d.x"),
         // A WHERE on the null-supplying side (not pushed into its fetch).
         ordered("SELECT u.user_id FROM t_user u LEFT JOIN t_order o ON o.user_id = u.user_id AND o.status = 'PAID' WHERE o.order_id IS NULL ORDER BY u.user_id"),
         // Three and four tables; single and broadcast tables on the way.

@@ -315,12 +315,25 @@ pub(super) fn table_index(ctx: &PlanCtx, tf: &TableFactor) -> Option<usize> {
     ctx.refs.tables.iter().position(|t| t.range == r)
 }
 
+/// A table factor whose rows every node has in full: a broadcast table, or a derived table
+/// (or nested join) over no sharded table — such as `(SELECT * FROM t_region) r` or
+/// `(SELECT 1 AS x) d`.
 fn is_broadcast(ctx: &PlanCtx, tf: &TableFactor) -> bool {
-    table_index(ctx, tf).is_some_and(|i| {
-        matches!(
-            route::placement(ctx.db, &ctx.refs.tables[i]),
-            Placement::Broadcast(_)
-        )
+    if let TableFactor::Table { .. } = tf {
+        return table_index(ctx, tf).is_some_and(|i| {
+            matches!(
+                route::placement(ctx.db, &ctx.refs.tables[i]),
+                Placement::Broadcast(_)
+            )
+        });
+    }
+    let Some(r) = ctx.sm.range(tf.span()) else {
+        return true;
+    };
+    !ctx.refs.tables.iter().any(|t| {
+        r.start <= t.range.start
+            && t.range.end <= r.end
+            && matches!(route::placement(ctx.db, t), Placement::Sharded(_))
     })
 }
 

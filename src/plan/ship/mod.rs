@@ -420,12 +420,14 @@ fn star_origin(ctx: &PlanCtx, q: &sqlparser::ast::Query, ctes: &[&str]) -> Optio
 }
 
 /// Would MariaDB merge this derived table into the outer query (`derived_merge`)? Not with
-/// grouping, aggregates, DISTINCT, HAVING, LIMIT, set operations or window functions.
+/// grouping, aggregates, DISTINCT, HAVING, LIMIT, set operations or window functions, nor
+/// without a table (`SELECT 1 AS x`).
 fn mergeable(q: &sqlparser::ast::Query) -> bool {
     let SetExpr::Select(s) = q.body.as_ref() else {
         return false;
     };
-    q.limit_clause.is_none()
+    !s.from.is_empty()
+        && q.limit_clause.is_none()
         && q.with.is_none()
         && !super::aggregate::is_grouped(q, s)
         && super::select::window_function(q).is_none()
