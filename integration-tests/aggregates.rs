@@ -41,6 +41,12 @@ fn cases() -> Vec<Case> {
         ordered("SELECT region_id, AVG(amount) a FROM t_order GROUP BY region_id ORDER BY a"),
         // DISTINCT.
         unordered("SELECT DISTINCT status FROM t_order"),
+        // `*` in a DISTINCT select list: the catalog's columns.
+        // (The shards group through a temporary table; one server skips it for a select list
+        // holding the primary key, so some flag bits differ.)
+        ordered("SELECT DISTINCT * FROM t_product ORDER BY product_id").temp_flags(),
+        ordered("SELECT DISTINCT o.* FROM t_order o WHERE amount > 1900 ORDER BY order_id LIMIT 5").temp_flags(),
+        unordered("SELECT DISTINCT *, amount > 1000 FROM t_order WHERE user_id < 5").temp_flags(),
         ordered("SELECT DISTINCT status FROM t_order ORDER BY status"),
         unordered("SELECT DISTINCT user_id, region_id FROM t_order"),
         ordered("SELECT DISTINCT region_id FROM t_order ORDER BY region_id DESC LIMIT 3"),

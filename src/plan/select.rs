@@ -98,6 +98,10 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         )));
     }
     if super::aggregate::is_grouped(q, select) {
+        // `SELECT DISTINCT *`: the columns, as the catalog lists them, then plan that.
+        if let Some(text) = expand_wildcards(ctx, select) {
+            return plan_text(ctx, &text);
+        }
         let (nodes, agg) = super::aggregate::plan_grouped(ctx, q, select, &route, &params, &names)?;
         return Ok(Plan {
             kind: route.kind,
@@ -313,6 +317,101 @@ pub(super) fn table_index(ctx: &PlanCtx, tf: &TableFactor) -> Option<usize> {
     };
     let r = ctx.sm.range(name.span())?;
     ctx.refs.tables.iter().position(|t| t.range == r)
+}
+
+/// The statement with each `*` / `t.*` of its select list replaced by the columns of the
+/// tables it stands for (catalog order, qualified), or `None` without a `*` or when a table
+/// is not in the catalog (a derived table, say).
+fn expand_wildcards(ctx: &PlanCtx, select: &Select) -> Option<String> {
+    let wild = |i: &SelectItem| {
+        matches!(
+            i,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    };
+    if !select.projection.iter().any(wild) {
+        return None;
+    }
+    let catalog = ctx.catalog?;
+    let st = crate::sql::clauses::select_text(ctx.sql)?;
+    if st.items.len() != select.projection.len() {
+        return None;
+    }
+    // The top-level FROM tables in order, each as (qualifier text, reference index).
+    let mut from: Vec<(String, usize)> = Vec::new();
+    for twj in &select.from {
+        for tf in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
+            let TableFactor::Table { name, alias, .. } = tf else {
+                return None;
+            };
+            let qual = match alias {
+                Some(a) => crate::rewrite::ident(&a.name.value),
+                None => crate::rewrite::ident(&crate::sql::name_parts(name).last()?.value),
+            };
+            from.push((qual, table_index(ctx, tf)?));
+        }
+    }
+    let columns = |qual: &str, i: usize| -> Option<Vec<String>> {
+        let t = &ctx.refs.tables[i];
+        let schema = t.schema.clone().unwrap_or_else(|| ctx.db.name.clone());
+        let ts = catalog.get(&(schema, t.name.clone()))?;
+        Some(
+            ts.columns
+                .iter()
+                .map(|c| format!("{qual}.`{}`", c.name.replace('`', "``")))
+                .collect(),
+        )
+    };
+    let mut edits = crate::sql::Edits::new();
+    for (item, r) in select.projection.iter().zip(&st.items) {
+        let cols: Vec<String> = match item {
+            SelectItem::Wildcard(_) => {
+                let mut v = Vec::new();
+                for (q, i) in &from {
+                    v.extend(columns(q, *i)?);
+                }
+                v
+            }
+            SelectItem::QualifiedWildcard(..) => {
+                let text = ctx.sql.get(r.clone())?;
+                let qual = text
+                    .trim()
+                    .strip_suffix('*')?
+                    .trim_end()
+                    .strip_suffix('.')?;
+                let (_, i) = from.iter().find(|(q, _)| {
+                    q.trim_matches('`')
+                        .eq_ignore_ascii_case(qual.trim_matches('`'))
+                })?;
+                columns(qual, *i)?
+            }
+            _ => continue,
+        };
+        edits.replace(r.clone(), cols.join(", "));
+    }
+    Some(edits.apply(ctx.sql))
+}
+
+/// Plan a rewritten form of the statement (same parameters, same everything else).
+fn plan_text(ctx: &PlanCtx, text: &str) -> SqlResult<Plan> {
+    let stmt =
+        crate::sql::parse_one(&crate::sql::tolerant_text(text)).map_err(SqlError::internal)?;
+    let sm = crate::sql::SourceMap::new(text);
+    let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
+    let ctx2 = PlanCtx {
+        db: ctx.db,
+        sql: text,
+        sm: &sm,
+        refs: &refs,
+        params: ctx.params,
+        param_sql: ctx.param_sql,
+        keys: ctx.keys,
+        catalog: ctx.catalog,
+    };
+    match &stmt {
+        sqlparser::ast::Statement::Query(q) => plan_query(&ctx2, q),
+        _ => Err(SqlError::internal("a rewritten SELECT is no query")),
+    }
 }
 
 /// A table factor whose rows every node has in full: a broadcast table, or a derived table
