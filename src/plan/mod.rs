@@ -128,7 +128,27 @@ pub fn override_collations(
     }
 }
 
-impl PlanCtx<'_> {
+impl<'a> PlanCtx<'a> {
+    /// A context planning from the rules alone: no parameters, no generated keys, no
+    /// catalog (struct update syntax adds them).
+    pub fn bare(
+        db: &'a LogicalDatabase,
+        sql: &'a str,
+        sm: &'a SourceMap<'a>,
+        refs: &'a Refs,
+    ) -> PlanCtx<'a> {
+        PlanCtx {
+            db,
+            sql,
+            sm,
+            refs,
+            params: &[],
+            param_sql: &[],
+            keys: None,
+            catalog: None,
+        }
+    }
+
     /// The collation an expression's strings compare by, when it is not the connection's:
     /// an explicit `COLLATE`, or a column declared with its own collation (MariaDB's result
     /// metadata reports the connection collation for both).
@@ -389,16 +409,7 @@ pub fn explain_text(db: &LogicalDatabase, sql: &str) -> SqlResult<String> {
     };
     let sm = SourceMap::new(sql);
     let refs = Refs::collect(&stmt, &sm);
-    let ctx = PlanCtx {
-        db,
-        sql,
-        sm: &sm,
-        refs: &refs,
-        params: &[],
-        param_sql: &[],
-        keys: None,
-        catalog: None,
-    };
+    let ctx = PlanCtx::bare(db, sql, &sm, &refs);
     let Some(sp) = ship::ship_plan(&ctx, &stmt) else {
         return Err(e);
     };
@@ -412,14 +423,8 @@ pub fn explain_with_keys(db: &LogicalDatabase, sql: &str, keys: &KeySource) -> S
     let sm = SourceMap::new(sql);
     let refs = Refs::collect(&stmt, &sm);
     let ctx = PlanCtx {
-        db,
-        sql,
-        sm: &sm,
-        refs: &refs,
-        params: &[],
-        param_sql: &[],
         keys: Some(keys),
-        catalog: None,
+        ..PlanCtx::bare(db, sql, &sm, &refs)
     };
     plan(&ctx, &stmt)
 }

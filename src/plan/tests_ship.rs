@@ -72,14 +72,8 @@ fn ship_with(sql: &str, catalog: Option<&crate::catalog::Snapshot>) -> Option<Sh
     let sm = SourceMap::new(sql);
     let refs = Refs::collect(&stmt, &sm);
     let ctx = PlanCtx {
-        db,
-        sql,
-        sm: &sm,
-        refs: &refs,
-        params: &[],
-        param_sql: &[],
-        keys: None,
         catalog,
+        ..PlanCtx::bare(db, sql, &sm, &refs)
     };
     ship_plan(&ctx, &stmt)
 }

@@ -6,7 +6,7 @@
 
 use super::query::Bound;
 use super::{FlowResult, Session};
-use crate::sql::{Edits, SourceMap};
+use crate::sql::SourceMap;
 use sqlparser::ast::{SetExpr, Spanned, Statement};
 
 impl Session {
@@ -34,15 +34,7 @@ impl Session {
         let refs = crate::sql::refs::Refs::collect(stmt, &sm);
         if !refs.placeholders.is_empty() {
             // Parameters become literals first.
-            if refs.placeholders.len() != bound.sql.len() {
-                return Ok(false);
-            }
-            let mut e = Edits::new();
-            for (r, v) in refs.placeholders.iter().zip(&bound.sql) {
-                e.replace(r.clone(), v.clone());
-            }
-            let text = e.apply(sql);
-            let Ok(stmt2) = crate::sql::parse_one(&crate::sql::tolerant_text(&text)) else {
+            let Some((text, stmt2)) = bound.inline(sql, &refs) else {
                 return Ok(false);
             };
             return Box::pin(self.insert_select(&text, &stmt2, &Bound::default(), w)).await;
@@ -64,18 +56,10 @@ impl Session {
         let tuples: Vec<String> = rows
             .iter()
             .map(|r| {
-                let vals: Vec<String> = cols
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        crate::sql::literal::cell_literal(
-                            c,
-                            r.get(i).and_then(|x| x.as_deref()),
-                            nbe,
-                        )
-                    })
-                    .collect();
-                format!("({})", vals.join(", "))
+                format!(
+                    "({})",
+                    crate::sql::literal::row_literals(&cols, r, nbe).join(", ")
+                )
             })
             .collect();
         let values_sql = format!(

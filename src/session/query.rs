@@ -21,6 +21,23 @@ pub(crate) struct Bound {
     pub sql: Vec<String>,
 }
 
+impl Bound {
+    /// The statement with its `?` placeholders replaced by the bound values, parsed again;
+    /// `None` when the counts differ or the text does not parse.
+    pub(crate) fn inline(&self, sql: &str, refs: &Refs) -> Option<(String, Statement)> {
+        if refs.placeholders.len() != self.sql.len() {
+            return None;
+        }
+        let mut e = Edits::new();
+        for (r, v) in refs.placeholders.iter().zip(&self.sql) {
+            e.replace(r.clone(), v.clone());
+        }
+        let text = e.apply(sql);
+        let stmt = crate::sql::parse_one(&tolerant_text(&text)).ok()?;
+        Some((text, stmt))
+    }
+}
+
 impl Session {
     /// COM_QUERY: a query packet's bytes. String literals that are not UTF-8 (raw binary
     /// parameters inlined by a driver) become hex literals (see [`crate::sql::binlit`]).
@@ -81,6 +98,20 @@ impl Session {
             }
             Err(Flow::Io(e)) => Err(e),
         }
+    }
+
+    /// Run a statement through the proxy (every merge applies) and keep its answer in
+    /// memory, at most `max_rows` rows (past that the capture holds error 1038).
+    pub(crate) async fn capture(
+        &mut self,
+        sql: &str,
+        max_rows: usize,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<crate::protocol::writer::Capture> {
+        let status = self.status();
+        let mut cw = ResultWriter::capturing(w.io(), status, max_rows);
+        Box::pin(self.dispatch(sql, &Bound::default(), &mut cw)).await?;
+        Ok(cw.take_capture().unwrap_or_default())
     }
 
     pub(crate) async fn dispatch(
@@ -396,7 +427,7 @@ impl Session {
             .db
             .as_deref()
             .and_then(|d| self.shared.database(d))
-            .is_some_and(|db| word_tokens(sql).iter().any(|t| db.table(t).is_some()));
+            .is_some_and(|db| crate::sql::words(sql).iter().any(|t| db.table(t).is_some()));
         let ds = self.default_ds()?;
         if !names_rule_table {
             let plan = plan::Plan {
@@ -487,22 +518,6 @@ impl Session {
 /// Hide clauses sqlparser cannot read but MariaDB accepts, keeping byte offsets (the edits
 /// still apply to the original text, so the backend gets them unchanged).
 pub(crate) use crate::sql::tolerant_text;
-
-fn word_tokens(sql: &str) -> Vec<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    let dialect = sqlparser::dialect::MySqlDialect {};
-    Tokenizer::new(&dialect, sql)
-        .tokenize()
-        .map(|toks| {
-            toks.into_iter()
-                .filter_map(|t| match t {
-                    Token::Word(w) => Some(w.value.to_ascii_lowercase()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
 
 struct SessionFns<'a, 'b> {
     sm: &'b SourceMap<'a>,

@@ -4,7 +4,6 @@
 //! on another connection and visible to the next client that gets that connection. The
 //! proxy runs the SELECT without its INTO clause and turns the row into `SET @a = ...`.
 
-use super::query::Bound;
 use super::setvar::classify;
 use super::{FlowResult, Session};
 use crate::error::SqlError;
@@ -85,12 +84,7 @@ impl Session {
         };
         let select = format!("{} {}", &sql[..range.start], &sql[range.end..]);
         let max = self.shared.config.server.max_memory_rows;
-        let status = self.status();
-        let capture = {
-            let mut cw = ResultWriter::capturing(w.io(), status, max);
-            Box::pin(self.dispatch(&select, &Bound::default(), &mut cw)).await?;
-            cw.take_capture().unwrap_or_default()
-        };
+        let capture = self.capture(&select, max, w).await?;
         if let Some(e) = capture.error {
             return Err(e.into());
         }

@@ -10,7 +10,7 @@ use crate::plan::PlanCtx;
 use crate::protocol::writer::ResultWriter;
 use crate::result::{ColumnDef, Row};
 use crate::sql::refs::Refs;
-use crate::sql::{Edits, SourceMap};
+use crate::sql::SourceMap;
 use sqlparser::ast::Statement;
 
 /// Rows per INSERT into a temporary table stay under this many bytes of SQL.
@@ -31,15 +31,7 @@ impl Session {
         let sm = SourceMap::new(sql);
         let refs = Refs::collect(stmt, &sm);
         if !refs.placeholders.is_empty() {
-            if refs.placeholders.len() != bound.sql.len() {
-                return Ok(None);
-            }
-            let mut e = Edits::new();
-            for (r, v) in refs.placeholders.iter().zip(&bound.sql) {
-                e.replace(r.clone(), v.clone());
-            }
-            let text = e.apply(sql);
-            let Ok(stmt2) = crate::sql::parse_one(&crate::sql::tolerant_text(&text)) else {
+            let Some((text, stmt2)) = bound.inline(sql, &refs) else {
                 return Ok(None);
             };
             return self.ship_plan_for(&text, &stmt2, &Bound::default());
@@ -47,14 +39,8 @@ impl Session {
         let db = self.plan_db(&refs)?;
         let catalog = self.shared.catalog.snapshot();
         let ctx = PlanCtx {
-            db,
-            sql,
-            sm: &sm,
-            refs: &refs,
-            params: &[],
-            param_sql: &[],
-            keys: None,
             catalog: Some(&catalog),
+            ..PlanCtx::bare(db, sql, &sm, &refs)
         };
         Ok(ship::ship_plan(&ctx, stmt))
     }
@@ -219,12 +205,7 @@ impl Session {
         r: &ship::Reduce,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<String> {
-        let status = self.status();
-        let capture = {
-            let mut cw = ResultWriter::capturing(w.io(), status, ship::MAX_KEYS);
-            Box::pin(self.dispatch(&r.keys_sql, &Bound::default(), &mut cw)).await?;
-            cw.take_capture().unwrap_or_default()
-        };
+        let capture = self.capture(&r.keys_sql, ship::MAX_KEYS, w).await?;
         match capture.error {
             // Too many values: ship the table unreduced.
             Some(e) if e.code == 1038 => return Ok(s.fetch_sql.clone()),
@@ -258,12 +239,7 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<(Vec<ColumnDef>, Vec<Row>)> {
         let max = self.shared.config.server.max_memory_rows;
-        let status = self.status();
-        let capture = {
-            let mut cw = ResultWriter::capturing(w.io(), status, max);
-            Box::pin(self.dispatch(sql, &Bound::default(), &mut cw)).await?;
-            cw.take_capture().unwrap_or_default()
-        };
+        let capture = self.capture(sql, max, w).await?;
         if let Some(e) = capture.error {
             return Err(e.into());
         }
@@ -285,13 +261,7 @@ impl Session {
         let mut out = Vec::new();
         let mut cur = String::new();
         for r in rows {
-            let vals: Vec<String> = cols
-                .iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    crate::sql::literal::cell_literal(c, r.get(i).and_then(|x| x.as_deref()), nbe)
-                })
-                .collect();
+            let vals = crate::sql::literal::row_literals(cols, r, nbe);
             let tuple = format!("({})", vals.join(", "));
             if !cur.is_empty() && cur.len() + tuple.len() > INSERT_BYTES {
                 out.push(std::mem::take(&mut cur));

@@ -7,7 +7,6 @@
 //! an UPDATE/DELETE may read its own target in a subquery: the subquery's answer is taken
 //! before the write.
 
-use super::query::Bound;
 use super::{FlowResult, Session};
 use crate::error::SqlError;
 use crate::protocol::writer::ResultWriter;
@@ -145,25 +144,13 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<String> {
         let max = self.shared.config.server.max_memory_rows;
-        let status = self.status();
-        let capture = {
-            let mut cw = ResultWriter::capturing(w.io(), status, max);
-            Box::pin(self.dispatch(text, &Bound::default(), &mut cw)).await?;
-            cw.take_capture().unwrap_or_default()
-        };
+        let capture = self.capture(text, max, w).await?;
         if let Some(e) = capture.error {
             return Err(e.into());
         }
         let nbe = self.no_backslash_escapes;
         let cols = &capture.columns;
-        let lit = |row: &crate::result::Row| -> Vec<String> {
-            cols.iter()
-                .enumerate()
-                .map(|(i, c)| {
-                    crate::sql::literal::cell_literal(c, row.get(i).and_then(|x| x.as_deref()), nbe)
-                })
-                .collect()
-        };
+        let lit = |row: &crate::result::Row| crate::sql::literal::row_literals(cols, row, nbe);
         Ok(match kind {
             Kind::Exists => {
                 if capture.rows.is_empty() {

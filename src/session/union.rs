@@ -5,7 +5,6 @@
 //! applies the ORDER BY / LIMIT. Column metadata comes from MariaDB: the whole statement
 //! with `LIMIT 0` on a data source holding a node of every table.
 
-use super::query::Bound;
 use super::{FlowResult, Session};
 use crate::error::SqlError;
 use crate::eval::Val;
@@ -187,12 +186,7 @@ impl Session {
         let mut held = 0usize;
         for b in &parts.branches {
             let text = sql[b.clone()].to_string();
-            let status = self.status();
-            let cap = {
-                let mut cw = ResultWriter::capturing(w.io(), status, max);
-                Box::pin(self.dispatch(&text, &Bound::default(), &mut cw)).await?;
-                cw.take_capture().unwrap_or_default()
-            };
+            let cap = self.capture(&text, max, w).await?;
             if let Some(e) = cap.error {
                 return Err(e.into());
             }

@@ -85,6 +85,18 @@ fn float_sql(d: f64, single: Option<f32>) -> String {
     }
 }
 
+/// Every cell of a text row as a literal of its column's type.
+pub fn row_literals(
+    cols: &[crate::result::ColumnDef],
+    row: &crate::result::Row,
+    nbe: bool,
+) -> Vec<String> {
+    cols.iter()
+        .enumerate()
+        .map(|(i, c)| cell_literal(c, row.get(i).and_then(|x| x.as_deref()), nbe))
+        .collect()
+}
+
 /// `(n)` for 1..=6 fractional digits.
 fn fraction(decimals: u8) -> String {
     match decimals {

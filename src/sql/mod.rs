@@ -47,6 +47,22 @@ pub fn object_base_name(name: &ObjectName) -> Option<String> {
         .map(|i| i.value.to_ascii_lowercase())
 }
 
+/// The lower-cased words (identifiers and keywords) of a SQL text, in order.
+pub fn words(sql: &str) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    Tokenizer::new(&MySqlDialect {}, sql)
+        .tokenize()
+        .map(|toks| {
+            toks.into_iter()
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// First word of a statement, upper-cased, skipping comments and whitespace.
 pub fn first_keyword(sql: &str) -> String {
     let mut s = sql.trim_start();

@@ -473,7 +473,8 @@ fn ctes(ctx: &PlanCtx, q: &sqlparser::ast::Query) -> Option<Vec<CteDef>> {
         let mut needed = vec![false; i];
         let mut todo = vec![text.clone()];
         while let Some(t) = todo.pop() {
-            let words = words_of(&t);
+            let words: std::collections::HashSet<String> =
+                crate::sql::words(&t).into_iter().collect();
             for (j, (n, _, q)) in defs.iter().enumerate() {
                 if !needed[j] && words.contains(n) {
                     needed[j] = true;
@@ -506,22 +507,6 @@ fn ctes(ctx: &PlanCtx, q: &sqlparser::ast::Query) -> Option<Vec<CteDef>> {
         });
     }
     Some(out)
-}
-
-/// The lower-cased words (identifiers and keywords) of a SQL text.
-fn words_of(sql: &str) -> std::collections::HashSet<String> {
-    use sqlparser::tokenizer::{Token, Tokenizer};
-    Tokenizer::new(&sqlparser::dialect::MySqlDialect {}, sql)
-        .tokenize()
-        .map(|toks| {
-            toks.into_iter()
-                .filter_map(|t| match t {
-                    Token::Word(w) => Some(w.value.to_ascii_lowercase()),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A derived table's `(SELECT ...)` range and its query text (when the text reads back as
