@@ -541,7 +541,7 @@ fn filters<'a>(
     let mut v: Vec<&Expr> = selection.into_iter().collect();
     for twj in from {
         for j in &twj.joins {
-            if let Some(on) = super::select::inner_on(&j.join_operator) {
+            if let Some(on) = super::colocate::inner_on(&j.join_operator) {
                 v.push(on);
             }
         }
@@ -571,7 +571,7 @@ fn check_multi_table_write(
 ) -> SqlResult<()> {
     let sharding = route::sharding_columns(ctx.db, ctx.refs);
     let f = filters(selection, from);
-    super::select::check_joins(ctx, from, &sharding, &f)?;
+    super::colocate::check_joins(ctx, from, &sharding, &f)?;
     let all_sharded = ctx
         .refs
         .tables

@@ -2,6 +2,7 @@
 //! SQL) and what the proxy must do with the results (merge order, limit, hidden columns).
 
 mod aggregate;
+mod colocate;
 mod dml;
 mod select;
 pub mod ship;

@@ -15,7 +15,7 @@
 //! and the shipped tables, writes each shipped table's fetch and rewrites the statement; the
 //! session (`session/ship.rs`) runs it.
 
-use super::select::{collect_equalities, strategy_column_pairs, table_index};
+use super::colocate::{collect_equalities, strategy_column_pairs, table_index};
 use super::PlanCtx;
 use crate::route::{self, Placement};
 use crate::rules::{LogicalDatabase, TableRule};
@@ -295,7 +295,7 @@ pub fn ship_plan(ctx: &PlanCtx, stmt: &Statement) -> Option<ShipPlan> {
     }
     // Subqueries over sharded tables not co-located with the outer row (a correlated
     // subquery joined on part of the key, say): a full copy answers them on every node.
-    let nested = super::select::colocated_nested(ctx, q, &sharding);
+    let nested = super::colocate::colocated_nested(ctx, q, &sharding);
     let in_derived = |r: &std::ops::Range<usize>| {
         members
             .iter()
