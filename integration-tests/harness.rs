@@ -150,3 +150,31 @@ pub fn xa_log_path() -> String {
         .display()
         .to_string()
 }
+
+/// Another proxy over the shared cluster's shards, with its config changed by `f`. It
+/// serves until the returned sender says stop (or the process ends).
+pub async fn proxy_over_shared(
+    f: impl FnOnce(&mut shardgate::rules::Config),
+) -> (std::net::SocketAddr, watch::Sender<bool>, Arc<Shared>) {
+    let ep = shared();
+    let mut config =
+        shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
+            .expect("rules");
+    for (i, port) in ep.shard_ports.iter().enumerate() {
+        config
+            .data_sources
+            .get_mut(&format!("ds_{i}"))
+            .expect("ds")
+            .port = *port;
+    }
+    config.server.xa_log = xa_log_path();
+    f(&mut config);
+    let shared = Arc::new(Shared::new(config).await.expect("start"));
+    let server = Server::bind("127.0.0.1:0", shared.clone())
+        .await
+        .expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let (stop, rx) = watch::channel(false);
+    tokio::spawn(server.run(rx));
+    (addr, stop, shared)
+}

@@ -156,3 +156,29 @@ async fn derived_tables_match_oracle() {
     let (mut p, mut o) = connect(&ep).await;
     check_all(&mut p, &mut o, &derived()).await;
 }
+
+/// With a small `max_memory_rows`, a shipped table or a multi-node read inside a transaction
+/// that would hold more rows answers 1038; the session (and its transaction) go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_bounds_hold_for_shipping_and_transactions() {
+    use crate::diff::text;
+    let (addr, _stop, _) =
+        crate::harness::proxy_over_shared(|c| c.server.max_memory_rows = 50).await;
+    let mut p = mysql_async::Conn::from_url(format!("mysql://root:root@{addr}/shop"))
+        .await
+        .expect("connect");
+    let big = "SELECT COUNT(*) FROM t_user u JOIN t_order o ON o.region_id = u.region_id";
+    assert_eq!(text(&mut p, big).await.map(|_| ()).unwrap_err().0, 1038);
+    // The copies are gone and the session works: a small shipped table goes through.
+    let small = "SELECT COUNT(*) FROM t_order o JOIN t_product p ON p.product_id = o.user_id";
+    for _ in 0..2 {
+        text(&mut p, small).await.expect("small shipped join");
+    }
+    text(&mut p, "BEGIN").await.expect("begin");
+    let scatter = "SELECT * FROM t_order";
+    assert_eq!(text(&mut p, scatter).await.map(|_| ()).unwrap_err().0, 1038);
+    text(&mut p, "SELECT COUNT(*) FROM t_user")
+        .await
+        .expect("after 1038");
+    text(&mut p, "COMMIT").await.expect("commit");
+}

@@ -40,26 +40,7 @@ fn material() -> &'static Material {
 
 /// A proxy over the shared cluster's shards with `[server]` changed by `f`.
 async fn proxy(f: impl FnOnce(&mut Config)) -> (SocketAddr, Stop) {
-    let ep = crate::harness::shared();
-    let mut config =
-        shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
-            .expect("rules");
-    for (i, port) in ep.shard_ports.iter().enumerate() {
-        config
-            .data_sources
-            .get_mut(&format!("ds_{i}"))
-            .expect("ds")
-            .port = *port;
-    }
-    config.server.xa_log = crate::harness::xa_log_path();
-    f(&mut config);
-    let shared = std::sync::Arc::new(shardgate::server::Shared::new(config).await.expect("start"));
-    let server = shardgate::server::Server::bind("127.0.0.1:0", shared.clone())
-        .await
-        .expect("bind");
-    let addr = server.local_addr().expect("addr");
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(server.run(rx));
+    let (addr, stop, shared) = crate::harness::proxy_over_shared(f).await;
     (addr, Stop { stop, shared })
 }
 
