@@ -73,3 +73,28 @@ async fn aggregates_match_oracle() {
     let (mut p, mut o) = connect(&ep).await;
     check_all(&mut p, &mut o, &cases()).await;
 }
+
+/// A grouped query over several nodes needs no more connections than it has nodes per data
+/// source (its metadata query runs first on one of them): one connection per pool works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grouped_queries_work_with_one_connection_per_data_source() {
+    let (addr, _stop, _) = crate::harness::proxy_over_shared(|c| {
+        for ds in c.data_sources.values_mut() {
+            ds.pool_size = 1;
+        }
+    })
+    .await;
+    let mut p = mysql_async::Conn::from_url(format!("mysql://root:root@{addr}/shop"))
+        .await
+        .expect("connect");
+    let ep = crate::harness::shared();
+    let (_, mut o) = crate::diff::connect(&ep).await;
+    let cases = [
+        ordered(
+            "SELECT status, COUNT(*), SUM(amount) FROM t_order GROUP BY status ORDER BY 2 DESC, 1",
+        ),
+        ordered("SELECT COUNT(DISTINCT user_id), MAX(amount) FROM t_order"),
+        unordered("SELECT DISTINCT region_id FROM t_order"),
+    ];
+    check_all(&mut p, &mut o, &cases).await;
+}

@@ -99,27 +99,74 @@ impl Session {
         } else {
             // Take the statement's connections per data source in one batch, data sources in
             // name order: statements never wait for a connection while holding one.
+            // A grouped plan's metadata query (its last node, `LIMIT 0`) runs first, on one of
+            // the statement's connections, so it never needs a connection of its own.
+            let meta = plan
+                .merge
+                .aggregate
+                .as_ref()
+                .and_then(|_| plan.nodes.len().checked_sub(1));
             let mut per_ds: std::collections::BTreeMap<&str, usize> = Default::default();
-            for n in &plan.nodes {
-                *per_ds.entry(n.data_source.as_str()).or_default() += 1;
+            for (i, n) in plan.nodes.iter().enumerate() {
+                let c = per_ds.entry(n.data_source.as_str()).or_default();
+                if Some(i) != meta {
+                    *c += 1;
+                }
             }
             let mut leases: std::collections::HashMap<&str, Vec<Lease>> = Default::default();
             for (ds, count) in per_ds {
                 let backend = self.shared.backends.get(ds)?.clone();
                 // More nodes than the pool holds: the rest wait for those that finish.
-                let batch = count.min(backend.size());
+                let batch = count.max(1).min(backend.size());
                 leases.insert(ds, backend.acquire_many(batch).await?);
             }
-            for n in &plan.nodes {
-                let lease = match leases.get_mut(n.data_source.as_str()).and_then(|v| v.pop()) {
-                    Some(l) => l,
-                    None => {
-                        let backend = self.shared.backends.get(&n.data_source)?.clone();
-                        backend.acquire().await?
+            let mut meta_stream = None;
+            if let Some(n) = meta.and_then(|i| plan.nodes.get(i)) {
+                let lease = self.lease_from(&mut leases, &n.data_source).await?;
+                let rx = spawn_query(lease, n.sql.clone(), Some(self.state.clone()));
+                let (msgs, back, _) = drain(rx, usize::MAX).await;
+                if let Some(l) = back {
+                    leases.entry(n.data_source.as_str()).or_default().push(l);
+                }
+                meta_stream = Some(replay(msgs));
+            }
+            // The stream that last took a connection of each data source.
+            let mut last: std::collections::HashMap<&str, usize> = Default::default();
+            for (i, n) in plan.nodes.iter().enumerate() {
+                if Some(i) == meta {
+                    continue;
+                }
+                let ds = n.data_source.as_str();
+                let spare = leases.get_mut(ds).and_then(|v| v.pop());
+                let lease = match (spare, last.get(ds)) {
+                    (Some(l), _) => l,
+                    // More nodes than the pool holds: read an earlier node of this data
+                    // source whole (at most max_memory_rows rows) and reuse its connection,
+                    // rather than wait for one that only comes back when it is read.
+                    (None, Some(&j)) => {
+                        let max = self.shared.config.server.max_memory_rows;
+                        let earlier = std::mem::replace(&mut streams[j], replay(Vec::new()));
+                        let (msgs, back, overflow) = drain(earlier, max).await;
+                        if overflow {
+                            return Err(SqlError::new(
+                                1038,
+                                "HY001",
+                                format!("Out of sort memory: a statement over more nodes of data source {ds} than its pool_size held more than {max} rows of one node in the proxy (raise [server] max_memory_rows or pool_size)"),
+                            )
+                            .into());
+                        }
+                        streams[j] = replay(msgs);
+                        match back {
+                            Some(l) => l,
+                            None => self.lease_from(&mut leases, ds).await?,
+                        }
                     }
+                    (None, None) => self.lease_from(&mut leases, ds).await?,
                 };
+                last.insert(ds, streams.len());
                 streams.push(spawn_query(lease, n.sql.clone(), Some(self.state.clone())));
             }
+            streams.extend(meta_stream);
         }
         let leases = self.deliver(plan, streams, w).await?;
         if txn {
@@ -243,37 +290,13 @@ impl Session {
     }
 
     /// Drain a node's stream into memory (transactions with several queries per connection).
-    async fn buffer_and_repin(&mut self, mut rx: RowStream) -> FlowResult<RowStream> {
+    async fn buffer_and_repin(&mut self, rx: RowStream) -> FlowResult<RowStream> {
         let max = self.shared.config.server.max_memory_rows;
-        let mut msgs = Vec::new();
-        let mut rows = 0usize;
-        while let Some(m) = rx.recv().await {
-            match m {
-                NodeMsg::Row(_) if rows >= max => {
-                    // Past the bound: keep reading (the pinned connection stays usable),
-                    // keep nothing, and fail the statement below.
-                    rows = rows.saturating_add(1);
-                }
-                NodeMsg::Row(r) => {
-                    rows += 1;
-                    msgs.push(NodeMsg::Row(r));
-                }
-                NodeMsg::Done { ok, lease } => {
-                    if let Some(l) = lease {
-                        self.repin(l);
-                    }
-                    msgs.push(NodeMsg::Done { ok, lease: None });
-                }
-                NodeMsg::Error { err, lease } => {
-                    if let Some(l) = lease {
-                        self.repin(l);
-                    }
-                    msgs.push(NodeMsg::Error { err, lease: None });
-                }
-                other => msgs.push(other),
-            }
+        let (msgs, lease, overflow) = drain(rx, max).await;
+        if let Some(l) = lease {
+            self.repin(l);
         }
-        if rows > max {
+        if overflow {
             return Err(SqlError::new(
                 1038,
                 "HY001",
@@ -281,11 +304,20 @@ impl Session {
             )
             .into());
         }
-        let (tx, rx) = mpsc::channel(msgs.len().max(1));
-        for m in msgs {
-            let _ = tx.try_send(m);
+        Ok(replay(msgs))
+    }
+
+    /// One of the statement's connections to `ds`, or a new one when they are all in use.
+    async fn lease_from(
+        &self,
+        leases: &mut std::collections::HashMap<&str, Vec<Lease>>,
+        ds: &str,
+    ) -> FlowResult<Lease> {
+        if let Some(l) = leases.get_mut(ds).and_then(|v| v.pop()) {
+            return Ok(l);
         }
-        Ok(rx)
+        let backend = self.shared.backends.get(ds)?.clone();
+        Ok(backend.acquire().await?)
     }
 
     /// Send the results of the node streams to the client; returns the leases that came back.
@@ -540,6 +572,43 @@ impl Session {
         }
         e
     }
+}
+
+/// Read a node's whole stream: its messages (at most `max` rows kept; past that the rest
+/// are read and dropped, and the third value says so) and the connection it gives back.
+async fn drain(mut rx: RowStream, max: usize) -> (Vec<NodeMsg>, Option<Lease>, bool) {
+    let mut msgs = Vec::new();
+    let mut back = None;
+    let mut rows = 0usize;
+    let mut overflow = false;
+    while let Some(m) = rx.recv().await {
+        match m {
+            NodeMsg::Row(_) if rows >= max => overflow = true,
+            NodeMsg::Row(r) => {
+                rows += 1;
+                msgs.push(NodeMsg::Row(r));
+            }
+            NodeMsg::Done { ok, lease } => {
+                back = back.or(lease);
+                msgs.push(NodeMsg::Done { ok, lease: None });
+            }
+            NodeMsg::Error { err, lease } => {
+                back = back.or(lease);
+                msgs.push(NodeMsg::Error { err, lease: None });
+            }
+            other => msgs.push(other),
+        }
+    }
+    (msgs, back, overflow)
+}
+
+/// A stream that replays drained messages.
+fn replay(msgs: Vec<NodeMsg>) -> RowStream {
+    let (tx, rx) = mpsc::channel(msgs.len().max(1));
+    for m in msgs {
+        let _ = tx.try_send(m);
+    }
+    rx
 }
 
 /// Replace whole-identifier occurrences only (`t_order_1` but not inside `t_order_10`).
