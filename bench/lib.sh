@@ -80,7 +80,8 @@ free_port() {
     for _ in $(seq 200); do
         p=$((20000 + RANDOM % 30000))
         [[ -n ${USED_PORTS[$p]:-} ]] && continue
-        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
+        # Any socket on it (a listener, or a connection using it as its local port).
+        if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
             USED_PORTS[$p]=1
             echo "$p"
             return 0

@@ -161,7 +161,7 @@ run_idle() { # n
 # --- slow reader of a 1M-row scatter ------------------------------------------------------
 
 STREAM=$OUT_DIR/stream.tsv
-printf 'query\trows read\tread seconds\tbaseline VmRSS MiB\tpeak sampled VmRSS MiB\tVmHWM at end MiB\tVmRSS at end MiB\tpeak over baseline MiB\tshard connections during the read ds_0/ds_1\tother load %%\n' >"$STREAM"
+printf 'query\trows read\tread seconds\tbaseline VmRSS MiB\tpeak sampled VmRSS MiB\tVmHWM at end MiB\tVmRSS at end MiB\tpeak over baseline MiB\tshard connections during the read ds_0/ds_1\tmid-read KiB queued: proxy→client Send-Q / shards→proxy Recv-Q\tother load %%\n' >"$STREAM"
 
 run_stream() { # label, sql
     local label=$1 q=$2 samples=$OUT_DIR/rss-$1.tsv
@@ -184,9 +184,27 @@ run_stream() { # label, sql
     ROWS=$ROWS "$PY" bench/memclient.py stream 127.0.0.1 "$PROXY_PORT" "$STREAM_SECONDS" "$q" \
         >"$OUT_DIR/stream-$label.txt" 2>&1 &
     local cpid=$! conns=
-    # Shard connections in the middle of the read.
+    # In the middle of the read: the shard connections, what the shards' queries are
+    # doing, and the socket queues (a full Send-Q towards the client and full Recv-Qs from
+    # the shards mean the proxy waits for the client instead of buffering).
     sleep $((STREAM_SECONDS / 2))
     conns="$(backend_conns ds_0)/$(backend_conns ds_1)"
+    local ds mid=$OUT_DIR/midread-$label.txt
+    {
+        for ds in ds_0 ds_1; do
+            echo "== $ds: queries from the proxy (command, state, time)"
+            sql "${DB_PORT[$ds]}" "SELECT command, state, time, LEFT(info, 60) FROM information_schema.processlist WHERE info LIKE 'SELECT%t_big%'"
+        done
+        echo "== proxy -> client socket (Recv-Q Send-Q local peer)"
+        ss -tnH "sport = :$PROXY_PORT" | awk '{ print $2, $3, $4, $5 }'
+        for ds in ds_0 ds_1; do
+            echo "== proxy <- $ds sockets, proxy side (Recv-Q Send-Q local peer)"
+            ss -tnH "dport = :${DB_PORT[$ds]}" | awk '{ print $2, $3, $4, $5 }'
+        done
+    } >"$mid" 2>&1
+    local sendq recvq
+    sendq=$(ss -tnH "sport = :$PROXY_PORT" | awk '{ s += $3 } END { print s + 0 }')
+    recvq=$(for ds in ds_0 ds_1; do ss -tnH "dport = :${DB_PORT[$ds]}"; done | awk '{ s += $2 } END { print s + 0 }')
     wait "$cpid" || FAILURES+=("stream client ($label) failed: $(tail -3 "$OUT_DIR/stream-$label.txt" | tr '\n' ' ')")
     sleep 1
     local hwm rss
@@ -202,8 +220,9 @@ run_stream() { # label, sql
     [[ $sum == $((ROWS * (ROWS + 1) / 2)) ]] || FAILURES+=("stream $label: sum of ids $sum, expected $((ROWS * (ROWS + 1) / 2))")
     if [[ $label == ordered ]] && ! grep -q 'sorted yes' "$OUT_DIR/stream-$label.txt"; then FAILURES+=("stream $label: rows not in k order"); fi
     peak=$(awk -F'\t' 'BEGIN { m = 0 } $2 > m { m = $2 } END { print m }' "$samples")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$q" "${n:--}" "${secs:--}" "$(mib "$base")" \
-        "$(mib "$peak")" "$(mib "$hwm")" "$(mib "$rss")" "$(mib $((peak - base)))" "$conns" "$OTHER_LOAD" >>"$STREAM"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$q" "${n:--}" "${secs:--}" "$(mib "$base")" \
+        "$(mib "$peak")" "$(mib "$hwm")" "$(mib "$rss")" "$(mib $((peak - base)))" "$conns" \
+        "$((sendq / 1024)) / $((recvq / 1024))" "$OTHER_LOAD" >>"$STREAM"
     tail -1 "$STREAM" >&2
     stop_proxy
 }
