@@ -23,6 +23,8 @@
 #   HARD_TIMEOUT [DURATION+90] seconds before a hung sysbench run is killed
 #   IGNORE_ERRORS [sysbench default: 1213,1020,1205] (--mysql-ignore-errors)
 #   OUT_DIR [target/sysbench/<date>] (results.md, sysbench outputs, proxy logs)
+#
+# Latency: p95 is sysbench's --percentile=95; p99 is computed from its --histogram output.
 #   SKIP_BUILD [0]  KEEP_WORKDIR [0] (keep the MariaDB data directories)
 #
 # Example: THREADS="8 32" DURATION=10 ./bench/sysbench.sh
