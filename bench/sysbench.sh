@@ -23,6 +23,8 @@
 #   HARD_TIMEOUT [DURATION+90] seconds before a hung sysbench run is killed
 #   IGNORE_ERRORS [sysbench default: 1213,1020,1205] (--mysql-ignore-errors)
 #   OUT_DIR [target/sysbench/<date>] (results.md, sysbench outputs, proxy logs)
+#
+# Latency: p95 is sysbench's --percentile=95; p99 is computed from its --histogram output.
 #   SKIP_BUILD [0]  KEEP_WORKDIR [0] (keep the MariaDB data directories)
 #
 # Example: THREADS="8 32" DURATION=10 ./bench/sysbench.sh
@@ -300,6 +302,15 @@ sb_field() { # file, what
     errors) awk '/^ *ignored errors:/ { print $3; exit }' "$1" ;;
     reconnects) awk '/^ *reconnects:/ { print $2; exit }' "$1" ;;
     p95) awk '/95th percentile:/ { print $3; exit }' "$1" ;;
+    # From the latency histogram (--histogram=on), the way sysbench computes its
+    # percentile: the first bucket at which the cumulative count reaches 99%.
+    p99) awk '
+        /^Latency histogram/ { h = 1; next }
+        h && /^ *$/ { h = 0 }
+        h && $1 ~ /^[0-9.]+$/ { n++; v[n] = $1; c[n] = $NF; tot += $NF }
+        END { if (!tot) exit
+              s = 0
+              for (i = 1; i <= n; i++) { s += c[i]; if (s >= tot * 0.99) { print v[i]; exit } } }' "$1" ;;
     esac
 }
 
@@ -384,7 +395,7 @@ verify() {
 }
 
 RESULTS=$OUT_DIR/results.tsv
-printf 'setup\tworkload\tthreads\tps_mode\tdirect_qps\tproxy_qps\tratio\tdirect_p95_ms\tproxy_p95_ms\tdirect_errors\tproxy_errors\tproxy_cpu_us_per_query\tdirect_cpu_us_per_query\tother_load_pct\n' >"$RESULTS"
+printf 'setup\tworkload\tthreads\tps_mode\tdirect_qps\tproxy_qps\tratio\tdirect_p95_ms\tproxy_p95_ms\tdirect_p99_ms\tproxy_p99_ms\tdirect_errors\tproxy_errors\tproxy_cpu_us_per_query\tdirect_cpu_us_per_query\tother_load_pct\n' >"$RESULTS"
 
 # --- report ---------------------------------------------------------------------------
 
@@ -396,8 +407,8 @@ report() {
         echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
         echo '```'
         echo
-        echo "| setup | workload | threads | ps-mode | direct QPS | proxy QPS | proxy/direct | direct p95 ms | proxy p95 ms | direct errors | proxy errors | proxy CPU µs/query | direct mariadbd CPU µs/query | other load % (direct/proxy run) |"
-        echo "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        echo "| setup | workload | threads | ps-mode | direct QPS | proxy QPS | proxy/direct | direct p95 ms | proxy p95 ms | direct p99 ms | proxy p99 ms | direct errors | proxy errors | proxy CPU µs/query | direct mariadbd CPU µs/query | other load % (direct/proxy run) |"
+        echo "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         tail -n +2 "$RESULTS" | awk -F'\t' '{ printf "| %s |", $1; for (i = 2; i <= NF; i++) printf " %s |", $i; print "" }'
         if ((${#FAILURES[@]})); then
             echo
@@ -423,7 +434,7 @@ run_one() { # target, setup, workload, threads, ps_mode -> sets R_* globals
     # --forced-shutdown: a run stuck in a query still ends (and reports) 30 s after --time;
     # timeout(1) is the backstop if even that hangs.
     sb_timed timeout -k 5 "$HARD_TIMEOUT" -- "$target" "$setup" run "$workload" --threads="$threads" --time="$DURATION" \
-        --report-interval=0 --percentile=95 --forced-shutdown=30 --db-ps-mode="$ps" >"$out" 2>&1
+        --report-interval=0 --percentile=95 --histogram=on --forced-shutdown=30 --db-ps-mode="$ps" >"$out" 2>&1
     local rc=$?
     after=$(cpu_ticks "$pid")
     # CPU used by processes that are not part of this benchmark, in % of the machine.
@@ -435,6 +446,7 @@ run_one() { # target, setup, workload, threads, ps_mode -> sets R_* globals
     R_Q=$(sb_field "$out" queries)
     R_ERR=$(sb_field "$out" errors)
     R_P95=$(sb_field "$out" p95)
+    R_P99=$(sb_field "$out" p99)
     R_CPU=-
     if [[ -n $R_Q && $R_Q -gt 0 ]]; then
         R_CPU=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v q="$R_Q" \
@@ -447,6 +459,7 @@ run_one() { # target, setup, workload, threads, ps_mode -> sets R_* globals
         log "FAILED $workload t=$threads ps=$ps via $target ($setup): ${why:-see $out}"
         R_QPS=${R_QPS:-FAIL}
         R_P95=${R_P95:--}
+        R_P99=${R_P99:--}
         R_ERR=${R_ERR:--}
     fi
 }
@@ -495,7 +508,7 @@ for setup in $SETUPS; do
             for threads in $THREADS; do
                 for ps in $PS_MODES; do
                     run_one direct "$setup" "$workload" "$threads" "$ps"
-                    d_qps=$R_QPS d_p95=$R_P95 d_err=$R_ERR d_cpu=$R_CPU d_other=$R_OTHER
+                    d_qps=$R_QPS d_p95=$R_P95 d_p99=$R_P99 d_err=$R_ERR d_cpu=$R_CPU d_other=$R_OTHER
                     run_one proxy "$setup" "$workload" "$threads" "$ps"
                     if ! proxy_answers; then
                         FAILURES+=("proxy stopped answering after $workload threads=$threads ps=$ps ($setup setup): even a point SELECT through it gets no answer within 10 s; restarted it")
@@ -507,8 +520,8 @@ for setup in $SETUPS; do
                     fi
                     ratio=$(awk -v p="$R_QPS" -v d="$d_qps" \
                         'BEGIN { if (p + 0 > 0 && d + 0 > 0) printf "%.2f", p / d; else print "-" }')
-                    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$setup" "$workload" \
-                        "$threads" "$ps" "$d_qps" "$R_QPS" "$ratio" "$d_p95" "$R_P95" "$d_err" \
+                    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$setup" "$workload" \
+                        "$threads" "$ps" "$d_qps" "$R_QPS" "$ratio" "$d_p95" "$R_P95" "$d_p99" "$R_P99" "$d_err" \
                         "$R_ERR" "$R_CPU" "$d_cpu" "$d_other/$R_OTHER" >>"$RESULTS"
                     log "$setup $workload t=$threads ps=$ps: direct $d_qps qps, proxy $R_QPS qps ($ratio)"
                 done
