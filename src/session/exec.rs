@@ -465,9 +465,20 @@ impl Session {
                 }
             }
         }
-        // Streams still open here were cut by LIMIT; dropping them abandons those queries.
-        drop(streams);
         w.end(warnings).await?;
+        // Streams still open here were cut by LIMIT. Each node was sent `LIMIT offset+n`, so
+        // what is left is bounded: read it off (after the client has its answer) and keep
+        // the connections, rather than closing them mid-result and reconnecting.
+        for rx in streams.iter_mut() {
+            while let Some(m) = rx.recv().await {
+                match m {
+                    NodeMsg::Done { lease, .. } | NodeMsg::Error { lease, .. } => {
+                        leases.extend(lease)
+                    }
+                    _ => {}
+                }
+            }
+        }
         Ok(leases)
     }
 
