@@ -6,6 +6,7 @@
 #   bench/hotpath.sh setup            start two MariaDB shards in $HOT_DIR, load sbtest1
 #   bench/hotpath.sh measure [BIN]    run the cases below against BIN (default
 #                                     target/release/shardgate), print one line per case
+#   bench/hotpath.sh flame [BIN]      a perf flame graph of the proxy (see flame() below)
 #   bench/hotpath.sh stop             stop the shards
 #
 # Cases: {unsharded, sharded} x {ps-mode auto (prepared), disable (text)}.
@@ -200,9 +201,32 @@ measure() {
     done
 }
 
+# A flame graph of the proxy (user + kernel stacks, DWARF unwinding) during FLAME_SECONDS of
+# prepared point selects on the unsharded table; needs perf and inferno
+# (`cargo install inferno`). Writes $FLAME_OUT (default docs/flamegraph-point-select.svg).
+flame() { # [BIN]
+    local bin=${1:-target/release/shardgate} out=${FLAME_OUT:-docs/flamegraph-point-select.svg}
+    local secs=${FLAME_SECONDS:-8}
+    command -v inferno-flamegraph >/dev/null || die "inferno not found: cargo install inferno"
+    start_proxy unsharded "$bin"
+    SB_PASS=root sb "$PROXY_PORT" shop auto run --threads="$THREADS" --time=$((secs + 4)) \
+        >"$HOT_DIR/flame-sysbench.log" 2>&1 &
+    local sbpid=$!
+    sleep 2
+    perf record -F 499 --call-graph dwarf,16384 -p "$PROXY_PID" -o "$HOT_DIR/perf.data" \
+        -- sleep "$secs" >"$HOT_DIR/perf-record.log" 2>&1 || die "perf record failed"
+    wait "$sbpid"
+    perf script -i "$HOT_DIR/perf.data" 2>/dev/null | inferno-collapse-perf >"$HOT_DIR/folded.txt"
+    inferno-flamegraph --title "shardgate: prepared point selects, unsharded ($THREADS threads)" \
+        <"$HOT_DIR/folded.txt" >"$out"
+    stop_proxy
+    log "flame graph in $out ($(wc -l <"$HOT_DIR/folded.txt") distinct stacks)"
+}
+
 case ${1:-} in
 setup) setup ;;
 measure) shift; measure "$@" ;;
+flame) shift; flame "$@" ;;
 stop) stop ;;
-*) die "usage: $0 setup|measure [BIN]|stop" ;;
+*) die "usage: $0 setup|measure [BIN]|flame [BIN]|stop" ;;
 esac
