@@ -15,10 +15,64 @@ pub enum NodeMsg {
     Error { err: SqlError, lease: Option<Lease> },
 }
 
-pub type RowStream = mpsc::Receiver<NodeMsg>;
+/// What a backend task sends: rows in batches, so a stream costs one channel operation (and
+/// at most one wakeup of its reader) per batch rather than per row.
+enum Wire {
+    Columns(Arc<[ColumnDef]>),
+    Rows(Vec<Row>),
+    Done { ok: OkInfo, lease: Option<Lease> },
+    Error { err: SqlError, lease: Option<Lease> },
+}
 
-/// Rows buffered per shard stream before the backend read waits (backpressure).
-const STREAM_DEPTH: usize = 256;
+/// A node's events, rows one at a time: from its backend task, or replayed from memory.
+pub struct RowStream {
+    source: Source,
+}
+
+enum Source {
+    Live {
+        rx: mpsc::Receiver<Wire>,
+        pending: std::vec::IntoIter<Row>,
+    },
+    Replay(std::collections::VecDeque<NodeMsg>),
+}
+
+impl RowStream {
+    /// A stream that hands out messages already read.
+    pub fn replay(msgs: Vec<NodeMsg>) -> RowStream {
+        RowStream {
+            source: Source::Replay(msgs.into()),
+        }
+    }
+
+    /// The next event; `None` once the node's task has ended.
+    pub async fn recv(&mut self) -> Option<NodeMsg> {
+        match &mut self.source {
+            Source::Replay(q) => q.pop_front(),
+            Source::Live { rx, pending } => loop {
+                if let Some(r) = pending.next() {
+                    return Some(NodeMsg::Row(r));
+                }
+                return match rx.recv().await? {
+                    Wire::Rows(v) => {
+                        *pending = v.into_iter();
+                        continue;
+                    }
+                    Wire::Columns(c) => Some(NodeMsg::Columns(c)),
+                    Wire::Done { ok, lease } => Some(NodeMsg::Done { ok, lease }),
+                    Wire::Error { err, lease } => Some(NodeMsg::Error { err, lease }),
+                };
+            },
+        }
+    }
+}
+
+/// Rows per message from a backend task.
+const ROW_BATCH: usize = 64;
+
+/// Batches buffered per shard stream before the backend read waits (backpressure): about
+/// 256 rows.
+const STREAM_DEPTH: usize = 4;
 
 pub fn column_def(c: &mysql_async::Column) -> ColumnDef {
     ColumnDef {
@@ -51,12 +105,18 @@ pub fn row_cells(row: mysql_async::Row) -> Row {
 /// Run `sql` on the leased connection in its own task, streaming the result.
 pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -> RowStream {
     let (tx, rx) = mpsc::channel(STREAM_DEPTH);
+    let stream = RowStream {
+        source: Source::Live {
+            rx,
+            pending: Vec::new().into_iter(),
+        },
+    };
     tokio::spawn(async move {
         if let Some(state) = state {
             if let Err(err) = lease.apply_state(&state).await {
                 lease.mark_broken();
                 let _ = tx
-                    .send(NodeMsg::Error {
+                    .send(Wire::Error {
                         err,
                         lease: Some(lease),
                     })
@@ -68,7 +128,7 @@ pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -
         match outcome {
             Ok(Some(ok)) => {
                 let _ = tx
-                    .send(NodeMsg::Done {
+                    .send(Wire::Done {
                         ok,
                         lease: Some(lease),
                     })
@@ -84,7 +144,7 @@ pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -
                     lease.mark_broken();
                 }
                 let _ = tx
-                    .send(NodeMsg::Error {
+                    .send(Wire::Error {
                         err: err.into(),
                         lease: Some(lease),
                     })
@@ -92,25 +152,33 @@ pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -
             }
         }
     });
-    rx
+    stream
 }
 
 async fn run(
     lease: &mut Lease,
     sql: &str,
-    tx: &mpsc::Sender<NodeMsg>,
+    tx: &mpsc::Sender<Wire>,
 ) -> Result<Option<OkInfo>, mysql_async::Error> {
     let mut res = lease.conn().query_iter(sql).await?;
     if let Some(cols) = res.columns() {
         if !cols.is_empty() {
             let defs: Arc<[ColumnDef]> = cols.iter().map(column_def).collect();
-            if tx.send(NodeMsg::Columns(defs)).await.is_err() {
+            if tx.send(Wire::Columns(defs)).await.is_err() {
                 return Ok(None);
             }
+            let mut batch = Vec::with_capacity(ROW_BATCH);
             while let Some(row) = res.next().await? {
-                if tx.send(NodeMsg::Row(row_cells(row))).await.is_err() {
-                    return Ok(None);
+                batch.push(row_cells(row));
+                if batch.len() == ROW_BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(ROW_BATCH));
+                    if tx.send(Wire::Rows(full)).await.is_err() {
+                        return Ok(None);
+                    }
                 }
+            }
+            if !batch.is_empty() && tx.send(Wire::Rows(batch)).await.is_err() {
+                return Ok(None);
             }
         }
     }

@@ -9,7 +9,6 @@ use crate::plan::Plan;
 use crate::protocol::writer::ResultWriter;
 use crate::result::{ColumnDef, OkInfo, Row};
 use bytes::Bytes;
-use tokio::sync::mpsc;
 
 impl Session {
     /// Execute a plan and answer the client.
@@ -615,11 +614,7 @@ async fn drain(mut rx: RowStream, max: usize) -> (Vec<NodeMsg>, Option<Lease>, b
 
 /// A stream that replays drained messages.
 fn replay(msgs: Vec<NodeMsg>) -> RowStream {
-    let (tx, rx) = mpsc::channel(msgs.len().max(1));
-    for m in msgs {
-        let _ = tx.try_send(m);
-    }
-    rx
+    RowStream::replay(msgs)
 }
 
 /// Replace whole-identifier occurrences only (`t_order_1` but not inside `t_order_10`).
