@@ -189,3 +189,37 @@ async fn too_many_connections_is_1040() {
     drop(b.disconnect().await);
     let _ = stop.send(true);
 }
+
+/// A client that connects and never logs in is closed after `connect_timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_clients_are_closed_after_connect_timeout() {
+    use tokio::io::AsyncReadExt;
+    let (addr, _stop, _) =
+        crate::harness::proxy_over_shared(|c| c.server.connect_timeout = 1).await;
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let started = std::time::Instant::now();
+    let mut buf = vec![0u8; 4096];
+    // The greeting, then nothing from us: the proxy closes the socket.
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match s.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "not closed within 10 s");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "{waited:?}"
+    );
+    // A client that logs in is unaffected.
+    let mut c = mysql_async::Conn::from_url(format!("mysql://root:root@{addr}/shop"))
+        .await
+        .expect("login");
+    use mysql_async::prelude::Queryable;
+    let one: Option<u8> = c.query_first("SELECT 1").await.expect("select");
+    assert_eq!(one, Some(1));
+}

@@ -36,15 +36,25 @@ pub async fn refuse(stream: TcpStream, e: &SqlError) -> std::io::Result<()> {
 
 /// Serve one client until it quits or the connection breaks.
 pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std::io::Result<()> {
-    let connected = handshake::connect(
-        stream,
-        &shared.security,
-        &shared.server_version,
-        conn_id,
-        |user| shared.password_of(user),
+    // A client that does not finish logging in within connect_timeout is dropped, so idle
+    // or half-open connections cannot hold connection slots.
+    let limit = std::time::Duration::from_secs(u64::from(shared.config.server.connect_timeout));
+    let connected = tokio::time::timeout(
+        limit,
+        handshake::connect(
+            stream,
+            &shared.security,
+            &shared.server_version,
+            conn_id,
+            |user| shared.password_of(user),
+        ),
     )
-    .await?;
-    let Some((mut io, login)) = connected else {
+    .await;
+    let Ok(connected) = connected else {
+        tracing::debug!("connection {conn_id}: no login within {limit:?}, closed");
+        return Ok(());
+    };
+    let Some((mut io, login)) = connected? else {
         return Ok(());
     };
     let mut session = Session::new(shared.clone(), conn_id, login.user);

@@ -61,6 +61,15 @@ pub struct ServerConfig {
     /// over plain TCP; `None`: a 2048-bit key is generated when first needed.
     #[serde(default)]
     pub rsa_private_key: Option<String>,
+    /// Seconds a client may take from connecting to being logged in (TLS upgrade and
+    /// authentication included) before the proxy closes the connection (MySQL's
+    /// `connect_timeout`, default 10).
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: u32,
+}
+
+fn default_connect_timeout() -> u32 {
+    10
 }
 
 /// `[server] default_auth_plugin`.
@@ -103,6 +112,7 @@ impl Default for ServerConfig {
             default_auth_plugin: AuthPlugin::default(),
             caching_sha2_cache: Sha2Cache::default(),
             rsa_private_key: None,
+            connect_timeout: default_connect_timeout(),
         }
     }
 }

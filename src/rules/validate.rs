@@ -57,6 +57,9 @@ pub(crate) fn build(raw: RawConfig, origin: &str) -> Result<Config, RulesError> 
         ));
     }
     check_snowflake(&cx, s)?;
+    if s.connect_timeout == 0 {
+        return Err(cx.err("server.connect_timeout", "must be at least 1 (seconds)"));
+    }
     if s.max_connections == Some(0) {
         return Err(cx.err("server.max_connections", "must be at least 1"));
     }
