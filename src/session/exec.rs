@@ -115,7 +115,7 @@ impl Session {
             let mut leases: std::collections::HashMap<&str, Vec<Lease>> = Default::default();
             for (ds, count) in per_ds {
                 let backend = self.shared.backends.get(ds)?.clone();
-                // More nodes than the pool holds: the rest wait for those that finish.
+                // More nodes than the pool holds: the rest reuse these (see below).
                 let batch = count.max(1).min(backend.size());
                 leases.insert(ds, backend.acquire_many(batch).await?);
             }
