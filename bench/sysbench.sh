@@ -48,8 +48,9 @@ OUT_DIR=${OUT_DIR:-$ROOT/target/sysbench/$(date +%Y%m%d-%H%M%S)}
 SKIP_BUILD=${SKIP_BUILD:-0}
 KEEP_WORKDIR=${KEEP_WORKDIR:-0}
 
-log() { printf '[sysbench.sh %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
+# Shared helpers (log, processes, ports, MariaDB servers, CPU ticks): bench/lib.sh.
+NAME=sysbench.sh
+source bench/lib.sh
 
 for prog in sysbench mariadbd mariadb-install-db mariadb; do
     command -v "$prog" >/dev/null 2>&1 ||
@@ -63,29 +64,7 @@ WORKDIR=$(mktemp -d /tmp/sgbench.XXXXXX) || die "mktemp failed"
 
 # --- processes we start, and cleanup ------------------------------------------------
 
-DB_PIDS=()
-PROXY_PID=
 REPORTED=0
-
-stop_pid() { # pid, grace seconds
-    local pid=$1 grace=$2 i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid" 2>/dev/null
-    for ((i = 0; i < grace * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
-        sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    return 0
-}
-
-stop_proxy() {
-    if [[ -n $PROXY_PID ]]; then
-        stop_pid "$PROXY_PID" 10
-        PROXY_PID=
-    fi
-}
 
 cleanup() {
     local rc=$?
@@ -108,61 +87,10 @@ trap 'exit 130' INT TERM
 
 # --- ports ----------------------------------------------------------------------------
 
-declare -A USED_PORTS=()
-free_port() {
-    local p
-    for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
-        [[ -n ${USED_PORTS[$p]:-} ]] && continue
-        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then
-            USED_PORTS[$p]=1
-            echo "$p"
-            return 0
-        fi
-    done
-    die "no free port found"
-}
-
 # --- MariaDB --------------------------------------------------------------------------
 
-ROOT_ARGS=()
-[[ $(id -u) == 0 ]] && ROOT_ARGS=(--user=root)
-# Must agree between mariadb-install-db and mariadbd.
+# Must agree between mariadb-install-db and mariadbd (lib.sh's servers are bigger).
 SIZING=(--innodb-log-file-size=48M --innodb-buffer-pool-size=256M)
-
-declare -A DB_PORT=()
-
-init_db() { # name
-    local d=$WORKDIR/$1
-    mkdir -p "$d/data" "$d/tmp"
-    mariadb-install-db --no-defaults --auth-root-authentication-method=normal \
-        --datadir="$d/data" --tmpdir="$d/tmp" --skip-test-db "${SIZING[@]}" "${ROOT_ARGS[@]}" \
-        >"$d/install.log" 2>&1 || { tail -30 "$d/install.log" >&2; return 1; }
-}
-
-start_db() { # name
-    local name=$1 d=$WORKDIR/$1 port
-    port=$(free_port)
-    mariadbd --no-defaults --datadir="$d/data" --tmpdir="$d/tmp" --socket="$d/mysqld.sock" \
-        --port="$port" --bind-address=127.0.0.1 --pid-file="$d/mysqld.pid" \
-        --log-error="$d/error.log" --character-set-server=utf8mb4 \
-        --collation-server=utf8mb4_general_ci --skip-log-bin --max-connections=1000 \
-        --max-connect-errors=1000000000 --innodb-flush-log-at-trx-commit=2 \
-        "${SIZING[@]}" "${ROOT_ARGS[@]}" >"$d/mysqld.out" 2>&1 &
-    DB_PIDS+=($!)
-    DB_PORT[$name]=$port
-    local pid=$! i
-    for ((i = 0; i < 600; i++)); do
-        if mariadb --no-defaults -h127.0.0.1 -P"$port" -uroot -e 'SELECT 1' >/dev/null 2>&1; then
-            log "MariaDB $name on 127.0.0.1:$port (pid $pid)"
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || { tail -30 "$d/error.log" >&2; die "mariadbd $name exited"; }
-        sleep 0.1
-    done
-    tail -30 "$d/error.log" >&2
-    die "mariadbd $name did not answer within 60 s"
-}
 
 sql() { # port, sql
     mariadb --no-defaults -h127.0.0.1 -P"$1" -uroot -e "$2"
@@ -239,34 +167,8 @@ capture_wedge() { # label
     cat "$f" >&2
 }
 
-# utime + stime of a process, in clock ticks.
-cpu_ticks() {
-    local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-    stat=${stat##*) }
-    # after "pid (comm) ": field 3 = state ... utime = field 14, stime = field 15
-    awk '{ print $12 + $13 }' <<<"$stat"
-}
 CLK_TCK=$(getconf CLK_TCK)
 NCPU=$(nproc)
-
-# Busy CPU ticks of the whole machine (user nice system irq softirq steal).
-machine_busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
-
-# CPU ticks of everything this script runs: the proxy, the three MariaDB servers, and
-# the reaped children (sysbench, clients; from the shell's `times`, so call it in the main
-# shell, not in $(...)). Sets OWN_TICKS.
-own_ticks() {
-    local t=0 pid line
-    for pid in $PROXY_PID "${DB_PIDS[@]}"; do t=$((t + $(cpu_ticks "$pid"))); done
-    local tf=$WORKDIR/times.txt
-    times >"$tf"
-    line=$(tail -1 "$tf")
-    OWN_TICKS=$(awk -v t="$t" -v hz="$CLK_TCK" -v l="$line" 'BEGIN {
-        n = split(l, f, " "); s = 0
-        for (i = 1; i <= n; i++) { split(f[i], ms, "m"); sub(/s$/, "", ms[2]); s += ms[1] * 60 + ms[2] }
-        printf "%d\n", t + s * hz }')
-}
 
 # --- sysbench -------------------------------------------------------------------------
 
