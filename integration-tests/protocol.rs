@@ -146,26 +146,8 @@ async fn binary_and_type_metadata_match() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn too_many_connections_is_1040() {
-    let ep = crate::harness::shared();
-    let mut config =
-        shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
-            .expect("rules");
-    for (i, port) in ep.shard_ports.iter().enumerate() {
-        config
-            .data_sources
-            .get_mut(&format!("ds_{i}"))
-            .expect("ds")
-            .port = *port;
-    }
-    config.server.max_connections = Some(2);
-    config.server.xa_log = crate::harness::xa_log_path();
-    let shared = std::sync::Arc::new(shardgate::server::Shared::new(config).await.expect("start"));
-    let server = shardgate::server::Server::bind("127.0.0.1:0", shared)
-        .await
-        .expect("bind");
-    let addr = server.local_addr().expect("addr");
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(server.run(rx));
+    let (addr, stop, _) =
+        crate::harness::proxy_over_shared(|c| c.server.max_connections = Some(2)).await;
     let url = format!("mysql://root:root@127.0.0.1:{}/shop", addr.port());
     let a = Conn::from_url(url.as_str()).await.expect("first");
     let b = Conn::from_url(url.as_str()).await.expect("second");
