@@ -48,15 +48,21 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         }
     }
     // Sharded tables that each route to one node of one data source meet there, joined
-    // however they are.
-    let linked = linked_conditions(ctx, &cc, &conds, &filters);
-    let single = route::single_node(&RouteInput {
-        db,
-        refs: ctx.refs,
-        conditions: &linked,
-        write: false,
-        nested: &ctx.refs.nested,
-    });
+    // however they are (only a question with two sharded tables or more: the common
+    // one-table statement skips it).
+    let sharded_refs = sharding.iter().filter(|c| !c.is_empty()).count();
+    let single = (sharded_refs >= 2)
+        .then(|| {
+            let linked = linked_conditions(ctx, &cc, &conds, &filters);
+            route::single_node(&RouteInput {
+                db,
+                refs: ctx.refs,
+                conditions: &linked,
+                write: false,
+                nested: &ctx.refs.nested,
+            })
+        })
+        .flatten();
     let route = match single {
         Some(r) => r,
         None => {
