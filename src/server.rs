@@ -38,7 +38,9 @@ impl Shared {
         let security = crate::protocol::security::Security::from_config(&config.server)
             .map_err(SqlError::internal)?;
         let backends = Backends::from_config(&config);
-        backends.warm_up().await?;
+        for (ds, e) in backends.warm_up().await {
+            tracing::warn!("data source {ds} is not reachable at start: {e}");
+        }
         let server_version = match &config.server.server_version {
             Some(v) => v.clone(),
             None => backend_version(&config, &backends).await?,

@@ -1,22 +1,78 @@
-//! Backend data sources: the only module that uses mysql_async.
+//! Backend data sources: connections spoken on mysql_common's packet types
+//! ([`conn::BackendConn`]), a small pool per data source, and streaming queries.
 //!
-//! A small pool per data source. Each pooled connection remembers the fingerprint of the
-//! session state (SET NAMES, sql_mode, ...) applied to it, so a session's state is applied
-//! only when it differs from what the connection already has, and reset only when needed.
+//! Each pooled connection remembers the fingerprint of the session state (SET NAMES,
+//! sql_mode, ...) applied to it, so a session's state is applied only when it differs from
+//! what the connection already has, and reset only when needed. The server's session
+//! tracking tells the pool when a connection carries state nobody put there on purpose;
+//! such a connection is reset before anyone else uses it.
 
+mod conn;
+mod packets;
 mod pool;
 mod query;
+mod wire;
 
+pub use conn::{BackendConn, ConnOpts, Head};
 pub use pool::{Backend, Lease, SessionState};
 pub use query::{
-    column_def, describe, exec_drop, query_collect, query_text, row_cells, spawn_query,
-    BackendError, NodeMsg, RowStream, TextResult,
+    describe, exec_drop, query_collect, query_text, spawn_query, NodeMsg, RowStream, TextResult,
 };
 
-use crate::error::SqlResult;
+use crate::error::{SqlError, SqlResult};
 use crate::rules::Config;
 use std::collections::BTreeMap;
 use std::sync::Arc;
+
+/// What went wrong talking to a data source. Typed here; the MySQL error the client sees is
+/// chosen by [`BackendError::to_sql`].
+#[derive(Debug, Clone)]
+pub enum BackendError {
+    /// The server answered with an error packet: the connection is fine.
+    Server(SqlError),
+    /// No connection could be opened (unreachable, refused, timed out, login failed).
+    Connect { data_source: String, detail: String },
+    /// The connection failed mid-command (I/O error, closed, protocol violation): it is gone
+    /// and the command's outcome is unknown.
+    Lost { data_source: String, detail: String },
+}
+
+impl BackendError {
+    /// Whether the connection is unusable after this error.
+    pub fn fatal(&self) -> bool {
+        !matches!(self, BackendError::Server(_))
+    }
+
+    /// The error as the client gets it. Connection failures are server errors naming the
+    /// data source (never a client-side code such as 2013).
+    pub fn to_sql(&self) -> SqlError {
+        match self {
+            BackendError::Server(e) => e.clone(),
+            BackendError::Connect {
+                data_source,
+                detail,
+            } => SqlError::new(
+                1429,
+                "HY000",
+                format!("Unable to connect to data source {data_source}: {detail}"),
+            ),
+            BackendError::Lost {
+                data_source,
+                detail,
+            } => SqlError::new(
+                1158,
+                "HY000",
+                format!("Lost the connection to data source {data_source} during the statement: {detail}"),
+            ),
+        }
+    }
+}
+
+impl From<BackendError> for SqlError {
+    fn from(e: BackendError) -> SqlError {
+        e.to_sql()
+    }
+}
 
 /// All data sources of a configuration, by name.
 #[derive(Clone)]
@@ -44,16 +100,22 @@ impl Backends {
         self.map.keys().map(|s| s.as_str())
     }
 
-    /// Open one connection to every data source (fails fast on bad config) and keep it idle.
-    pub async fn warm_up(&self) -> SqlResult<()> {
+    pub fn all(&self) -> impl Iterator<Item = &Arc<Backend>> {
+        self.map.values()
+    }
+
+    /// Open one connection to every data source and keep it idle. Data sources that cannot
+    /// be reached are reported, not fatal: the proxy serves the others and picks those up
+    /// when they answer.
+    pub async fn warm_up(&self) -> Vec<(String, SqlError)> {
+        let mut down = Vec::new();
         for b in self.map.values() {
-            let lease = b
-                .acquire()
-                .await
-                .map_err(|e| e.with_prefix(&format!("data source '{}': ", b.name())))?;
-            drop(lease);
+            match b.acquire().await {
+                Ok(lease) => drop(lease),
+                Err(e) => down.push((b.name().to_string(), e)),
+            }
         }
-        Ok(())
+        down
     }
 
     pub async fn disconnect_all(&self) {

@@ -1,8 +1,10 @@
+use super::conn::{BackendConn, ConnOpts};
+use super::BackendError;
 use crate::error::{SqlError, SqlResult};
 use crate::rules::DataSourceConfig;
-use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, OptsBuilder};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Session state a client has set (SET NAMES, SET SESSION ...), replayed on backend connections.
@@ -29,44 +31,54 @@ impl SessionState {
 }
 
 struct Pooled {
-    conn: Conn,
+    conn: BackendConn,
+    /// Fingerprint of the session state applied to the connection (0: server defaults).
     state: u64,
+    /// The server reported state the proxy did not put there: reset before reuse.
+    dirty: bool,
+    idle_since: Instant,
 }
+
+/// Longest time a connection may sit idle in the pool when the server's `wait_timeout` is
+/// not known yet, or is longer.
+const MAX_IDLE: Duration = Duration::from_secs(600);
 
 pub struct Backend {
     name: String,
-    opts: Opts,
+    opts: ConnOpts,
     idle: Mutex<Vec<Pooled>>,
     limit: Arc<Semaphore>,
     /// Longest wait for a free connection.
-    timeout: std::time::Duration,
+    timeout: Duration,
     size: usize,
+    /// Idle connections older than this (ms) are closed rather than reused: half the
+    /// server's `wait_timeout`, so the server never closes one the pool still offers.
+    max_idle_ms: AtomicU64,
+    /// Whether `wait_timeout` has been read from the server.
+    wait_timeout_known: std::sync::atomic::AtomicBool,
 }
 
 impl Backend {
     pub fn new(name: &str, ds: &DataSourceConfig) -> Backend {
-        let opts = OptsBuilder::default()
-            .ip_or_hostname(ds.host.clone())
-            .tcp_port(ds.port)
-            .user(Some(ds.user.clone()))
-            .pass(if ds.password.is_empty() {
-                None
-            } else {
-                Some(ds.password.clone())
-            })
-            .db_name(Some(ds.database.clone()))
-            .prefer_socket(false)
-            .tcp_nodelay(true)
-            .stmt_cache_size(0)
-            // A slow client must not make MariaDB abort a stream it cannot write.
-            .init(vec!["SET SESSION net_write_timeout = 3600".to_string()]);
+        let opts = ConnOpts {
+            name: name.to_string(),
+            host: ds.host.clone(),
+            port: ds.port,
+            user: ds.user.clone(),
+            password: ds.password.clone(),
+            database: ds.database.clone(),
+            connect_timeout: Duration::from_millis(ds.connect_timeout_ms.max(1)),
+            max_packet: 1 << 30,
+        };
         Backend {
             name: name.to_string(),
-            opts: opts.into(),
+            opts,
             idle: Mutex::new(Vec::new()),
             limit: Arc::new(Semaphore::new(ds.pool_size.max(1) as usize)),
-            timeout: std::time::Duration::from_millis(ds.pool_timeout_ms.max(1)),
+            timeout: Duration::from_millis(ds.pool_timeout_ms.max(1)),
             size: ds.pool_size.max(1) as usize,
+            max_idle_ms: AtomicU64::new(MAX_IDLE.as_millis() as u64),
+            wait_timeout_known: Default::default(),
         }
     }
 
@@ -77,6 +89,22 @@ impl Backend {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Idle connections in the pool now.
+    pub fn idle_count(&self) -> usize {
+        self.idle.lock().map(|v| v.len()).unwrap_or(0)
+    }
+
+    /// Connections checked out now.
+    pub fn in_use(&self) -> usize {
+        self.size.saturating_sub(self.limit.available_permits())
+    }
+
+    /// Open a connection outside the pool's accounting (internal work: catalog loads,
+    /// recovery, probes), with the server's default session state.
+    pub async fn connect_unpooled(&self) -> Result<BackendConn, BackendError> {
+        BackendConn::connect(&self.opts).await
     }
 
     /// Check out a connection (waits when `pool_size` are in use).
@@ -122,22 +150,65 @@ impl Backend {
         permits.push(permit);
         let mut out = Vec::with_capacity(count);
         for one in permits {
-            let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
-            let pooled = match idle {
-                Some(p) => p,
-                None => Pooled {
-                    conn: Conn::new(self.opts.clone()).await.map_err(SqlError::from)?,
-                    state: 0,
-                },
+            let (pooled, reused) = match self.take_idle().await {
+                Some(p) => (p, true),
+                None => (self.open().await.map_err(SqlError::from)?, false),
             };
             out.push(Lease {
                 pooled: Some(pooled),
                 backend: self.clone(),
                 _permit: one,
                 broken: false,
+                reused,
             });
         }
         Ok(out)
+    }
+
+    async fn open(&self) -> Result<Pooled, BackendError> {
+        let mut conn = BackendConn::connect(&self.opts).await?;
+        if !self.wait_timeout_known.load(Ordering::Relaxed) {
+            if let Ok((_, rows)) = conn.collect("SELECT @@GLOBAL.wait_timeout").await {
+                let secs = rows
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .and_then(|b| std::str::from_utf8(&b).ok()?.trim().parse::<u64>().ok());
+                if let Some(s) = secs {
+                    let half = (s.saturating_mul(1000) / 2).max(500);
+                    self.max_idle_ms
+                        .store(half.min(MAX_IDLE.as_millis() as u64), Ordering::Relaxed);
+                    self.wait_timeout_known.store(true, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(Pooled {
+            conn,
+            state: 0,
+            dirty: false,
+            idle_since: Instant::now(),
+        })
+    }
+
+    /// The most recently used idle connection that is still usable. Connections that sat
+    /// idle too long, were closed by the server, or carry unknown state and cannot be reset
+    /// are closed.
+    async fn take_idle(&self) -> Option<Pooled> {
+        let max_idle = Duration::from_millis(self.max_idle_ms.load(Ordering::Relaxed));
+        loop {
+            let mut p = self.idle.lock().ok()?.pop()?;
+            if p.idle_since.elapsed() >= max_idle || !p.conn.reusable() {
+                tokio::spawn(p.conn.quit());
+                continue;
+            }
+            if p.dirty {
+                if p.conn.reset().await.is_err() {
+                    continue;
+                }
+                p.dirty = false;
+                p.state = 0;
+            }
+            return Some(p);
+        }
     }
 
     pub async fn close_idle(&self) {
@@ -146,21 +217,25 @@ impl Backend {
             Err(_) => return,
         };
         for p in conns {
-            let _ = p.conn.disconnect().await;
+            p.conn.quit().await;
         }
     }
 }
 
-/// A checked-out backend connection; returns to the pool on drop unless marked broken.
+/// A checked-out backend connection. It goes back to the pool on drop only when it is
+/// between commands, outside any transaction and not broken, so a task that panics or
+/// forgets a result never hands a half-used connection to another client.
 pub struct Lease {
     pooled: Option<Pooled>,
     backend: Arc<Backend>,
     _permit: OwnedSemaphorePermit,
     broken: bool,
+    /// Taken from the pool (not opened for this lease).
+    reused: bool,
 }
 
 impl Lease {
-    pub fn conn(&mut self) -> &mut Conn {
+    pub fn conn(&mut self) -> &mut BackendConn {
         // `pooled` is only None after drop.
         &mut self.pooled.as_mut().expect("lease used after release").conn
     }
@@ -169,9 +244,32 @@ impl Lease {
         &self.backend.name
     }
 
+    /// Whether the connection came from the pool rather than being opened for this lease.
+    pub fn reused(&self) -> bool {
+        self.reused
+    }
+
     /// Do not return this connection to the pool (abandoned stream, protocol error).
     pub fn mark_broken(&mut self) {
         self.broken = true;
+    }
+
+    /// The connection now carries state the proxy did not put there: reset it before any
+    /// other session uses it.
+    pub fn mark_dirty(&mut self) {
+        if let Some(p) = self.pooled.as_mut() {
+            p.dirty = true;
+        }
+    }
+
+    /// Swap the connection for a newly opened one (after the pooled one was found dead).
+    pub async fn reconnect(&mut self) -> Result<(), BackendError> {
+        let fresh = self.backend.open().await?;
+        if let Some(old) = self.pooled.replace(fresh) {
+            drop(old);
+        }
+        self.reused = false;
+        Ok(())
     }
 
     /// Bring the connection to the session's state (no-op when it already has it).
@@ -179,23 +277,26 @@ impl Lease {
         let Some(p) = self.pooled.as_mut() else {
             return Ok(());
         };
+        if p.dirty {
+            p.conn.reset().await.map_err(SqlError::from)?;
+            p.dirty = false;
+            p.state = 0;
+        }
         if p.state == state.fingerprint {
             return Ok(());
         }
         if p.state != 0 {
             p.conn.reset().await.map_err(SqlError::from)?;
-            p.conn
-                .query_drop("SET SESSION net_write_timeout = 3600")
-                .await
-                .map_err(SqlError::from)?;
             p.state = 0;
         }
         for s in &state.statements {
-            p.conn
-                .query_drop(s.as_str())
-                .await
-                .map_err(SqlError::from)?;
+            if let Err(e) = p.conn.exec_drop(s.as_str()).await {
+                // Half replayed: this connection's state is known to nobody.
+                p.dirty = true;
+                return Err(e.into());
+            }
         }
+        p.conn.take_state_change();
         p.state = state.fingerprint;
         Ok(())
     }
@@ -203,21 +304,37 @@ impl Lease {
     /// Record that the session changed the connection's state in place (e.g. a SET just ran on it).
     pub fn set_state(&mut self, fingerprint: u64) {
         if let Some(p) = self.pooled.as_mut() {
+            p.conn.take_state_change();
             p.state = fingerprint;
+        }
+    }
+
+    /// Whether the server reported session-state changes since the last check (clears it).
+    pub fn take_state_change(&mut self) -> (bool, Vec<(String, String)>) {
+        match self.pooled.as_mut() {
+            Some(p) => p.conn.take_state_change(),
+            None => (false, Vec::new()),
         }
     }
 }
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Some(p) = self.pooled.take() {
-            if !self.broken {
-                if let Ok(mut idle) = self.backend.idle.lock() {
-                    idle.push(p);
-                    return;
-                }
-            }
-            drop(p);
+        let Some(mut p) = self.pooled.take() else {
+            return;
+        };
+        let c = &mut p.conn;
+        let clean = !self.broken && !c.is_broken() && c.is_idle() && !c.in_transaction();
+        if !clean {
+            // Closing the socket makes the server roll back whatever was open on it.
+            return;
+        }
+        if c.take_state_change().0 {
+            p.dirty = true;
+        }
+        p.idle_since = Instant::now();
+        if let Ok(mut idle) = self.backend.idle.lock() {
+            idle.push(p);
         }
     }
 }

@@ -1,9 +1,8 @@
+use super::conn::Head;
 use super::pool::{Lease, SessionState};
+use super::BackendError;
 use crate::error::SqlError;
 use crate::result::{ColumnDef, OkInfo, Row};
-use bytes::Bytes;
-use mysql_async::prelude::Queryable;
-use mysql_async::Value;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -74,36 +73,49 @@ const ROW_BATCH: usize = 64;
 /// 256 rows.
 const STREAM_DEPTH: usize = 4;
 
-pub fn column_def(c: &mysql_async::Column) -> ColumnDef {
-    ColumnDef {
-        schema: Bytes::copy_from_slice(c.schema_ref()),
-        table: Bytes::copy_from_slice(c.table_ref()),
-        org_table: Bytes::copy_from_slice(c.org_table_ref()),
-        name: Bytes::copy_from_slice(c.name_ref()),
-        org_name: Bytes::copy_from_slice(c.org_name_ref()),
-        charset: c.character_set(),
-        column_length: c.column_length(),
-        column_type: c.column_type(),
-        flags: c.flags(),
-        decimals: c.decimals(),
+/// Send `sql` on the lease's connection. A pooled connection found dead before the
+/// statement could have run (it could not be sent; or, for a statement without effects
+/// (`read_only`), no reply came at all) is replaced once by a newly opened connection —
+/// never by another pooled one, which may be just as dead — brought to `state` first.
+/// `state` None: the connection is pinned (a transaction): no retry.
+async fn start(
+    lease: &mut Lease,
+    sql: &str,
+    state: Option<&SessionState>,
+    read_only: bool,
+) -> Result<Head, BackendError> {
+    match lease.conn().query(sql).await {
+        Err(e @ BackendError::Lost { .. }) => {
+            let (no_reply, not_sent) = lease.conn().failed_before_reply();
+            let retry = lease.reused() && (not_sent || (read_only && no_reply));
+            let Some(state) = state.filter(|_| retry) else {
+                lease.mark_broken();
+                return Err(e);
+            };
+            tracing::debug!(
+                "data source {}: pooled connection was dead ({e:?}); retrying on a new one",
+                lease.data_source()
+            );
+            lease.reconnect().await?;
+            lease.apply_state(state).await.map_err(BackendError::Server)?;
+            let r = lease.conn().query(sql).await;
+            if matches!(r, Err(BackendError::Lost { .. })) {
+                lease.mark_broken();
+            }
+            r
+        }
+        other => other,
     }
 }
 
-/// Text-protocol cells of a backend row, without copying the values.
-pub fn row_cells(row: mysql_async::Row) -> Row {
-    row.unwrap_raw()
-        .into_iter()
-        .map(|v| match v {
-            None | Some(Value::NULL) => None,
-            Some(Value::Bytes(b)) => Some(Bytes::from(b)),
-            // The text protocol only yields bytes; keep other forms printable just in case.
-            Some(other) => Some(Bytes::from(other.as_sql(true).into_bytes())),
-        })
-        .collect()
-}
-
-/// Run `sql` on the leased connection in its own task, streaming the result.
-pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -> RowStream {
+/// Run `sql` on the leased connection in its own task, streaming the result. `state`: the
+/// session state to apply first (None: a pinned connection, already in it).
+pub fn spawn_query(
+    mut lease: Lease,
+    sql: String,
+    state: Option<SessionState>,
+    read_only: bool,
+) -> RowStream {
     let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     let stream = RowStream {
         source: Source::Live {
@@ -112,8 +124,8 @@ pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -
         },
     };
     tokio::spawn(async move {
-        if let Some(state) = state {
-            if let Err(err) = lease.apply_state(&state).await {
+        if let Some(state) = &state {
+            if let Err(err) = lease.apply_state(state).await {
                 lease.mark_broken();
                 let _ = tx
                     .send(Wire::Error {
@@ -124,7 +136,7 @@ pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -
                 return;
             }
         }
-        let outcome = run(&mut lease, &sql, &tx).await;
+        let outcome = run(&mut lease, &sql, state.as_ref(), read_only, &tx).await;
         match outcome {
             Ok(Some(ok)) => {
                 let _ = tx
@@ -139,8 +151,7 @@ pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -
                 lease.mark_broken();
             }
             Err(err) => {
-                let fatal = !matches!(err, mysql_async::Error::Server(_));
-                if fatal {
+                if err.fatal() {
                     lease.mark_broken();
                 }
                 let _ = tx
@@ -158,18 +169,19 @@ pub fn spawn_query(mut lease: Lease, sql: String, state: Option<SessionState>) -
 async fn run(
     lease: &mut Lease,
     sql: &str,
+    state: Option<&SessionState>,
+    read_only: bool,
     tx: &mpsc::Sender<Wire>,
-) -> Result<Option<OkInfo>, mysql_async::Error> {
-    let mut res = lease.conn().query_iter(sql).await?;
-    if let Some(cols) = res.columns() {
-        if !cols.is_empty() {
-            let defs: Arc<[ColumnDef]> = cols.iter().map(column_def).collect();
+) -> Result<Option<OkInfo>, BackendError> {
+    match start(lease, sql, state, read_only).await? {
+        Head::Ok(ok) => Ok(Some(lease.conn().finish(Some(ok)).await?)),
+        Head::Rows(defs) => {
             if tx.send(Wire::Columns(defs)).await.is_err() {
                 return Ok(None);
             }
             let mut batch = Vec::with_capacity(ROW_BATCH);
-            while let Some(row) = res.next().await? {
-                batch.push(row_cells(row));
+            while let Some(row) = lease.conn().next_row().await? {
+                batch.push(row);
                 if batch.len() == ROW_BATCH {
                     let full = std::mem::replace(&mut batch, Vec::with_capacity(ROW_BATCH));
                     if tx.send(Wire::Rows(full)).await.is_err() {
@@ -180,17 +192,9 @@ async fn run(
             if !batch.is_empty() && tx.send(Wire::Rows(batch)).await.is_err() {
                 return Ok(None);
             }
+            Ok(Some(lease.conn().finish(None).await?))
         }
     }
-    let ok = OkInfo {
-        affected_rows: res.affected_rows(),
-        last_insert_id: res.last_insert_id().unwrap_or(0),
-        warnings: res.warnings(),
-        info: res.info().into_owned(),
-    };
-    // Later result sets (e.g. of CALL) are not relayed; drain them so the connection stays usable.
-    res.drop_result().await?;
-    Ok(Some(ok))
 }
 
 /// Run a statement whose rows are collected (small metadata queries: SHOW TABLES, VERSION()).
@@ -198,22 +202,20 @@ pub async fn query_collect(
     lease: &mut Lease,
     sql: &str,
 ) -> Result<(Vec<ColumnDef>, Vec<Row>), SqlError> {
-    let mut res = lease.conn().query_iter(sql).await.map_err(SqlError::from)?;
-    let cols: Vec<ColumnDef> = res
-        .columns()
-        .map(|c| c.iter().map(column_def).collect())
-        .unwrap_or_default();
-    let mut rows = Vec::new();
-    while let Some(r) = res.next().await.map_err(SqlError::from)? {
-        rows.push(row_cells(r));
+    let r = lease.conn().collect(sql).await;
+    if matches!(r, Err(BackendError::Lost { .. })) {
+        lease.mark_broken();
     }
-    res.drop_result().await.map_err(SqlError::from)?;
-    Ok((cols, rows))
+    Ok(r?)
 }
 
 /// Run a statement that returns no rows.
 pub async fn exec_drop(lease: &mut Lease, sql: &str) -> Result<(), SqlError> {
-    lease.conn().query_drop(sql).await.map_err(SqlError::from)
+    let r = lease.conn().exec_drop(sql).await;
+    if matches!(r, Err(BackendError::Lost { .. })) {
+        lease.mark_broken();
+    }
+    r.map(|_| ()).map_err(SqlError::from)
 }
 
 /// Parameter and column metadata of a statement, from the backend preparing (and closing) it.
@@ -221,68 +223,65 @@ pub async fn describe(
     lease: &mut Lease,
     sql: &str,
 ) -> Result<(Vec<ColumnDef>, Vec<ColumnDef>), SqlError> {
-    let stmt = lease.conn().prep(sql).await.map_err(SqlError::from)?;
-    let params = stmt.params().iter().map(column_def).collect();
-    let cols = stmt.columns().iter().map(column_def).collect();
-    lease.conn().close(stmt).await.map_err(SqlError::from)?;
-    Ok((params, cols))
-}
-
-/// A backend error, and whether it leaves the connection unusable (anything but an error
-/// packet from the server).
-#[derive(Debug)]
-pub struct BackendError {
-    pub err: SqlError,
-    pub fatal: bool,
-}
-
-impl From<mysql_async::Error> for BackendError {
-    fn from(e: mysql_async::Error) -> BackendError {
-        let fatal = !matches!(e, mysql_async::Error::Server(_));
-        BackendError {
-            err: e.into(),
-            fatal,
-        }
+    let r = lease.conn().describe(sql).await;
+    if matches!(r, Err(BackendError::Lost { .. })) {
+        lease.mark_broken();
     }
+    Ok(r?)
 }
 
 /// A text-protocol result read on the caller's task (no task or channel in between): the
 /// hot path for statements that run on one node.
 pub struct TextResult<'a> {
-    res: mysql_async::QueryResult<'a, 'static, mysql_async::TextProtocol>,
+    lease: &'a mut Lease,
+    columns: Option<Arc<[ColumnDef]>>,
+    ok: Option<OkInfo>,
 }
 
-/// Send `sql` on the leased connection; read the result with [`TextResult`].
+/// Send `sql` on the leased connection; read the result with [`TextResult`]. `state`: the
+/// session state a replacement connection is brought to when the pooled one was dead
+/// (None: pinned, no retry).
 pub async fn query_text<'a>(
     lease: &'a mut Lease,
-    sql: &'a str,
+    sql: &str,
+    state: Option<&SessionState>,
+    read_only: bool,
 ) -> Result<TextResult<'a>, BackendError> {
-    let res = lease.conn().query_iter(sql).await?;
-    Ok(TextResult { res })
+    let head = start(lease, sql, state, read_only).await?;
+    Ok(match head {
+        Head::Ok(ok) => TextResult {
+            lease,
+            columns: None,
+            ok: Some(ok),
+        },
+        Head::Rows(c) => TextResult {
+            lease,
+            columns: Some(c),
+            ok: None,
+        },
+    })
 }
 
 impl TextResult<'_> {
     /// The result set's columns (None: the statement returned no result set).
-    pub fn columns(&self) -> Option<Vec<ColumnDef>> {
-        self.res
-            .columns()
-            .filter(|c| !c.is_empty())
-            .map(|c| c.iter().map(column_def).collect())
+    pub fn columns(&self) -> Option<Arc<[ColumnDef]>> {
+        self.columns.clone()
     }
 
     pub async fn next_row(&mut self) -> Result<Option<Row>, BackendError> {
-        Ok(self.res.next().await?.map(row_cells))
+        let r = self.lease.conn().next_row().await;
+        if matches!(r, Err(BackendError::Lost { .. })) {
+            self.lease.mark_broken();
+        }
+        r
     }
 
     /// What the statement reported; later result sets (of CALL) are drained, not relayed.
     pub async fn finish(self) -> Result<OkInfo, BackendError> {
-        let ok = OkInfo {
-            affected_rows: self.res.affected_rows(),
-            last_insert_id: self.res.last_insert_id().unwrap_or(0),
-            warnings: self.res.warnings(),
-            info: self.res.info().into_owned(),
-        };
-        self.res.drop_result().await?;
-        Ok(ok)
+        let r = self.lease.conn().finish(self.ok).await;
+        if matches!(r, Err(BackendError::Lost { .. })) {
+            self.lease.mark_broken();
+        }
+        r
     }
 }

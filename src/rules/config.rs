@@ -187,10 +187,17 @@ pub struct DataSourceConfig {
     /// each holding one shard's last connection and waiting for the other's cannot hang).
     #[serde(default = "default_pool_timeout_ms")]
     pub pool_timeout_ms: u64,
+    /// Longest wait for a new backend connection to be established and logged in.
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u64,
 }
 
 fn default_pool_timeout_ms() -> u64 {
     5000
+}
+
+fn default_connect_timeout_ms() -> u64 {
+    3000
 }
 
 /// `[[databases.<db>.users]]`: a client account (mysql_native_password, plaintext here).

@@ -2,7 +2,9 @@
 //! their results to the client — relayed for one node, merged for several.
 
 use super::{FlowResult, Session};
-use crate::backend::{query_text, spawn_query, BackendError, Lease, NodeMsg, RowStream};
+use crate::backend::{
+    query_text, spawn_query, BackendError, Lease, NodeMsg, RowStream, SessionState,
+};
 use crate::error::SqlError;
 use crate::merge::{KWayMerge, LimitState, SortSpec};
 use crate::plan::Plan;
@@ -68,14 +70,18 @@ impl Session {
             let n = &plan.nodes[0];
             if txn {
                 let mut lease = self.txn_lease(&n.data_source).await?;
-                let r = self.relay_direct(&mut lease, &n.sql, w).await;
+                let r = self.relay_direct(&mut lease, &n.sql, None, w).await;
                 self.repin(lease);
                 r?;
             } else {
                 let backend = self.shared.backends.get(&n.data_source)?.clone();
                 let mut lease = backend.acquire().await?;
                 match lease.apply_state(&self.state).await {
-                    Ok(()) => self.relay_direct(&mut lease, &n.sql, w).await?,
+                    Ok(()) => {
+                        let state = self.state.clone();
+                        let retry = Some((&state, !plan.write));
+                        self.relay_direct(&mut lease, &n.sql, retry, w).await?
+                    }
                     Err(e) => {
                         lease.mark_broken();
                         w.error(&self.map_error(e)).await?;
@@ -89,7 +95,7 @@ impl Session {
         if txn {
             for n in &plan.nodes {
                 let lease = self.txn_lease(&n.data_source).await?;
-                let rx = spawn_query(lease, n.sql.clone(), None);
+                let rx = spawn_query(lease, n.sql.clone(), None, !plan.write);
                 // Several queries share the pinned connections: run them one at a time, each
                 // read whole (at most max_memory_rows rows) so that its connection comes back
                 // even when the merge stops early.
@@ -122,7 +128,7 @@ impl Session {
             let mut meta_stream = None;
             if let Some(n) = meta.and_then(|i| plan.nodes.get(i)) {
                 let lease = self.lease_from(&mut leases, &n.data_source).await?;
-                let rx = spawn_query(lease, n.sql.clone(), Some(self.state.clone()));
+                let rx = spawn_query(lease, n.sql.clone(), Some(self.state.clone()), true);
                 let (msgs, back, _) = drain(rx, usize::MAX).await;
                 if let Some(l) = back {
                     leases.entry(n.data_source.as_str()).or_default().push(l);
@@ -163,7 +169,12 @@ impl Session {
                     (None, None) => self.lease_from(&mut leases, ds).await?,
                 };
                 last.insert(ds, streams.len());
-                streams.push(spawn_query(lease, n.sql.clone(), Some(self.state.clone())));
+                streams.push(spawn_query(
+                    lease,
+                    n.sql.clone(),
+                    Some(self.state.clone()),
+                    !plan.write,
+                ));
             }
             streams.extend(meta_stream);
         }
@@ -193,10 +204,11 @@ impl Session {
         &mut self,
         lease: &mut Lease,
         sql: &str,
+        retry: Option<(&SessionState, bool)>,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
         let mut broken = false;
-        let r = self.relay_direct_inner(lease, sql, w, &mut broken).await;
+        let r = self.relay_direct_inner(lease, sql, retry, w, &mut broken).await;
         if broken || matches!(r, Err(super::Flow::Io(_))) {
             // A client that went away mid-result leaves rows in flight on the connection.
             lease.mark_broken();
@@ -208,14 +220,19 @@ impl Session {
         &mut self,
         lease: &mut Lease,
         sql: &str,
+        retry: Option<(&SessionState, bool)>,
         w: &mut ResultWriter<'_>,
         broken: &mut bool,
     ) -> FlowResult<()> {
         let failed = |e: BackendError, broken: &mut bool| {
-            *broken |= e.fatal;
-            e.err
+            *broken |= e.fatal();
+            e.to_sql()
         };
-        let mut res = match query_text(lease, sql).await {
+        let (state, read_only) = match retry {
+            Some((s, r)) => (Some(s), r),
+            None => (None, false),
+        };
+        let mut res = match query_text(lease, sql, state, read_only).await {
             Ok(r) => r,
             Err(e) => {
                 let e = failed(e, broken);
