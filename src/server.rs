@@ -16,6 +16,10 @@ pub struct Shared {
     pub backends: Backends,
     /// Version announced to clients (the backends' own unless configured).
     pub server_version: String,
+    /// The backends' own version, as version comments number it (10.11.19 → 101119), and
+    /// whether they are MariaDB: how the servers read `/*! */` and `/*M! */`.
+    pub backend_version_id: u32,
+    pub backend_is_mariadb: bool,
     /// Physical table name → logical table name, for result metadata and messages.
     pub physical_to_logical: HashMap<String, String>,
     /// Physical database names of the data sources → logical database name.
@@ -41,10 +45,12 @@ impl Shared {
         for (ds, e) in backends.warm_up().await {
             tracing::warn!("data source {ds} is not reachable at start: {e}");
         }
+        let actual = backend_version(&config, &backends).await;
         let server_version = match &config.server.server_version {
             Some(v) => v.clone(),
-            None => backend_version(&config, &backends).await?,
+            None => actual.clone(),
         };
+        let (backend_version_id, backend_is_mariadb) = version_id(&actual);
         let mut physical_to_logical = HashMap::new();
         let mut physical_dbs = HashMap::new();
         for db in config.databases.values() {
@@ -78,6 +84,8 @@ impl Shared {
             config,
             backends,
             server_version,
+            backend_version_id,
+            backend_is_mariadb,
             physical_to_logical,
             physical_dbs,
             started: Instant::now(),
@@ -87,10 +95,11 @@ impl Shared {
     }
 
     pub fn password_of(&self, user: &str) -> Option<String> {
-        self.config
-            .databases
-            .values()
-            .find_map(|d| d.user(user).map(|u| u.password.clone()))
+        self.config.accounts.get(user).map(|a| a.password.clone())
+    }
+
+    pub fn account(&self, user: &str) -> Option<&crate::rules::Account> {
+        self.config.accounts.get(user)
     }
 
     pub fn database(&self, name: &str) -> Option<&LogicalDatabase> {
@@ -102,35 +111,79 @@ impl Shared {
 
     /// The logical databases a user may use.
     pub fn databases_of(&self, user: &str) -> Vec<&LogicalDatabase> {
+        let Some(a) = self.account(user) else {
+            return Vec::new();
+        };
         self.config
             .databases
             .values()
-            .filter(|d| d.user(user).is_some())
+            .filter(|d| a.may_use(&d.name))
             .collect()
     }
 }
 
-async fn backend_version(config: &Config, backends: &Backends) -> SqlResult<String> {
-    let ds = config
+/// Assumed when no data source answers at start.
+const FALLBACK_VERSION: &str = "5.5.5-10.11.0-MariaDB";
+
+/// The version of the first data source that answers (the default data source of the first
+/// logical database first).
+async fn backend_version(config: &Config, backends: &Backends) -> String {
+    let first = config
         .databases
         .values()
         .next()
-        .map(|d| d.default_data_source.clone())
-        .or_else(|| config.data_sources.keys().next().cloned())
-        .ok_or_else(|| SqlError::internal("no data sources configured"))?;
-    let mut lease = backends.get(&ds)?.acquire().await?;
-    let (_, rows) = crate::backend::query_collect(&mut lease, "SELECT VERSION()").await?;
-    let v = rows
-        .first()
-        .and_then(|r| r.first().cloned().flatten())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_else(|| "10.11.0-MariaDB".into());
-    // MariaDB announces itself with the 5.5.5- prefix for old clients; do the same.
-    Ok(if v.contains("MariaDB") && !v.starts_with("5.5.5-") {
-        format!("5.5.5-{v}")
-    } else {
-        v
-    })
+        .map(|d| d.default_data_source.clone());
+    let order = first
+        .into_iter()
+        .chain(config.data_sources.keys().cloned());
+    for ds in order {
+        let Ok(b) = backends.get(&ds) else { continue };
+        let Ok(mut lease) = b.acquire().await else {
+            continue;
+        };
+        let Ok((_, rows)) = crate::backend::query_collect(&mut lease, "SELECT VERSION()").await
+        else {
+            continue;
+        };
+        let Some(v) = rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        else {
+            continue;
+        };
+        // MariaDB announces itself with the 5.5.5- prefix for old clients; do the same.
+        return if v.contains("MariaDB") && !v.starts_with("5.5.5-") {
+            format!("5.5.5-{v}")
+        } else {
+            v
+        };
+    }
+    tracing::warn!("no data source answered at start: assuming {FALLBACK_VERSION}");
+    FALLBACK_VERSION.to_string()
+}
+
+/// `5.5.5-10.11.19-MariaDB-0+deb12u1` → (101119, true); `8.0.36` → (80036, false).
+fn version_id(v: &str) -> (u32, bool) {
+    let mariadb = v.contains("MariaDB");
+    let core = v.strip_prefix("5.5.5-").unwrap_or(v);
+    let nums: Vec<u32> = core
+        .split(|c: char| !c.is_ascii_digit())
+        .take(3)
+        .map(|p| p.parse().unwrap_or(0))
+        .collect();
+    let at = |i: usize| nums.get(i).copied().unwrap_or(0);
+    (at(0) * 10000 + at(1) * 100 + at(2), mariadb)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_ids() {
+        assert_eq!(super::version_id("5.5.5-10.11.19-MariaDB-0+deb12u1"), (101119, true));
+        assert_eq!(super::version_id("10.6.4-MariaDB"), (100604, true));
+        assert_eq!(super::version_id("8.0.36"), (80036, false));
+    }
 }
 
 /// A running proxy: bound listener plus shutdown handle.

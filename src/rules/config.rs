@@ -200,13 +200,37 @@ fn default_connect_timeout_ms() -> u64 {
     3000
 }
 
-/// `[[databases.<db>.users]]`: a client account (mysql_native_password, plaintext here).
+/// `[[databases.<db>.users]]`: a client account allowed to use that database
+/// (mysql_native_password, plaintext here).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserConfig {
     pub name: String,
     #[serde(default)]
     pub password: String,
+    /// Reads only, in this database.
+    #[serde(default)]
+    pub read_only: bool,
+    /// May run the proxy's administration statements.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+/// `[[users]]`: a client account and the logical databases it may use.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAccount {
+    pub name: String,
+    #[serde(default)]
+    pub password: String,
+    /// Logical databases this account may use (`["*"]`: every one).
+    pub databases: Vec<String>,
+    /// Reads only, in all of them.
+    #[serde(default)]
+    pub read_only: bool,
+    /// May run the proxy's administration statements.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +238,8 @@ pub struct UserConfig {
 pub(crate) struct RawConfig {
     #[serde(default)]
     pub server: ServerConfig,
+    #[serde(default)]
+    pub users: Vec<RawAccount>,
     #[serde(default)]
     pub data_sources: BTreeMap<String, DataSourceConfig>,
     #[serde(default)]

@@ -14,6 +14,35 @@ pub struct Config {
     /// Logical databases by name (as written; clients' `USE shop` should match it exactly or
     /// case-insensitively, the router decides).
     pub databases: BTreeMap<String, LogicalDatabase>,
+    /// Client accounts by name: from `[[users]]` and every `[[databases.<db>.users]]`.
+    pub accounts: BTreeMap<String, Account>,
+}
+
+/// A client account of the proxy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub name: String,
+    pub password: String,
+    /// May run the proxy's administration statements.
+    pub admin: bool,
+    /// The logical databases it may use (names as in the rules) and whether it may only
+    /// read there.
+    pub databases: BTreeMap<String, bool>,
+}
+
+impl Account {
+    /// Whether the account may use this logical database (case-insensitive name).
+    pub fn may_use(&self, db: &str) -> bool {
+        self.databases.keys().any(|d| d.eq_ignore_ascii_case(db))
+    }
+
+    /// Whether the account may only read in this logical database.
+    pub fn read_only_in(&self, db: &str) -> bool {
+        self.databases
+            .iter()
+            .find(|(d, _)| d.eq_ignore_ascii_case(db))
+            .is_none_or(|(_, ro)| *ro)
+    }
 }
 
 /// One logical database (schema) clients see.

@@ -87,9 +87,13 @@ fn example_shape() {
         shop.users,
         vec![UserConfig {
             name: "root".into(),
-            password: "root".into()
+            password: "root".into(),
+            read_only: false,
+            admin: true,
         }]
     );
+    let root = &cfg.accounts["root"];
+    assert!(root.admin && root.may_use("SHOP") && !root.read_only_in("shop"));
     assert_eq!(shop.default_data_source, "ds_0");
     assert_eq!(shop.data_source_names(), vec!["ds_0", "ds_1"]);
     assert_eq!(

@@ -88,7 +88,7 @@ fn server_and_data_source_errors() {
 fn database_errors() {
     let base = with_db("");
     check(vec![
-        (base.replace("users = [{ name = \"u\", password = \"p\" }]", ""), "test.toml: databases.db.users: no users defined"),
+        (base.replace("users = [{ name = \"u\", password = \"p\" }]", ""), "test.toml: databases.db.users: no users defined (in [[databases.<db>.users]] or [[users]])"),
         (base.replace("{ name = \"u\", password = \"p\" }", "{ name = \"u\" }, { name = \"u\" }"), "test.toml: databases.db.users[1]: user `u` is defined twice"),
         (base.replace("{ name = \"u\", password = \"p\" }", "{ name = \"\" }"), "test.toml: databases.db.users[0].name: must not be empty"),
         (base.replace("default_data_source = \"ds_0\"", ""), "test.toml: databases.db: missing field `default_data_source`"),
@@ -265,4 +265,72 @@ fn security_settings() {
     for (text, want) in cases {
         check(vec![(text, want.as_str())]);
     }
+}
+
+#[test]
+fn accounts_merge_databases_and_refuse_two_passwords() {
+    let base = r#"
+[data_sources.ds_0]
+host = "h"
+port = 1
+user = "u"
+database = "d"
+
+[databases.a]
+default_data_source = "ds_0"
+[[databases.a.users]]
+name = "app"
+password = "pw"
+
+[databases.b]
+default_data_source = "ds_0"
+[[databases.b.users]]
+name = "app"
+password = "PW2"
+"#;
+    let err = crate::rules::parse(base, "r.toml").unwrap_err().to_string();
+    assert!(err.contains("another password"), "{err}");
+
+    let ok = r#"
+[data_sources.ds_0]
+host = "h"
+port = 1
+user = "u"
+database = "d"
+
+[[users]]
+name = "report"
+password = "r"
+databases = ["a", "B"]
+read_only = true
+
+[[users]]
+name = "ops"
+databases = ["*"]
+admin = true
+
+[databases.a]
+default_data_source = "ds_0"
+[[databases.a.users]]
+name = "app"
+password = "pw"
+
+[databases.b]
+default_data_source = "ds_0"
+"#;
+    let cfg = crate::rules::parse(ok, "r.toml").unwrap();
+    let report = &cfg.accounts["report"];
+    assert!(report.may_use("a") && report.may_use("b") && report.read_only_in("b"));
+    assert!(!report.admin);
+    assert!(cfg.accounts["ops"].admin && cfg.accounts["ops"].may_use("b"));
+    assert!(!cfg.accounts["app"].may_use("b"));
+
+    let unknown = ok.replace(r#"databases = ["a", "B"]"#, r#"databases = ["zzz"]"#);
+    let err = crate::rules::parse(&unknown, "r.toml").unwrap_err().to_string();
+    assert!(err.contains("`zzz` is not defined"), "{err}");
+
+    let nobody = ok.replace("[[users]]\nname = \"ops\"\ndatabases = [\"*\"]\nadmin = true\n", "");
+    let nobody = nobody.replace(r#"databases = ["a", "B"]"#, r#"databases = ["a"]"#);
+    let err = crate::rules::parse(&nobody, "r.toml").unwrap_err().to_string();
+    assert!(err.contains("databases.b.users"), "{err}");
 }

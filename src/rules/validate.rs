@@ -7,7 +7,7 @@ use super::config::{DataSourceConfig, RawConfig, RawDatabase, RawStrategy, RawTa
 use super::error::RulesError;
 use super::inline::expand_node_expression;
 use super::model::{
-    Config, DataNode, KeyGenerator, KeyGeneratorKind, LogicalDatabase, ShardedTable, Strategy,
+    Account, Config, DataNode, KeyGenerator, KeyGeneratorKind, LogicalDatabase, ShardedTable, Strategy,
     TableRule,
 };
 use super::validate_algo::{check_usage, compile};
@@ -86,11 +86,104 @@ pub(crate) fn build(raw: RawConfig, origin: &str) -> Result<Config, RulesError> 
             build_database(&cx, name, db, &raw.data_sources)?,
         );
     }
+    let accounts = build_accounts(&cx, &raw.users, &databases)?;
+    for name in databases.keys() {
+        if !accounts.values().any(|a| a.may_use(name)) {
+            return Err(cx.err(
+                format!("databases.{name}.users"),
+                "no users defined (in [[databases.<db>.users]] or [[users]])",
+            ));
+        }
+    }
     Ok(Config {
         server: raw.server,
         data_sources: raw.data_sources,
         databases,
+        accounts,
     })
+}
+
+/// Accounts from `[[users]]` and the per-database user lists. One name is one account: it
+/// has one password wherever it is listed (a client names no database before the password
+/// is checked, so two passwords for one name could not be told apart).
+fn build_accounts(
+    cx: &Ctx,
+    raw: &[super::config::RawAccount],
+    databases: &BTreeMap<String, LogicalDatabase>,
+) -> Result<BTreeMap<String, Account>, RulesError> {
+    let mut out: BTreeMap<String, Account> = BTreeMap::new();
+    let mut origin: BTreeMap<String, String> = BTreeMap::new();
+    let mut add = |name: &str,
+                   password: &str,
+                   admin: bool,
+                   dbs: Vec<(String, bool)>,
+                   at: String|
+     -> Result<(), RulesError> {
+        if name.is_empty() {
+            return Err(cx.err(format!("{at}.name"), "must not be empty"));
+        }
+        match out.get_mut(name) {
+            Some(a) => {
+                if a.password != password {
+                    return Err(cx.err(
+                        &at,
+                        format!(
+                            "user `{name}` is also defined in {} with another password; a user name is one account with one password (use one [[users]] entry listing its databases)",
+                            origin[name]
+                        ),
+                    ));
+                }
+                a.admin |= admin;
+                for (d, ro) in dbs {
+                    let e = a.databases.entry(d).or_insert(ro);
+                    *e = *e && ro;
+                }
+            }
+            None => {
+                origin.insert(name.to_string(), at);
+                out.insert(
+                    name.to_string(),
+                    Account {
+                        name: name.to_string(),
+                        password: password.to_string(),
+                        admin,
+                        databases: dbs.into_iter().collect(),
+                    },
+                );
+            }
+        }
+        Ok(())
+    };
+    for (i, u) in raw.iter().enumerate() {
+        let at = format!("users[{i}]");
+        let mut dbs = Vec::new();
+        for d in &u.databases {
+            if d == "*" {
+                dbs.extend(databases.keys().map(|k| (k.clone(), u.read_only)));
+                continue;
+            }
+            let Some(name) = databases.keys().find(|k| k.eq_ignore_ascii_case(d)) else {
+                return Err(cx.err(
+                    format!("{at}.databases"),
+                    format!("logical database `{d}` is not defined in [databases]"),
+                ));
+            };
+            dbs.push((name.clone(), u.read_only));
+        }
+        add(&u.name, &u.password, u.admin, dbs, at)?;
+    }
+    for (dbname, db) in databases {
+        for (i, u) in db.users.iter().enumerate() {
+            add(
+                &u.name,
+                &u.password,
+                u.admin,
+                vec![(dbname.clone(), u.read_only)],
+                format!("databases.{dbname}.users[{i}]"),
+            )?;
+        }
+    }
+    Ok(out)
 }
 
 /// `snowflake_epoch` must be a UTC datetime in the past with room for 41 bits of
@@ -195,10 +288,7 @@ fn build_database(
             "database names may only contain letters, digits, `_` and `-`",
         ));
     }
-    // Users.
-    if raw.users.is_empty() {
-        return Err(cx.err(format!("{ctx}.users"), "no users defined"));
-    }
+    // Users (a database may also be reached only through [[users]]).
     let mut seen_users = BTreeSet::new();
     for (i, u) in raw.users.iter().enumerate() {
         if u.name.is_empty() {

@@ -1,6 +1,7 @@
 //! Per-connection session: database, autocommit and transaction state, session variables,
 //! prepared statements, and the backend connections pinned while a transaction is open.
 
+mod access;
 mod exec;
 mod grouped;
 mod insert_select;

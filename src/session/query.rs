@@ -63,8 +63,39 @@ impl Session {
         self.shared
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let r = self.dispatch(sql, &Bound::default(), w).await;
+        let r = match self.scan(sql) {
+            Ok(text) => self.dispatch(&text, &Bound::default(), w).await,
+            Err(e) => Err(e.into()),
+        };
         self.finish(r, w).await
+    }
+
+    /// The client's text as the server reads it (comments gone, version comments resolved:
+    /// see [`crate::sql::scan`]), if it is exactly one statement.
+    pub(crate) fn scan(&self, sql: &str) -> Result<String, SqlError> {
+        let scanned = crate::sql::scan::scan(sql, &self.scan_mode()).map_err(SqlError::parse)?;
+        match scanned.statements.len() {
+            0 => Err(SqlError::new(1065, "42000", "Query was empty")),
+            1 => Ok(scanned.single().unwrap_or_default().to_string()),
+            _ => {
+                let second = scanned.statements[1].clone();
+                let near: String = scanned.text[second].chars().take(80).collect();
+                Err(SqlError::new(
+                    1064,
+                    "42000",
+                    format!("You have an error in your SQL syntax; multi-statements are not enabled (send one statement per query) near '{near}'"),
+                ))
+            }
+        }
+    }
+
+    pub(crate) fn scan_mode(&self) -> crate::sql::scan::ScanMode {
+        crate::sql::scan::ScanMode {
+            version: self.shared.backend_version_id,
+            mariadb: self.shared.backend_is_mariadb,
+            no_backslash_escapes: self.no_backslash_escapes,
+            ansi_quotes: self.ansi_quotes,
+        }
     }
 
     pub(crate) async fn finish(
@@ -130,6 +161,9 @@ impl Session {
         };
         let kw = first_keyword(sql);
         let second = || first_keyword(sql.trim_start().get(kw.len()..).unwrap_or(""));
+        if let Some(r) = crate::sql::classify::by_keyword(sql) {
+            return Err(self.refuse(r).into());
+        }
         match kw.as_str() {
             "" if sql.trim().trim_end_matches(';').trim().is_empty() => {
                 return Err(SqlError::new(1065, "42000", "Query was empty").into());
@@ -181,6 +215,7 @@ impl Session {
                 )
                 .into())
             }
+            // LOCK TABLES and FLUSH TABLES WITH READ LOCK are refused, so no lock is held.
             "UNLOCK" => {
                 w.ok(&Default::default()).await?;
                 return Ok(());
@@ -223,6 +258,17 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
+        {
+            let collected;
+            let r = match refs {
+                Some(r) => r,
+                None => {
+                    collected = Refs::collect(stmt, &SourceMap::new(sql));
+                    &collected
+                }
+            };
+            self.check_statement(sql, stmt, r)?;
+        }
         let (mut plan, generated) = match self.plan_with_refs(sql, stmt, refs, bound) {
             Ok(p) => p,
             // Tables that cannot meet on one node: ship some of them to the others.
@@ -415,51 +461,28 @@ impl Session {
         }
     }
 
-    /// SQL the parser cannot read: pass through when it names no table of the rules (it can
-    /// only concern the default data source); otherwise 1064 if MariaDB also rejects it, else 1235.
-    async fn unparseable(
+    /// SQL the parser cannot read is never sent on. The client gets 1064 when MariaDB also
+    /// rejects its syntax (checked with `PREPARE`, which parses without executing, on a
+    /// connection of the default data source), else 1235 naming the parser's complaint.
+    pub(crate) async fn unparseable(
         &mut self,
         sql: &str,
         parse_err: &str,
-        w: &mut ResultWriter<'_>,
+        _w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        let names_rule_table = self
-            .db
-            .as_deref()
-            .and_then(|d| self.shared.database(d))
-            .is_some_and(|db| crate::sql::words(sql).iter().any(|t| db.table(t).is_some()));
         let ds = self.default_ds()?;
-        if !names_rule_table {
-            let plan = plan::Plan {
-                kind: crate::route::RouteKind::Unicast,
-                nodes: vec![plan::NodeSql {
-                    data_source: ds,
-                    sql: sql.to_string(),
-                }],
-                merge: Default::default(),
-                write: true,
-                ddl: false,
-            };
-            return self.run_plan(&plan, w).await;
-        }
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
         let check = format!(
             "PREPARE __sg_syntax_check FROM {}",
             crate::sql::literal::quote_str(sql, false)
         );
-        match crate::backend::exec_drop(&mut lease, &check).await {
+        let outcome = crate::backend::exec_drop(&mut lease, &check).await;
+        // The check leaves a prepared statement (or nothing) behind: reset before reuse.
+        lease.mark_dirty();
+        match outcome {
             Err(e) if e.code == 1064 => Err(e.into()),
-            other => {
-                if other.is_ok() {
-                    let _ = crate::backend::exec_drop(
-                        &mut lease,
-                        "DEALLOCATE PREPARE __sg_syntax_check",
-                    )
-                    .await;
-                }
-                Err(SqlError::unsupported(format!("this SQL syntax ({parse_err})")).into())
-            }
+            _ => Err(SqlError::unsupported(format!("this SQL syntax ({parse_err})")).into()),
         }
     }
 
@@ -472,6 +495,8 @@ impl Session {
     ) -> FlowResult<()> {
         let readable = self.tokenizable(inner);
         let stmt = crate::sql::parse_one(&tolerant_text(&readable)).map_err(SqlError::parse)?;
+        let refs = Refs::collect(&stmt, &SourceMap::new(&readable));
+        self.check_statement(&readable, &stmt, &refs)?;
         let mut rows = Vec::new();
         let plan = match self.plan_for(&readable, &stmt, bound) {
             Ok(p) => p,

@@ -18,6 +18,29 @@ pub(crate) enum SetKind {
     Session(String),
 }
 
+/// A SET of a variable clients may not change through the proxy (see
+/// [`crate::sql::classify::refused_variable`]).
+pub(crate) fn refused(sql: &str) -> Option<crate::sql::classify::Refusal> {
+    use crate::sql::classify::refused_variable;
+    match crate::sql::parse_one(sql) {
+        Ok(Statement::Set(Set::SingleAssignment { variable, .. })) => {
+            refused_variable(&variable.to_string())
+        }
+        Ok(Statement::Set(Set::MultipleAssignments { assignments })) => assignments
+            .iter()
+            .find_map(|a| refused_variable(&a.name.to_string())),
+        Ok(_) => None,
+        // Forms sqlparser does not read (SET CHARACTER SET x, SET STATEMENT ... FOR): the
+        // words after SET, as far as they name variables.
+        Err(_) => {
+            let rest = sql.trim_start().get(3..).unwrap_or("");
+            rest.split(',')
+                .filter_map(|part| part.split(['=', ' ']).find(|w| !w.is_empty()))
+                .find_map(refused_variable)
+        }
+    }
+}
+
 pub(crate) fn classify(sql: &str) -> SetKind {
     let parsed = crate::sql::parse_one(sql);
     let Ok(Statement::Set(set)) = parsed else {
@@ -128,6 +151,9 @@ impl Session {
         sql: &str,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
+        if let Some(r) = refused(sql) {
+            return Err(self.refuse(r).into());
+        }
         match classify(sql) {
             SetKind::Autocommit(on) => {
                 if on && !self.autocommit && self.in_txn {
@@ -139,10 +165,11 @@ impl Session {
                 w.ok(&Default::default()).await?;
             }
             SetKind::Global => {
-                w.error(&SqlError::unsupported(
-                    "SET GLOBAL through the proxy (set it on the data sources)",
-                ))
-                .await?;
+                let r = crate::sql::classify::Refusal::Admin {
+                    what: "SET GLOBAL".into(),
+                    privilege: "SUPER",
+                };
+                w.error(&self.refuse(r)).await?;
             }
             SetKind::Session(key) => {
                 let sql = sql.trim().trim_end_matches(';').to_string();

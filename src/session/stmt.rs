@@ -135,11 +135,49 @@ impl Session {
     }
 
     pub async fn prepare(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {
-        let r = self.prepare_inner(sql, w).await;
+        let r = match self.scan(sql) {
+            Ok(text) => self.prepare_inner(&text, w).await,
+            Err(e) => Err(e.into()),
+        };
         self.finish(r, w).await
     }
 
+    /// A statement is prepared only if it would be allowed as a query: nothing refused
+    /// reaches a backend, not even to be prepared there.
+    async fn check_preparable(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+        if let Some(r) = crate::sql::classify::by_keyword(sql) {
+            return Err(self.refuse(r).into());
+        }
+        let kw = crate::sql::first_keyword(sql);
+        if matches!(kw.as_str(), "SET") {
+            if let Some(r) = super::setvar::refused(sql) {
+                return Err(self.refuse(r).into());
+            }
+        }
+        if matches!(
+            kw.as_str(),
+            "SET" | "SHOW" | "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "USE"
+        ) {
+            // Answered by keyword at execute time, where their own checks apply.
+            return Ok(());
+        }
+        let readable = self.tokenizable(sql);
+        let text = super::query::tolerant_text(&readable);
+        match crate::sql::parse_one(&text) {
+            Ok(stmt) => {
+                let refs = crate::sql::refs::Refs::collect(&stmt, &SourceMap::new(&readable));
+                self.check_statement(&readable, &stmt, &refs)?;
+                Ok(())
+            }
+            Err(e) => {
+                let e = e.to_string();
+                self.unparseable(sql, &e, w).await
+            }
+        }
+    }
+
     async fn prepare_inner(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+        self.check_preparable(sql, w).await?;
         if matches!(
             crate::sql::first_keyword(sql).as_str(),
             "PREPARE" | "EXECUTE" | "DEALLOCATE"

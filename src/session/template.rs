@@ -61,6 +61,8 @@ impl Session {
 
     fn parse_template(&self, t: &Template) -> Option<ParsedStmt> {
         let p = self.parse_for_execute(&t.text)?;
+        // A statement refused by the checks is not a template: the normal path answers it.
+        self.check_statement(&t.text, &p.stmt, &p.refs).ok()?;
         only_compared_values(&p.stmt, t.literals.len()).then_some(p)
     }
 }

@@ -1,10 +1,12 @@
 //! SQL text handling: parsing with the MySQL dialect and span-based edits.
 
 pub mod binlit;
+pub mod classify;
 pub mod clauses;
 pub mod edit;
 pub mod literal;
 pub mod refs;
+pub mod scan;
 pub mod template;
 
 use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Statement};
