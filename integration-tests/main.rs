@@ -13,6 +13,7 @@ mod joins;
 mod keys;
 mod protocol;
 mod queries;
+mod security;
 mod session;
 mod subqueries;
 mod tls;

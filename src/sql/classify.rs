@@ -81,8 +81,22 @@ pub fn leading_words(text: &str, n: usize) -> Vec<String> {
     out
 }
 
+/// `INTO OUTFILE` / `INTO DUMPFILE` anywhere outside quotes (a cheap byte search first).
+fn writes_server_file(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    if !lower.contains("outfile") && !lower.contains("dumpfile") {
+        return false;
+    }
+    let w = crate::sql::words(text);
+    w.windows(2)
+        .any(|p| p[0] == "into" && matches!(p[1].as_str(), "outfile" | "dumpfile"))
+}
+
 /// Statements refused by their first words (before parsing). `None`: go on.
 pub fn by_keyword(text: &str) -> Option<Refusal> {
+    if writes_server_file(text) {
+        return Some(Refusal::admin("SELECT ... INTO OUTFILE", "FILE"));
+    }
     let w = leading_words(text, 4);
     let at = |i: usize| w.get(i).map(String::as_str).unwrap_or("");
     let (w0, w1, w2) = (at(0), at(1), at(2));
@@ -331,13 +345,11 @@ pub fn statement(stmt: &Statement, text: &str) -> Option<Refusal> {
     if let Some(r) = f.0 {
         return Some(r);
     }
-    let w = crate::sql::words(text);
-    if w.windows(2)
-        .any(|p| p[0] == "into" && matches!(p[1].as_str(), "outfile" | "dumpfile"))
-    {
+    if writes_server_file(text) {
         return Some(Refusal::admin("SELECT ... INTO OUTFILE", "FILE"));
     }
     if matches!(stmt, Statement::CreateTable(_) | Statement::AlterTable(_)) {
+        let w = crate::sql::words(text);
         if w.windows(2)
             .any(|p| matches!(p[0].as_str(), "data" | "index") && p[1] == "directory")
         {
