@@ -124,6 +124,7 @@ pub fn shared() -> Endpoints {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
+                .thread_stack_size(shardgate::server::WORKER_STACK_SIZE)
                 .enable_all()
                 .build()
                 .expect("runtime");
@@ -177,4 +178,57 @@ pub async fn proxy_over_shared(
     let (stop, rx) = watch::channel(false);
     tokio::spawn(server.run(rx));
     (addr, stop, shared)
+}
+
+/// A proxy over the shared cluster's shards whose rules are the example's plus `extra`
+/// (TOML; `{p0}` and `{p1}` stand for the two shards' ports), then changed by `f`. Each
+/// database in `fresh_dbs` is dropped and created again on both shards first, so a test can
+/// give itself physical databases (and logical ones on them) that no other test touches;
+/// `setup` then runs on both shards (tables the proxy's catalog should know at start).
+pub async fn proxy_with_rules(
+    extra: &str,
+    fresh_dbs: &[&str],
+    setup: &[String],
+    f: impl FnOnce(&mut shardgate::rules::Config),
+) -> (std::net::SocketAddr, watch::Sender<bool>, Arc<Shared>) {
+    use mysql_async::prelude::Queryable;
+    let ep = shared();
+    for i in 0..ep.shard_ports.len() {
+        let mut c = mysql_async::Conn::from_url(ep.shard_url(i))
+            .await
+            .expect("shard");
+        for db in fresh_dbs {
+            c.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
+                .await
+                .expect("drop db");
+            c.query_drop(format!("CREATE DATABASE {db}"))
+                .await
+                .expect("create db");
+        }
+        for sql in setup {
+            c.query_drop(sql).await.expect("setup");
+        }
+        c.disconnect().await.ok();
+    }
+    let extra = extra
+        .replace("{p0}", &ep.shard_ports[0].to_string())
+        .replace("{p1}", &ep.shard_ports[1].to_string());
+    let text = format!("{}\n{extra}", shardgate::demo::RULES);
+    let parsed = shardgate::rules::parse(&text, "rules.toml").expect("rules");
+    proxy_over_shared(move |c| {
+        let ports: Vec<(String, u16)> = c
+            .data_sources
+            .iter()
+            .map(|(n, d)| (n.clone(), d.port))
+            .collect();
+        *c = parsed;
+        for (n, p) in ports {
+            if let Some(d) = c.data_sources.get_mut(&n) {
+                d.port = p;
+            }
+        }
+        c.server.xa_log = xa_log_path();
+        f(c);
+    })
+    .await
 }

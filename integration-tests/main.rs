@@ -4,6 +4,7 @@
 mod data;
 mod diff;
 mod harness;
+mod hardening;
 
 mod aggregates;
 mod dml;
@@ -13,6 +14,7 @@ mod joins;
 mod keys;
 mod protocol;
 mod queries;
+mod rawclient;
 mod security;
 mod session;
 mod subqueries;

@@ -231,16 +231,10 @@ async fn users_see_only_their_databases_and_rights() {
     let ep = crate::harness::shared();
     // A logical database of its own (physical sg_sec on shard 0), so writes here touch no
     // other test's data.
-    let mut s0 = shard(&ep, 0).await;
-    s0.query_drop("CREATE DATABASE IF NOT EXISTS sg_sec").await.unwrap();
-    s0.query_drop("CREATE TABLE IF NOT EXISTS sg_sec.notes (id INT PRIMARY KEY, body TEXT)")
-        .await
-        .unwrap();
-    let rules = format!(
-        r#"
+    let rules = r#"
 [data_sources.ds_sec]
 host = "127.0.0.1"
-port = {port}
+port = {p0}
 user = "root"
 database = "sg_sec"
 
@@ -256,27 +250,10 @@ name = "reader"
 password = "r"
 databases = ["sec", "shop"]
 read_only = true
-"#,
-        port = ep.shard_ports[0]
-    );
-    let extra = shardgate::rules::parse(
-        &format!("{}\n{rules}", shardgate::demo::RULES),
-        "rules.toml",
-    )
-    .expect("rules");
-    let (addr, _stop, _) = crate::harness::proxy_over_shared(|c| {
-        let port0 = c.data_sources["ds_0"].port;
-        *c = extra.clone();
-        for (name, ds) in c.data_sources.iter_mut() {
-            if name == "ds_1" {
-                ds.port = ep.shard_ports[1];
-            } else {
-                ds.port = port0;
-            }
-        }
-        c.server.xa_log = crate::harness::xa_log_path();
-    })
-    .await;
+"#;
+    let setup = ["CREATE TABLE sg_sec.notes (id INT PRIMARY KEY, body TEXT)".to_string()];
+    let (addr, _stop, _) = crate::harness::proxy_with_rules(rules, &["sg_sec"], &setup, |_| {}).await;
+    let mut s0 = shard(&ep, 0).await;
     let url = |u: &str, pw: &str, db: &str| format!("mysql://{u}:{pw}@{addr}/{db}");
 
     // writer: only `sec`.

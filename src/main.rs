@@ -78,7 +78,9 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder.enable_all();
+    builder
+        .enable_all()
+        .thread_stack_size(shardgate::server::WORKER_STACK_SIZE);
     if let Some(n) = cli.worker_threads {
         builder.worker_threads(n.max(1));
     }

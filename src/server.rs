@@ -10,6 +10,16 @@ use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+/// Stack size of the threads that serve sessions. Parse trees of long expressions (an ORM's
+/// 3,000-term `OR`) are as deep as they are long, and walking or dropping them recurses:
+/// the default 2 MiB would overflow and abort the process. Only touched pages cost memory.
+pub const WORKER_STACK_SIZE: usize = 256 << 20;
+
+/// Deepest expression nesting accepted (see [`crate::sql::scan::Scanned::depth`]); deeper
+/// statements are answered with error 1436, as MariaDB answers expressions too deep for
+/// its own stack. Planning a statement this deep stays well inside [`WORKER_STACK_SIZE`].
+pub const MAX_EXPRESSION_DEPTH: usize = 40_000;
+
 /// State shared by all sessions of one proxy.
 pub struct Shared {
     pub config: Config,
@@ -20,6 +30,9 @@ pub struct Shared {
     /// whether they are MariaDB: how the servers read `/*! */` and `/*M! */`.
     pub backend_version_id: u32,
     pub backend_is_mariadb: bool,
+    /// The backends' `max_allowed_packet`: the largest client packet (and prepared-statement
+    /// long data) accepted, as one MariaDB would.
+    pub max_allowed_packet: usize,
     /// Physical table name → logical table name, for result metadata and messages.
     pub physical_to_logical: HashMap<String, String>,
     /// Physical database names of the data sources → logical database name.
@@ -35,6 +48,19 @@ pub struct Shared {
     pub txn: crate::txn::Coordinator,
     /// Client TLS and authentication settings (`[server]`).
     pub security: crate::protocol::security::Security,
+    /// Tests only: a statement text that makes its session panic (fault injection; not
+    /// reachable from the rules file or a client).
+    pub inject_panic: std::sync::OnceLock<String>,
+}
+
+/// A client connection's slot in `max_connections`: given back when the connection's task
+/// ends, however it ends (a panic included).
+struct ConnectionSlot(Arc<Shared>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Shared {
@@ -45,7 +71,7 @@ impl Shared {
         for (ds, e) in backends.warm_up().await {
             tracing::warn!("data source {ds} is not reachable at start: {e}");
         }
-        let actual = backend_version(&config, &backends).await;
+        let (actual, max_allowed_packet) = backend_version(&config, &backends).await;
         let server_version = match &config.server.server_version {
             Some(v) => v.clone(),
             None => actual.clone(),
@@ -86,11 +112,13 @@ impl Shared {
             server_version,
             backend_version_id,
             backend_is_mariadb,
+            max_allowed_packet,
             physical_to_logical,
             physical_dbs,
             started: Instant::now(),
             questions: Default::default(),
             connections: AtomicU32::new(0),
+            inject_panic: Default::default(),
         })
     }
 
@@ -125,9 +153,12 @@ impl Shared {
 /// Assumed when no data source answers at start.
 const FALLBACK_VERSION: &str = "5.5.5-10.11.0-MariaDB";
 
-/// The version of the first data source that answers (the default data source of the first
-/// logical database first).
-async fn backend_version(config: &Config, backends: &Backends) -> String {
+/// MariaDB's default `max_allowed_packet` (16 MiB), assumed when no data source answers.
+const FALLBACK_MAX_PACKET: usize = 16 << 20;
+
+/// The version and `max_allowed_packet` of the first data source that answers (the default
+/// data source of the first logical database first).
+async fn backend_version(config: &Config, backends: &Backends) -> (String, usize) {
     let first = config
         .databases
         .values()
@@ -141,10 +172,19 @@ async fn backend_version(config: &Config, backends: &Backends) -> String {
         let Ok(mut lease) = b.acquire().await else {
             continue;
         };
-        let Ok((_, rows)) = crate::backend::query_collect(&mut lease, "SELECT VERSION()").await
+        let Ok((_, rows)) = crate::backend::query_collect(
+            &mut lease,
+            "SELECT VERSION(), @@GLOBAL.max_allowed_packet",
+        )
+        .await
         else {
             continue;
         };
+        let max_packet = rows
+            .first()
+            .and_then(|r| r.get(1).cloned().flatten())
+            .and_then(|b| std::str::from_utf8(&b).ok()?.parse::<usize>().ok())
+            .unwrap_or(FALLBACK_MAX_PACKET);
         let Some(v) = rows
             .first()
             .and_then(|r| r.first().cloned().flatten())
@@ -153,14 +193,15 @@ async fn backend_version(config: &Config, backends: &Backends) -> String {
             continue;
         };
         // MariaDB announces itself with the 5.5.5- prefix for old clients; do the same.
-        return if v.contains("MariaDB") && !v.starts_with("5.5.5-") {
+        let v = if v.contains("MariaDB") && !v.starts_with("5.5.5-") {
             format!("5.5.5-{v}")
         } else {
             v
         };
+        return (v, max_packet);
     }
     tracing::warn!("no data source answered at start: assuming {FALLBACK_VERSION}");
-    FALLBACK_VERSION.to_string()
+    (FALLBACK_VERSION.to_string(), FALLBACK_MAX_PACKET)
 }
 
 /// `5.5.5-10.11.19-MariaDB-0+deb12u1` → (101119, true); `8.0.36` → (80036, false).
@@ -174,16 +215,6 @@ fn version_id(v: &str) -> (u32, bool) {
         .collect();
     let at = |i: usize| nums.get(i).copied().unwrap_or(0);
     (at(0) * 10000 + at(1) * 100 + at(2), mariadb)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn version_ids() {
-        assert_eq!(super::version_id("5.5.5-10.11.19-MariaDB-0+deb12u1"), (101119, true));
-        assert_eq!(super::version_id("10.6.4-MariaDB"), (100604, true));
-        assert_eq!(super::version_id("8.0.36"), (80036, false));
-    }
 }
 
 /// A running proxy: bound listener plus shutdown handle.
@@ -233,15 +264,26 @@ impl Server {
                         continue;
                     }
                     shared.connections.fetch_add(1, Ordering::Relaxed);
+                    let slot = ConnectionSlot(shared.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = crate::protocol::conn::serve(stream, shared.clone(), id).await {
+                        let _slot = slot;
+                        if let Err(e) = crate::protocol::conn::serve(stream, shared, id).await {
                             tracing::debug!("connection {id} from {peer} ended: {e}");
                         }
-                        shared.connections.fetch_sub(1, Ordering::Relaxed);
                     });
                 }
             }
         }
         self.shared.backends.disconnect_all().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn version_ids() {
+        assert_eq!(super::version_id("5.5.5-10.11.19-MariaDB-0+deb12u1"), (101119, true));
+        assert_eq!(super::version_id("10.6.4-MariaDB"), (100604, true));
+        assert_eq!(super::version_id("8.0.36"), (80036, false));
     }
 }

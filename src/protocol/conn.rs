@@ -67,8 +67,18 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std:
     let status = session.status();
     io.write_with(|b| wire::ok_packet(b, 0, 0, 0, status, 0, ""));
     io.flush().await?;
+    io.set_max_packet(shared.max_allowed_packet);
 
     let result = command_loop(&mut io, &mut session, login.deprecate_eof, &login.scramble).await;
+    if let Err(e) = &result {
+        if super::packet::is_too_large(e) {
+            // As MariaDB: the error, then the connection is closed (the rest of the packet
+            // is never read).
+            let e = SqlError::new(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
+            io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
+            let _ = io.flush().await;
+        }
+    }
     session.close().await;
     result
 }
@@ -85,7 +95,12 @@ async fn command_loop(
             return Ok(());
         };
         let Some((&cmd, body)) = pkt.split_first() else {
-            continue;
+            // An empty packet is no command: MariaDB answers "packets out of order" and
+            // closes the connection.
+            let e = SqlError::new(1156, "08S01", "Got packets out of order");
+            io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
+            io.flush().await?;
+            return Ok(());
         };
         let status = session.status();
         let binary = cmd == CMD_STMT_EXECUTE;

@@ -5,14 +5,33 @@ use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 pub const MAX_PAYLOAD: usize = 0xFF_FFFF;
-/// Upper bound for one logical client packet (matches MariaDB's default max_allowed_packet cap).
+/// Upper bound for one logical client packet (MariaDB's largest max_allowed_packet).
 pub const MAX_CLIENT_PACKET: usize = 1 << 30;
+
+/// The error of a packet longer than the limit ([`PacketIo::set_max_packet`]); its payload
+/// is never read into memory.
+#[derive(Debug)]
+pub struct PacketTooLarge;
+
+impl std::fmt::Display for PacketTooLarge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Got a packet bigger than 'max_allowed_packet' bytes")
+    }
+}
+
+impl std::error::Error for PacketTooLarge {}
+
+/// Whether an I/O error is [`PacketTooLarge`].
+pub fn is_too_large(e: &std::io::Error) -> bool {
+    e.get_ref().is_some_and(|x| x.is::<PacketTooLarge>())
+}
 
 pub struct PacketIo<S> {
     stream: S,
     rbuf: BytesMut,
     wbuf: Vec<u8>,
     seq: u8,
+    max_packet: usize,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
@@ -22,7 +41,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             rbuf: BytesMut::with_capacity(16 * 1024),
             wbuf: Vec::with_capacity(16 * 1024),
             seq: 0,
+            max_packet: MAX_CLIENT_PACKET,
         }
+    }
+
+    /// Largest logical packet accepted (max_allowed_packet); a longer one is refused from its
+    /// header on, before its payload is read.
+    pub fn set_max_packet(&mut self, max: usize) {
+        self.max_packet = max.clamp(1024, MAX_CLIENT_PACKET);
     }
 
     pub fn get_mut(&mut self) -> &mut S {
@@ -97,6 +123,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             }
             let len = u32::from_le_bytes([self.rbuf[0], self.rbuf[1], self.rbuf[2], 0]) as usize;
             let seq = self.rbuf[3];
+            if payload.len() + len > self.max_packet {
+                self.seq = seq.wrapping_add(1);
+                self.rbuf = BytesMut::with_capacity(16 * 1024);
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    PacketTooLarge,
+                ));
+            }
             while self.rbuf.len() < 4 + len {
                 self.rbuf.reserve(4 + len - self.rbuf.len());
                 if self.stream.read_buf(&mut self.rbuf).await? == 0 {
@@ -107,13 +141,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin> PacketIo<S> {
             payload.extend_from_slice(&self.rbuf[..len]);
             self.rbuf.advance(len);
             self.seq = seq.wrapping_add(1);
-            if payload.len() > MAX_CLIENT_PACKET {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    "packet too large",
-                ));
-            }
             if len < MAX_PAYLOAD {
+                // Give back what a big packet made the read buffer grow to.
+                if self.rbuf.capacity() > 1 << 20 && self.rbuf.len() < 16 * 1024 {
+                    let rest = BytesMut::from(&self.rbuf[..]);
+                    self.rbuf = BytesMut::with_capacity(16 * 1024);
+                    self.rbuf.extend_from_slice(&rest);
+                }
                 return Ok(Some(payload));
             }
         }
@@ -189,6 +223,18 @@ mod tests {
         assert_eq!(r.read_packet().await.unwrap().unwrap(), b"");
         drop(w);
         assert!(r.read_packet().await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn oversized_packets_are_refused_from_their_header() {
+        let (a, b) = tokio::io::duplex(1 << 16);
+        let mut w = PacketIo::new(a);
+        let mut r = PacketIo::new(b);
+        r.set_max_packet(4096);
+        // Announce 16 MiB but send only a little: the reader must not wait for (or buffer) it.
+        w.get_mut().write_all(&[0xff, 0xff, 0xff, 0, 3, 1, 2]).await.unwrap();
+        let e = r.read_packet().await.unwrap_err();
+        assert!(is_too_large(&e), "{e}");
     }
 
     #[tokio::test]

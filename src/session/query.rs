@@ -74,6 +74,14 @@ impl Session {
     /// see [`crate::sql::scan`]), if it is exactly one statement.
     pub(crate) fn scan(&self, sql: &str) -> Result<String, SqlError> {
         let scanned = crate::sql::scan::scan(sql, &self.scan_mode()).map_err(SqlError::parse)?;
+        let limit = crate::server::MAX_EXPRESSION_DEPTH;
+        if scanned.depth > limit {
+            return Err(SqlError::new(
+                1436,
+                "HY000",
+                format!("Thread stack overrun: an expression nests {} levels deep, more than shardgate's limit of {limit} (split the condition, or use IN (...) lists)", scanned.depth),
+            ));
+        }
         match scanned.statements.len() {
             0 => Err(SqlError::new(1065, "42000", "Query was empty")),
             1 => Ok(scanned.single().unwrap_or_default().to_string()),
@@ -151,6 +159,9 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
+        if self.shared.inject_panic.get().is_some_and(|p| p == sql) {
+            panic!("injected panic (tests)");
+        }
         // Under ANSI_QUOTES, double-quoted names are identifiers: read them as such.
         let converted;
         let sql = if self.ansi_quotes {

@@ -29,6 +29,8 @@ pub struct Prepared {
     placeholders: Vec<std::ops::Range<usize>>,
     param_types: Option<Vec<(ColumnType, bool)>>,
     long_data: Vec<Option<Vec<u8>>>,
+    /// A parameter's long data grew past max_allowed_packet (reported at execute).
+    long_data_overflow: bool,
 }
 
 /// `?` placeholders found by the tokenizer (never inside strings, comments or quoted names).
@@ -203,6 +205,7 @@ impl Session {
                 placeholders: holes,
                 param_types: None,
                 long_data: vec![None; n],
+                long_data_overflow: false,
             },
         );
         let deprecate_eof = w.deprecate_eof();
@@ -297,6 +300,17 @@ impl Session {
         let Some(st) = self.stmts.get_mut(&id) else {
             return Err(SqlError::unknown_stmt(id, "mysqld_stmt_execute").into());
         };
+        if std::mem::take(&mut st.long_data_overflow) {
+            for d in st.long_data.iter_mut() {
+                *d = None;
+            }
+            return Err(SqlError::new(
+                1105,
+                "HY000",
+                "Parameter of prepared statement which is set through mysql_send_long_data() is longer than 'max_allowed_packet' bytes",
+            )
+            .into());
+        }
         let p = parse_execute(
             body,
             st.placeholders.len(),
@@ -356,10 +370,20 @@ impl Session {
         }
         let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
         let param = u16::from_le_bytes([body[4], body[5]]) as usize;
+        let max = self.shared.max_allowed_packet;
         if let Some(st) = self.stmts.get_mut(&id) {
+            if st.long_data_overflow {
+                return;
+            }
             if let Some(slot) = st.long_data.get_mut(param) {
-                slot.get_or_insert_with(Vec::new)
-                    .extend_from_slice(&body[6..]);
+                let data = slot.get_or_insert_with(Vec::new);
+                if data.len() + body.len() - 6 > max {
+                    // As MariaDB: the data is dropped and the execute fails.
+                    *slot = None;
+                    st.long_data_overflow = true;
+                    return;
+                }
+                data.extend_from_slice(&body[6..]);
             }
         }
     }

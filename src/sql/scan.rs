@@ -68,7 +68,55 @@ pub struct Scanned {
     pub text: String,
     /// Each statement's bytes in `text` (trimmed, without the `;`), empty ones left out.
     pub statements: Vec<Range<usize>>,
+    /// An upper bound of how deep the statement's expression trees can nest: the longest
+    /// run of operators between commas at one parenthesis level, plus the deepest
+    /// parenthesis nesting. (`a = 1 OR a = 2 OR ...` nests one level per operator; values
+    /// of a long IN list or of many INSERT rows do not.)
+    pub depth: usize,
 }
+
+/// Counts operators per parenthesis level for [`Scanned::depth`].
+#[derive(Default)]
+struct Depth {
+    /// Operators since the last comma, per open parenthesis level.
+    runs: Vec<usize>,
+    max_run: usize,
+    max_parens: usize,
+}
+
+impl Depth {
+    fn op(&mut self) {
+        if self.runs.is_empty() {
+            self.runs.push(0);
+        }
+        if let Some(r) = self.runs.last_mut() {
+            *r += 1;
+            self.max_run = self.max_run.max(*r);
+        }
+    }
+    fn open(&mut self) {
+        if self.runs.is_empty() {
+            self.runs.push(0);
+        }
+        self.runs.push(0);
+        self.max_parens = self.max_parens.max(self.runs.len() - 1);
+    }
+    fn close(&mut self) {
+        if self.runs.len() > 1 {
+            self.runs.pop();
+        }
+    }
+    fn comma(&mut self) {
+        if let Some(r) = self.runs.last_mut() {
+            *r = 0;
+        }
+    }
+    fn value(&self) -> usize {
+        self.max_run + self.max_parens
+    }
+}
+
+const OPERATOR_WORDS: &[&[u8]] = &[b"or", b"and", b"xor", b"div", b"mod", b"not", b"like", b"is"];
 
 impl Scanned {
     /// The only statement, if there is exactly one.
@@ -91,6 +139,7 @@ pub fn scan(sql: &str, mode: &ScanMode) -> Result<Scanned, ScanError> {
     let mut out: Vec<u8> = Vec::with_capacity(n);
     let mut cuts: Vec<usize> = Vec::new();
     let mut in_exec = false;
+    let mut depth = Depth::default();
     let mut i = 0;
     while i < n {
         let c = b[i];
@@ -149,6 +198,30 @@ pub fn scan(sql: &str, mode: &ScanMode) -> Result<Scanned, ScanError> {
                 out.push(b';');
                 i += 1;
             }
+            b'(' | b')' | b',' | b'+' | b'-' | b'*' | b'/' | b'%' | b'|' | b'&' | b'^' | b'='
+            | b'<' | b'>' | b'!' | b'~' => {
+                match c {
+                    b'(' => depth.open(),
+                    b')' => depth.close(),
+                    b',' => depth.comma(),
+                    _ => depth.op(),
+                }
+                out.push(c);
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                // A whole word (identifier, keyword, or non-ASCII name): copied as it is.
+                let end = b[i..]
+                    .iter()
+                    .position(|&x| !(x.is_ascii_alphanumeric() || x == b'_' || x == b'$' || x >= 0x80))
+                    .map_or(n, |k| i + k);
+                let word = &b[i..end];
+                if word.len() <= 4 && OPERATOR_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
+                    depth.op();
+                }
+                out.extend_from_slice(word);
+                i = end;
+            }
             _ => {
                 out.push(c);
                 i += 1;
@@ -169,7 +242,11 @@ pub fn scan(sql: &str, mode: &ScanMode) -> Result<Scanned, ScanError> {
         }
         start = end + 1;
     }
-    Ok(Scanned { text, statements })
+    Ok(Scanned {
+        text,
+        statements,
+        depth: depth.value(),
+    })
 }
 
 /// Digits of a version comment's version: six (a MariaDB version), five (a MySQL one), or
@@ -398,6 +475,19 @@ mod tests {
         };
         let s = scan("SELECT 1 /*M! +1 */ /*!80000 +2 */", &mysql).unwrap();
         assert_eq!(s.single(), Some("SELECT 1     +2"));
+    }
+
+    #[test]
+    fn depth_counts_operator_chains_not_lists() {
+        let d = |sql: &str| scan(sql, &ScanMode::default()).unwrap().depth;
+        let ors: Vec<String> = (0..3000).map(|i| format!("a = {i}")).collect();
+        assert!(d(&format!("SELECT * FROM t WHERE {}", ors.join(" OR "))) >= 5999);
+        let list: Vec<String> = (0..3000).map(|i| format!("-{i}")).collect();
+        assert!(d(&format!("SELECT * FROM t WHERE a IN ({})", list.join(", "))) <= 3);
+        let rows: Vec<String> = (0..3000).map(|i| format!("(-{i}, 'x-y')")).collect();
+        assert!(d(&format!("INSERT INTO t VALUES {}", rows.join(", "))) <= 3);
+        assert_eq!(d("SELECT ((((1))))"), 4);
+        assert_eq!(d("SELECT a FROM t WHERE order_id = 5"), 1);
     }
 
     #[test]
