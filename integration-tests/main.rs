@@ -8,6 +8,7 @@ mod hardening;
 
 mod aggregates;
 mod dml;
+mod faults;
 mod fuzz;
 mod insert_select;
 mod joins;

@@ -71,6 +71,9 @@ pub type Snapshot = HashMap<(String, String), TableSchema>;
 #[derive(Default)]
 pub struct Catalog {
     current: RwLock<Arc<Snapshot>>,
+    /// Data sources whose tables could not be read at the last load (down at start, say):
+    /// the upkeep task loads again until there are none.
+    missing: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Catalog {
@@ -88,8 +91,20 @@ impl Catalog {
         }
     }
 
-    /// (Re)load every table the rules name, one query per data source. Tables that do not
-    /// exist yet are simply absent.
+    /// Data sources the last load could not read.
+    pub fn missing(&self) -> Vec<String> {
+        self.missing
+            .lock()
+            .map(|m| m.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// (Re)load every table the rules name, one query per data source, on connections of
+    /// its own (the server's default session state, never a client's). Tables that do not
+    /// exist yet are simply absent; the tables of a data source that cannot be reached keep
+    /// what the previous load knew of them, and the data source is listed in [`missing`].
+    ///
+    /// [`missing`]: Catalog::missing
     pub async fn load(&self, config: &Config, backends: &Backends) -> SqlResult<()> {
         // data source → [(logical db, logical table, physical table)]
         let mut wanted: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
@@ -117,9 +132,24 @@ impl Catalog {
             }
         }
         let mut snap = Snapshot::new();
+        let previous = self.snapshot();
+        let mut missing = std::collections::BTreeSet::new();
         for (ds, tables) in wanted {
             let backend = backends.get(&ds)?.clone();
-            let mut lease = backend.acquire().await?;
+            let mut conn = match backend.connect_unpooled().await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!("catalog: data source {ds} not reachable: {}", e.to_sql().message);
+                    for (db, logical, _) in &tables {
+                        let key = (db.clone(), logical.clone());
+                        if let Some(t) = previous.get(&key) {
+                            snap.insert(key, t.clone());
+                        }
+                    }
+                    missing.insert(ds);
+                    continue;
+                }
+            };
             let list: Vec<String> = tables
                 .iter()
                 .map(|t| crate::sql::literal::quote_str(&t.2, false))
@@ -129,7 +159,21 @@ impl Catalog {
                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 list.join(", ")
             );
-            let (_, rows) = crate::backend::query_collect(&mut lease, &sql).await?;
+            let rows = match conn.collect(&sql).await {
+                Ok((_, rows)) => rows,
+                Err(e) => {
+                    tracing::warn!("catalog: {}", e.to_sql().message);
+                    for (db, logical, _) in &tables {
+                        let key = (db.clone(), logical.clone());
+                        if let Some(t) = previous.get(&key) {
+                            snap.insert(key, t.clone());
+                        }
+                    }
+                    missing.insert(ds);
+                    continue;
+                }
+            };
+            conn.quit().await;
             let text = |c: &Option<bytes::Bytes>| {
                 c.as_ref()
                     .map(|b| String::from_utf8_lossy(b).into_owned())
@@ -160,6 +204,9 @@ impl Catalog {
             }
         }
         self.replace(snap);
+        if let Ok(mut m) = self.missing.lock() {
+            *m = missing;
+        }
         Ok(())
     }
 }

@@ -36,3 +36,4 @@ pub mod server;
 pub mod session;
 pub mod sql;
 pub mod txn;
+pub mod upkeep;

@@ -237,6 +237,7 @@ impl Server {
 
     /// Accept until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tokio::spawn(crate::upkeep::run(self.shared.clone(), shutdown.clone()));
         let next_id = AtomicU32::new(1);
         loop {
             tokio::select! {

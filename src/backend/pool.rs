@@ -56,6 +56,8 @@ pub struct Backend {
     max_idle_ms: AtomicU64,
     /// Whether `wait_timeout` has been read from the server.
     wait_timeout_known: std::sync::atomic::AtomicBool,
+    /// The last attempt to open a connection failed (cleared by the next success).
+    down: std::sync::atomic::AtomicBool,
 }
 
 impl Backend {
@@ -79,6 +81,28 @@ impl Backend {
             size: ds.pool_size.max(1) as usize,
             max_idle_ms: AtomicU64::new(MAX_IDLE.as_millis() as u64),
             wait_timeout_known: Default::default(),
+            down: Default::default(),
+        }
+    }
+
+    /// The last attempt to connect failed: statements that can run anywhere go elsewhere,
+    /// and the upkeep task probes it until it answers.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::Relaxed)
+    }
+
+    /// Try to connect once (a probe); records the outcome.
+    pub async fn probe(&self) -> bool {
+        match BackendConn::connect(&self.opts).await {
+            Ok(c) => {
+                self.down.store(false, Ordering::Relaxed);
+                c.quit().await;
+                true
+            }
+            Err(_) => {
+                self.down.store(true, Ordering::Relaxed);
+                false
+            }
         }
     }
 
@@ -166,7 +190,18 @@ impl Backend {
     }
 
     async fn open(&self) -> Result<Pooled, BackendError> {
-        let mut conn = BackendConn::connect(&self.opts).await?;
+        let mut conn = match BackendConn::connect(&self.opts).await {
+            Ok(c) => {
+                self.down.store(false, Ordering::Relaxed);
+                c
+            }
+            Err(e) => {
+                if matches!(e, BackendError::Connect { .. }) {
+                    self.down.store(true, Ordering::Relaxed);
+                }
+                return Err(e);
+            }
+        };
         if !self.wait_timeout_known.load(Ordering::Relaxed) {
             if let Ok((_, rows)) = conn.collect("SELECT @@GLOBAL.wait_timeout").await {
                 let secs = rows

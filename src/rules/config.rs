@@ -31,9 +31,15 @@ pub struct ServerConfig {
     /// `xa` (default): two-phase commit across data sources; `local`: each commits alone.
     #[serde(default)]
     pub transaction_mode: crate::txn::TxnMode,
-    /// The XA decision log (fsync'ed before any XA COMMIT).
-    #[serde(default = "default_xa_log")]
+    /// The XA decision log (fsync'ed before any XA COMMIT). Empty (the default):
+    /// `xa-<worker_id>.log` in the state directory.
+    #[serde(default)]
     pub xa_log: String,
+    /// Where the proxy keeps its state files (the XA decision log). Default: the
+    /// environment's `SHARDGATE_STATE_DIR`, else `$XDG_STATE_HOME/shardgate`, else
+    /// `~/.local/state/shardgate`, else `/var/lib/shardgate`.
+    #[serde(default)]
+    pub state_dir: Option<String>,
     /// `innodb_lock_wait_timeout` (seconds) for backend connections inside transactions; a
     /// lock wait past it aborts the whole distributed transaction. `None`: the server's.
     #[serde(default)]
@@ -103,7 +109,8 @@ impl Default for ServerConfig {
             max_clock_backwards_ms: default_max_clock_backwards_ms(),
             max_connections: None,
             transaction_mode: crate::txn::TxnMode::default(),
-            xa_log: default_xa_log(),
+            xa_log: String::new(),
+            state_dir: None,
             lock_wait_timeout: None,
             max_memory_rows: default_max_memory_rows(),
             tls_cert: None,
@@ -117,8 +124,35 @@ impl Default for ServerConfig {
     }
 }
 
-fn default_xa_log() -> String {
-    "shardgate-xa.log".to_string()
+impl ServerConfig {
+    /// The state directory (see [`ServerConfig::state_dir`]).
+    pub fn state_dir_path(&self) -> std::path::PathBuf {
+        use std::path::PathBuf;
+        if let Some(d) = self.state_dir.as_deref().filter(|d| !d.is_empty()) {
+            return PathBuf::from(d);
+        }
+        let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        if let Some(d) = env("SHARDGATE_STATE_DIR") {
+            return PathBuf::from(d);
+        }
+        if let Some(d) = env("XDG_STATE_HOME") {
+            return PathBuf::from(d).join("shardgate");
+        }
+        if let Some(h) = env("HOME") {
+            return PathBuf::from(h).join(".local/state/shardgate");
+        }
+        PathBuf::from("/var/lib/shardgate")
+    }
+
+    /// The XA decision log's path: `xa_log` if set, else `xa-<worker_id>.log` in the state
+    /// directory (one log per worker id: proxies sharing shards have different ids).
+    pub fn xa_log_path(&self) -> std::path::PathBuf {
+        if !self.xa_log.is_empty() {
+            return std::path::PathBuf::from(&self.xa_log);
+        }
+        self.state_dir_path()
+            .join(format!("xa-{}.log", self.worker_id))
+    }
 }
 
 fn default_max_memory_rows() -> usize {

@@ -65,6 +65,9 @@ pub struct Session {
     begin_sql: String,
     /// Global id of the open XA transaction (None: local transaction or none open).
     xa_gtrid: Option<String>,
+    /// The open XA transaction's registration in the coordinator (recovery leaves it alone
+    /// while this is held; dropped when the transaction ends or the session goes away).
+    xa_in_flight: Option<crate::txn::InFlight>,
     /// Savepoint names of the open transaction, in order.
     savepoints: Vec<String>,
     /// SET statements replayed on backend connections (keys name the variables they set).
@@ -103,6 +106,7 @@ impl Session {
             in_txn: false,
             begin_sql: "START TRANSACTION".into(),
             xa_gtrid: None,
+            xa_in_flight: None,
             savepoints: Vec::new(),
             state: SessionState::default(),
             state_keys: Vec::new(),

@@ -269,7 +269,7 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        {
+        let tableless = {
             let collected;
             let r = match refs {
                 Some(r) => r,
@@ -279,7 +279,8 @@ impl Session {
                 }
             };
             self.check_statement(sql, stmt, r)?;
-        }
+            r.tables.is_empty()
+        };
         let (mut plan, generated) = match self.plan_with_refs(sql, stmt, refs, bound) {
             Ok(p) => p,
             // Tables that cannot meet on one node: ship some of them to the others.
@@ -293,6 +294,11 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
+        if tableless && plan.nodes.len() == 1 && !self.in_txn && !self.sticky {
+            // A statement without tables runs the same anywhere: not on a data source that
+            // is down.
+            plan.nodes[0].data_source = self.default_ds()?;
+        }
         let temporary = match stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,

@@ -218,15 +218,34 @@ impl Session {
         Ok(())
     }
 
-    /// The data source for statements that name no table.
+    /// The data source for statements that name no table: the logical database's default
+    /// one, or while that one is down, another of its data sources that is not (any of
+    /// them answers a statement without tables the same).
     pub(crate) fn default_ds(&self) -> Result<String, SqlError> {
         let db = match &self.db {
             Some(d) => self.shared.database(d),
             None => self.shared.databases_of(&self.user).first().copied(),
         };
-        db.map(|d| d.default_data_source.clone())
+        let first = db
+            .map(|d| d.default_data_source.clone())
             .or_else(|| self.shared.config.data_sources.keys().next().cloned())
-            .ok_or_else(|| SqlError::internal("no data source configured"))
+            .ok_or_else(|| SqlError::internal("no data source configured"))?;
+        let up = |ds: &str| {
+            self.shared
+                .backends
+                .get(ds)
+                .map(|b| !b.is_down())
+                .unwrap_or(false)
+        };
+        if up(&first) {
+            return Ok(first);
+        }
+        let others = db
+            .map(|d| d.data_sources.clone())
+            .unwrap_or_default()
+            .into_iter()
+            .chain(self.shared.config.data_sources.keys().cloned());
+        Ok(others.into_iter().find(|d| up(d)).unwrap_or(first))
     }
 }
 

@@ -37,8 +37,9 @@ impl Session {
         // XA START takes no characteristics (READ ONLY, WITH CONSISTENT SNAPSHOT): such
         // transactions stay local.
         let plain = self.begin_sql.eq_ignore_ascii_case("START TRANSACTION");
-        self.xa_gtrid =
-            (self.shared.txn.mode == TxnMode::Xa && plain).then(|| self.shared.txn.next_gtrid());
+        self.xa_in_flight =
+            (self.shared.txn.mode == TxnMode::Xa && plain).then(|| self.shared.txn.begin());
+        self.xa_gtrid = self.xa_in_flight.as_ref().map(|t| t.gtrid().to_string());
     }
 
     fn xid(&self, ds: &str) -> Option<Xid> {
@@ -109,6 +110,7 @@ impl Session {
             p.in_txn = false;
         }
         self.unpin_unless_sticky();
+        self.xa_in_flight = None;
         r.map_err(|e| self.map_error(e).into())
     }
 
@@ -279,6 +281,7 @@ impl Session {
             p.in_txn = false;
         }
         self.unpin_unless_sticky();
+        self.xa_in_flight = None;
     }
 
     /// After a transaction, connections return to the pool unless temporary tables hold them.

@@ -17,15 +17,59 @@ pub enum LogError {
         #[source]
         source: std::io::Error,
     },
+    /// Another process owns the log (a running proxy with the same log).
+    #[error("transaction log {path} is in use by another shardgate process{holder} (a running proxy resolves its own in-doubt transactions in the background; stop it first to run recovery by hand)")]
+    InUse { path: String, holder: String },
 }
 
 pub struct DecisionLog {
     path: PathBuf,
     file: Mutex<File>,
+    /// `<log>.lock`, exclusively locked while this process owns the log (released when the
+    /// process ends, however it ends).
+    _lock: File,
+}
+
+/// Take the log's lock file, or say who holds it.
+fn lock(path: &Path) -> Result<File, LogError> {
+    let lock_path = path.with_extension("lock");
+    let err = |source| LogError::Io {
+        path: lock_path.display().to_string(),
+        source,
+    };
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(err)?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut holder = String::new();
+            let _ = std::io::Read::read_to_string(&mut f, &mut holder);
+            let holder = holder.trim();
+            return Err(LogError::InUse {
+                path: path.display().to_string(),
+                holder: if holder.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {holder})")
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+    }
+    f.set_len(0).map_err(err)?;
+    writeln!(f, "{}", std::process::id()).map_err(err)?;
+    Ok(f)
 }
 
 impl DecisionLog {
-    /// Open (creating) the log; compacts it to the decisions still pending.
+    /// Open (creating) the log, owning it for the life of this process; compacts it to the
+    /// decisions still pending. Fails with [`LogError::InUse`] when another process owns it:
+    /// the file is only ever rewritten by its owner, so no appender's file is replaced.
     pub fn open(path: &Path) -> Result<DecisionLog, LogError> {
         let err = |source| LogError::Io {
             path: path.display().to_string(),
@@ -34,6 +78,7 @@ impl DecisionLog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(err)?;
         }
+        let lock = lock(path)?;
         let pending = read_pending(path).map_err(err)?;
         // Rewrite atomically: pending decisions only.
         let tmp = path.with_extension("compact");
@@ -58,6 +103,7 @@ impl DecisionLog {
         Ok(DecisionLog {
             path: path.to_path_buf(),
             file: Mutex::new(file),
+            _lock: lock,
         })
     }
 
@@ -126,6 +172,28 @@ fn read_pending(path: &Path) -> std::io::Result<BTreeSet<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_owner_at_a_time() {
+        let dir = std::env::temp_dir().join(format!("sg-xalock-{}", std::process::id()));
+        let path = dir.join("xa.log");
+        let first = DecisionLog::open(&path).unwrap();
+        // Another open (as `shardgate recover` against a running proxy) is refused, and the
+        // owner's file is left as it is.
+        first.commit("g1").unwrap();
+        match DecisionLog::open(&path) {
+            Err(LogError::InUse { holder, .. }) => {
+                assert!(holder.contains(&std::process::id().to_string()))
+            }
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("opened a log another owner holds"),
+        }
+        first.commit("g2").unwrap();
+        assert_eq!(first.pending().unwrap().len(), 2);
+        drop(first);
+        let again = DecisionLog::open(&path).unwrap();
+        assert_eq!(again.pending().unwrap().len(), 2);
+    }
 
     #[test]
     fn decisions_survive_reopen_and_compact() {

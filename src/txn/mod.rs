@@ -8,11 +8,13 @@
 
 pub mod log;
 
-use crate::backend::{exec_drop, query_collect, Backends};
+use crate::backend::Backends;
 use crate::error::SqlError;
 use log::DecisionLog;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Crash points for fault tests: the process aborts (as `kill -9` would stop it) when the
 /// environment variable `SHARDGATE_FAILPOINT` names this point.
@@ -56,6 +58,35 @@ pub struct Coordinator {
     boot: u64,
     seq: AtomicU64,
     log: Option<DecisionLog>,
+    /// Global ids of this process's open transactions: background recovery never touches
+    /// them (one may be between its XA PREPAREs and its commit decision).
+    in_flight: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Registration of an open transaction in the coordinator; dropping it (when the
+/// transaction ends, or its session goes away in a panic) hands its branches to recovery.
+pub struct InFlight {
+    gtrid: String,
+    set: Arc<Mutex<HashSet<String>>>,
+}
+
+impl InFlight {
+    pub fn gtrid(&self) -> &str {
+        &self.gtrid
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        match self.set.lock() {
+            Ok(mut s) => {
+                s.remove(&self.gtrid);
+            }
+            Err(p) => {
+                p.into_inner().remove(&self.gtrid);
+            }
+        }
+    }
 }
 
 impl Coordinator {
@@ -76,12 +107,34 @@ impl Coordinator {
             boot,
             seq: AtomicU64::new(1),
             log,
+            in_flight: Default::default(),
         })
     }
 
     pub fn from_config(server: &crate::rules::ServerConfig) -> Result<Self, SqlError> {
-        let path = (server.transaction_mode == TxnMode::Xa).then(|| Path::new(&server.xa_log));
+        let path = server.xa_log_path();
+        let path = (server.transaction_mode == TxnMode::Xa).then_some(path.as_path());
         Coordinator::new(server.transaction_mode, server.worker_id, path)
+    }
+
+    /// A fresh global transaction id, registered as in flight until the returned token is
+    /// dropped.
+    pub fn begin(&self) -> InFlight {
+        let gtrid = self.next_gtrid();
+        if let Ok(mut s) = self.in_flight.lock() {
+            s.insert(gtrid.clone());
+        }
+        InFlight {
+            gtrid,
+            set: self.in_flight.clone(),
+        }
+    }
+
+    fn is_in_flight(&self, gtrid: &str) -> bool {
+        self.in_flight
+            .lock()
+            .map(|s| s.contains(gtrid))
+            .unwrap_or(true)
     }
 
     pub fn prefix(&self) -> &str {
@@ -119,7 +172,9 @@ impl Coordinator {
         }
     }
 
-    /// Resolve this proxy's in-doubt XA transactions on every data source.
+    /// Resolve this proxy's in-doubt XA transactions on every data source: prepared branches
+    /// with this proxy's prefix, except transactions this process has in flight. Runs on
+    /// connections of its own (the server's default session state, never a client's).
     pub async fn recover(&self, backends: &Backends) -> Result<RecoveryReport, SqlError> {
         let log = self.log()?;
         let decided = log
@@ -130,19 +185,19 @@ impl Coordinator {
         let mut still_prepared = std::collections::BTreeSet::new();
         for ds in backends.names().map(str::to_string).collect::<Vec<_>>() {
             let backend = backends.get(&ds)?.clone();
-            let mut lease = match backend.acquire().await {
-                Ok(l) => l,
+            let mut conn = match backend.connect_unpooled().await {
+                Ok(c) => c,
                 Err(e) => {
                     all_reached = false;
-                    report.errors.push(format!("{ds}: {}", e.message));
+                    report.errors.push(format!("{ds}: {}", e.to_sql().message));
                     continue;
                 }
             };
-            let (_, rows) = match query_collect(&mut lease, "XA RECOVER").await {
-                Ok(r) => r,
+            let rows = match conn.collect("XA RECOVER").await {
+                Ok((_, r)) => r,
                 Err(e) => {
                     all_reached = false;
-                    report.errors.push(format!("{ds}: {}", e.message));
+                    report.errors.push(format!("{ds}: {}", e.to_sql().message));
                     continue;
                 }
             };
@@ -151,23 +206,30 @@ impl Coordinator {
                     report.foreign += 1;
                     continue;
                 }
+                if self.is_in_flight(&xid.gtrid) {
+                    still_prepared.insert(xid.gtrid.clone());
+                    report.in_flight += 1;
+                    continue;
+                }
                 let commit = decided.contains(&xid.gtrid);
                 let sql = if commit {
                     format!("XA COMMIT {}", xid.sql())
                 } else {
                     format!("XA ROLLBACK {}", xid.sql())
                 };
-                match exec_drop(&mut lease, &sql).await {
-                    Ok(()) if commit => report.committed.push(format!("{ds}:{}", xid.gtrid)),
-                    Ok(()) => report.rolled_back.push(format!("{ds}:{}", xid.gtrid)),
+                match conn.exec_drop(&sql).await {
+                    Ok(_) if commit => report.committed.push(format!("{ds}:{}", xid.gtrid)),
+                    Ok(_) => report.rolled_back.push(format!("{ds}:{}", xid.gtrid)),
                     Err(e) => {
                         still_prepared.insert(xid.gtrid.clone());
+                        let e = e.to_sql();
                         report
                             .errors
                             .push(format!("{ds}: {sql}: {} ({})", e.message, e.code));
                     }
                 }
             }
+            conn.quit().await;
         }
         if all_reached {
             for g in decided.difference(&still_prepared) {
@@ -185,7 +247,16 @@ pub struct RecoveryReport {
     pub rolled_back: Vec<String>,
     /// Prepared xids of other proxies (left alone).
     pub foreign: usize,
+    /// Prepared branches of this process's open transactions (left alone).
+    pub in_flight: usize,
     pub errors: Vec<String>,
+}
+
+impl RecoveryReport {
+    /// Nothing was resolved and nothing failed.
+    pub fn is_quiet(&self) -> bool {
+        self.committed.is_empty() && self.rolled_back.is_empty() && self.errors.is_empty()
+    }
 }
 
 impl std::fmt::Display for RecoveryReport {
@@ -251,5 +322,10 @@ mod tests {
         let b = c.next_gtrid();
         assert!(a.starts_with("sg7-") && b.starts_with("sg7-") && a != b);
         assert!(c.decide_commit(&a).is_err(), "no log configured");
+        let t = c.begin();
+        assert!(c.is_in_flight(t.gtrid()));
+        let g = t.gtrid().to_string();
+        drop(t);
+        assert!(!c.is_in_flight(&g));
     }
 }
