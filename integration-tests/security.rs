@@ -302,3 +302,77 @@ read_only = true
     assert_eq!(body.as_deref(), Some("hello"));
     s0.query_drop("DROP DATABASE sg_sec").await.unwrap();
 }
+
+/// information_schema answers the logical view: the same rows as on one MariaDB holding the
+/// logical tables, for the user's databases only, never the physical ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn information_schema_is_the_logical_view() {
+    let ep = crate::harness::shared();
+    let (mut p, mut o) = connect(&ep).await;
+    let rules_tables = "('t_user','t_order','t_order_item','t_product','t_region','t_config')";
+    for sql in [
+        format!("SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN {rules_tables} ORDER BY TABLE_NAME"),
+        format!("SELECT TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION, COLUMN_DEFAULT, IS_NULLABLE, DATA_TYPE, CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, COLUMN_TYPE, COLUMN_KEY, EXTRA, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN {rules_tables} ORDER BY TABLE_NAME, ORDINAL_POSITION"),
+        format!("SELECT c.TABLE_NAME, COUNT(*) FROM information_schema.COLUMNS c JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME IN {rules_tables} GROUP BY c.TABLE_NAME ORDER BY 1"),
+        format!("SELECT TABLE_NAME, NON_UNIQUE, INDEX_NAME, SEQ_IN_INDEX, COLUMN_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN {rules_tables} ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"),
+        format!("SELECT CONSTRAINT_NAME, TABLE_NAME, COLUMN_NAME, ORDINAL_POSITION FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = 'shop' AND TABLE_NAME IN {rules_tables} ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION"),
+        "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = 'shop'".to_string(),
+        "SELECT information_schema.columns.column_name FROM information_schema.columns WHERE table_schema = 'shop' AND table_name = 't_order' ORDER BY ordinal_position".to_string(),
+        "SELECT COUNT(*) FROM information_schema.COLLATIONS WHERE CHARACTER_SET_NAME = 'utf8mb4'".to_string(),
+    ] {
+        let a = text(&mut p, &sql).await;
+        let b = text(&mut o, &sql).await;
+        let rows = |x: &crate::diff::Outcome| x.as_ref().map(|a| a.rows.clone()).map_err(|e| e.clone());
+        assert_eq!(rows(&a), rows(&b), "{sql}");
+    }
+    // No physical database or table is visible anywhere.
+    let names: Vec<String> = p
+        .query("SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) FROM information_schema.TABLES")
+        .await
+        .unwrap();
+    assert!(names.iter().any(|n| n == "shop.t_order"), "{names:?}");
+    for n in &names {
+        assert!(n.starts_with("shop."), "{n}");
+        assert!(!n.contains("t_order_0") && !n.contains("t_order_1"), "{n}");
+    }
+    let schemas: Vec<String> = p.query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1").await.unwrap();
+    assert_eq!(schemas, ["information_schema", "shop"]);
+    // The result metadata says information_schema, as on MariaDB.
+    let r = p.query_iter("SELECT TABLE_NAME FROM information_schema.TABLES LIMIT 1").await.unwrap();
+    let c = r.columns_ref()[0].clone();
+    r.drop_result().await.unwrap();
+    assert_eq!(c.schema_str(), "information_schema");
+    assert_eq!(c.org_table_str(), "TABLES");
+    // Row counts of sharded tables are summed over their nodes.
+    let n: Option<u64> = p
+        .query_first("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_NAME = 't_order'")
+        .await
+        .unwrap();
+    assert!(n.unwrap_or(0) > 0);
+    // SHOW TABLE STATUS is the same view.
+    for sql in ["SHOW TABLE STATUS LIKE 't_order%'", "SHOW TABLE STATUS FROM shop WHERE Name = 't_user'"] {
+        let a: Vec<mysql_async::Row> = p.query(sql).await.unwrap();
+        let b: Vec<mysql_async::Row> = o.query(sql).await.unwrap();
+        let pick = |rows: &[mysql_async::Row]| -> Vec<(String, String, String)> {
+            rows.iter()
+                .map(|r| (r.get::<String, _>(0).unwrap(), r.get::<String, _>(1).unwrap(), r.get::<String, _>(14).unwrap()))
+                .collect()
+        };
+        assert_eq!(pick(&a), pick(&b), "{sql}");
+        assert_eq!(a[0].columns_ref().len(), b[0].columns_ref().len(), "{sql}");
+    }
+    // Prepared statements too; and what is not part of the logical view is refused.
+    let stmt = p.prep("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION").await.unwrap();
+    let cols: Vec<String> = p.exec(&stmt, ("shop", "t_user")).await.unwrap();
+    assert_eq!(cols[0], "user_id");
+    for sql in [
+        "SELECT * FROM information_schema.PROCESSLIST",
+        "SELECT * FROM information_schema.USER_PRIVILEGES",
+        "SELECT * FROM information_schema.GLOBAL_VARIABLES",
+        "SELECT * FROM information_schema.TABLES t JOIN t_user u ON 1 = 1",
+        "DELETE FROM information_schema.TABLES",
+    ] {
+        let got = code(&mut p, sql).await;
+        assert!(matches!(got, 1142 | 1235), "{sql}: {got}");
+    }
+}

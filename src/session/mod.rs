@@ -4,6 +4,7 @@
 mod access;
 mod exec;
 mod grouped;
+mod infoschema;
 mod insert_select;
 mod query;
 mod selectinto;

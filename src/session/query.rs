@@ -269,18 +269,30 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        let tableless = {
-            let collected;
-            let r = match refs {
-                Some(r) => r,
-                None => {
-                    collected = Refs::collect(stmt, &SourceMap::new(sql));
-                    &collected
-                }
-            };
-            self.check_statement(sql, stmt, r)?;
-            r.tables.is_empty()
+        let collected;
+        let r = match refs {
+            Some(r) => r,
+            None => {
+                collected = Refs::collect(stmt, &SourceMap::new(sql));
+                &collected
+            }
         };
+        if Self::reads_information_schema(r) {
+            if let Some(refusal) = crate::sql::classify::statement(stmt, sql) {
+                return Err(self.refuse(refusal).into());
+            }
+            if !matches!(stmt, Statement::Query(_)) {
+                return Err(self
+                    .refuse(crate::sql::classify::Refusal::Table {
+                        command: "UPDATE".into(),
+                        table: "information_schema".into(),
+                    })
+                    .into());
+            }
+            return self.information_schema(sql, stmt, r, bound, w).await;
+        }
+        self.check_statement(sql, stmt, r)?;
+        let tableless = r.tables.is_empty();
         let (mut plan, generated) = match self.plan_with_refs(sql, stmt, refs, bound) {
             Ok(p) => p,
             // Tables that cannot meet on one node: ship some of them to the others.
@@ -445,7 +457,12 @@ impl Session {
     }
 
     /// DATABASE(), LAST_INSERT_ID(), CONNECTION_ID() describe the proxy session, not a backend's.
-    fn function_edits(&self, stmt: &Statement, sm: &SourceMap, db: &LogicalDatabase) -> Edits {
+    pub(super) fn function_edits(
+        &self,
+        stmt: &Statement,
+        sm: &SourceMap,
+        db: &LogicalDatabase,
+    ) -> Edits {
         let mut f = SessionFns {
             sm,
             edits: Edits::new(),

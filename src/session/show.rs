@@ -72,7 +72,10 @@ impl Session {
             }
             ShowKind::Grants => self.show_grants(sql, w).await,
             ShowKind::CreateDatabase => self.show_create_database(sql, w).await,
-            ShowKind::TableStatus => Err(SqlError::unsupported("SHOW TABLE STATUS").into()),
+            ShowKind::TableStatus => {
+                let sql = self.table_status_query(sql)?;
+                Box::pin(self.dispatch(&sql, &super::query::Bound::default(), w)).await
+            }
             ShowKind::Empty => {
                 let words = crate::sql::classify::leading_words(sql, 3);
                 let head = match words.get(1).map(String::as_str) {
@@ -205,6 +208,42 @@ impl Session {
             .collect();
         w.rows(&cols, &rows).await?;
         Ok(())
+    }
+
+    /// SHOW TABLE STATUS [FROM db] [LIKE 'p' | WHERE expr], as the query over
+    /// information_schema.TABLES it is (answered with the logical view).
+    fn table_status_query(&self, sql: &str) -> Result<String, SqlError> {
+        let toks: Vec<&str> = sql.split_whitespace().collect();
+        let from = toks
+            .iter()
+            .position(|t| t.eq_ignore_ascii_case("FROM") || t.eq_ignore_ascii_case("IN"))
+            .and_then(|i| toks.get(i + 1))
+            .map(|s| s.trim_matches('`').to_string());
+        let db_name = from
+            .or_else(|| self.db.clone())
+            .ok_or_else(SqlError::no_database)?;
+        let db = self.accessible_db(&db_name)?;
+        let upper = sql.to_ascii_uppercase();
+        let filter = if let Some(p) = like_pattern(sql) {
+            format!("WHERE `Name` LIKE {}", crate::sql::literal::quote_str(&p, self.no_backslash_escapes))
+        } else if let Some(i) = upper.find(" WHERE ") {
+            sql[i..].to_string()
+        } else {
+            String::new()
+        };
+        Ok(format!(
+            "SELECT * FROM (SELECT TABLE_NAME AS `Name`, ENGINE AS `Engine`, VERSION AS `Version`, \
+             ROW_FORMAT AS `Row_format`, TABLE_ROWS AS `Rows`, AVG_ROW_LENGTH AS `Avg_row_length`, \
+             DATA_LENGTH AS `Data_length`, MAX_DATA_LENGTH AS `Max_data_length`, \
+             INDEX_LENGTH AS `Index_length`, DATA_FREE AS `Data_free`, \
+             AUTO_INCREMENT AS `Auto_increment`, CREATE_TIME AS `Create_time`, \
+             UPDATE_TIME AS `Update_time`, CHECK_TIME AS `Check_time`, \
+             TABLE_COLLATION AS `Collation`, CHECKSUM AS `Checksum`, \
+             CREATE_OPTIONS AS `Create_options`, TABLE_COMMENT AS `Comment`, \
+             MAX_INDEX_LENGTH AS `Max_index_length`, TEMPORARY AS `Temporary` \
+             FROM information_schema.TABLES WHERE TABLE_SCHEMA = {}) AS `__sg_status` {filter} ORDER BY `Name`",
+            crate::sql::literal::quote_str(&db.name, self.no_backslash_escapes)
+        ))
     }
 
     /// A logical database the user may use (1049 when there is none by that name, 1044
