@@ -36,7 +36,11 @@ async fn proxy(
         shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
             .expect("rules");
     for (i, port) in ep.shard_ports.iter().enumerate() {
-        config.data_sources.get_mut(&format!("ds_{i}")).unwrap().port = *port;
+        config
+            .data_sources
+            .get_mut(&format!("ds_{i}"))
+            .unwrap()
+            .port = *port;
     }
     config.server.xa_log = xa_log_path();
     f(&mut config);
@@ -93,7 +97,9 @@ async fn dead_pooled_connections_are_never_handed_out() {
     }
     // The server now closes connections idle for a second; the pool never offers one of them.
     for port in [ep.shard_ports[0], restarted.port()] {
-        let mut s = Conn::from_url(format!("mysql://root@127.0.0.1:{port}/")).await.unwrap();
+        let mut s = Conn::from_url(format!("mysql://root@127.0.0.1:{port}/"))
+            .await
+            .unwrap();
         s.query_drop("SET GLOBAL wait_timeout = 1").await.unwrap();
     }
     let (addr, _stop) = proxy(&ep, |_| {}).await;
@@ -133,14 +139,18 @@ async fn a_data_source_down_at_start_is_picked_up_later() {
     // Login and session setup need no particular data source.
     let mut c = Conn::from_url(&url).await.expect("login with ds_0 down");
     c.query_drop("SET NAMES utf8mb4").await.unwrap();
-    c.query_drop("SET SESSION sql_mode = 'STRICT_TRANS_TABLES'").await.unwrap();
+    c.query_drop("SET SESSION sql_mode = 'STRICT_TRANS_TABLES'")
+        .await
+        .unwrap();
     let one: Option<i64> = c.query_first("SELECT 1").await.unwrap();
     assert_eq!(one, Some(1));
     let _: Option<String> = c.query_first("SELECT @@version_comment").await.unwrap();
     // What lives on ds_1 works; what needs ds_0 fails with an error naming it.
-    c.query_drop("INSERT INTO t_user (user_id, name, balance, created_at) VALUES (1, 'one', 1, NOW())")
-        .await
-        .unwrap();
+    c.query_drop(
+        "INSERT INTO t_user (user_id, name, balance, created_at) VALUES (1, 'one', 1, NOW())",
+    )
+    .await
+    .unwrap();
     let e = c
         .query_drop("SELECT * FROM t_user WHERE user_id = 2")
         .await
@@ -190,12 +200,20 @@ async fn in_doubt_branches_are_resolved_in_the_background() {
         let url = ep.shard_url(1);
         async move {
             let mut s = Conn::from_url(url).await.unwrap();
-            s.query_drop(format!("XA START '{gtrid}','ds_1'")).await.unwrap();
-            s.query_drop(format!("UPDATE t_user SET balance = balance + 1 WHERE user_id = {user}"))
+            s.query_drop(format!("XA START '{gtrid}','ds_1'"))
                 .await
                 .unwrap();
-            s.query_drop(format!("XA END '{gtrid}','ds_1'")).await.unwrap();
-            s.query_drop(format!("XA PREPARE '{gtrid}','ds_1'")).await.unwrap();
+            s.query_drop(format!(
+                "UPDATE t_user SET balance = balance + 1 WHERE user_id = {user}"
+            ))
+            .await
+            .unwrap();
+            s.query_drop(format!("XA END '{gtrid}','ds_1'"))
+                .await
+                .unwrap();
+            s.query_drop(format!("XA PREPARE '{gtrid}','ds_1'"))
+                .await
+                .unwrap();
             s.disconnect().await.ok();
         }
     };
@@ -221,7 +239,11 @@ async fn in_doubt_branches_are_resolved_in_the_background() {
         let rows: Vec<mysql_async::Row> = s.query("XA RECOVER").await.unwrap();
         let ours = rows
             .iter()
-            .filter(|r| r.get::<String, _>(3).unwrap_or_default().starts_with("sg7-"))
+            .filter(|r| {
+                r.get::<String, _>(3)
+                    .unwrap_or_default()
+                    .starts_with("sg7-")
+            })
             .count();
         if ours == 0 {
             assert_eq!(rows.len(), 1, "proxy 9's branch stays");
@@ -239,7 +261,11 @@ async fn in_doubt_branches_are_resolved_in_the_background() {
         .await
         .unwrap();
     assert_eq!(b[0], (1, "101.00".to_string()), "decided branch committed");
-    assert_eq!(b[1], (3, "100.00".to_string()), "undecided branch rolled back");
+    assert_eq!(
+        b[1],
+        (3, "100.00".to_string()),
+        "undecided branch rolled back"
+    );
     s.query_drop("XA ROLLBACK 'sg9-1-1','ds_1'").await.unwrap();
     restarted.stop().await.ok();
     drop(victim);

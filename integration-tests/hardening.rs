@@ -22,7 +22,10 @@ async fn long_expressions_never_crash_the_proxy() {
         ors(3000),
         ors(12_000),
         format!("SELECT {}", sum.join(" + ")),
-        format!("SELECT COUNT(*) FROM t_user WHERE user_id IN ({})", big_in.join(",")),
+        format!(
+            "SELECT COUNT(*) FROM t_user WHERE user_id IN ({})",
+            big_in.join(",")
+        ),
         format!("SELECT {}1{}", "(".repeat(40), ")".repeat(40)),
     ] {
         let a = text(&mut p, &sql).await;
@@ -91,7 +94,9 @@ actual_data_nodes = "hard_${0..1}.notes"
 database_strategy = { column = "id", algorithm = "by_id" }
 "#;
     let rules = rules.replace("{db}", db);
-    let setup = [format!("CREATE TABLE {db}.notes (id INT PRIMARY KEY, body TEXT)")];
+    let setup = [format!(
+        "CREATE TABLE {db}.notes (id INT PRIMARY KEY, body TEXT)"
+    )];
     crate::harness::proxy_with_rules(&rules, &[db], &setup, |c| {
         c.server.max_connections = Some(max_conns);
     })
@@ -126,28 +131,43 @@ async fn a_panicking_session_is_contained() {
         a.query_drop(format!("INSERT INTO notes VALUES ({}, 'a')", 10 * round))
             .await
             .unwrap();
-        a.query_drop(format!("INSERT INTO notes VALUES ({}, 'a')", 10 * round + 1))
-            .await
-            .unwrap();
+        a.query_drop(format!(
+            "INSERT INTO notes VALUES ({}, 'a')",
+            10 * round + 1
+        ))
+        .await
+        .unwrap();
         assert!(a.query_drop(boom).await.is_err(), "the session ended");
         // The next client gets the same (only) connection of each data source.
         let mut b = mysql_async::Conn::from_url(&url).await.unwrap();
-        b.query_drop(format!("INSERT INTO notes VALUES ({}, 'b')", 10 * round + 2))
-            .await
-            .unwrap();
-        b.query_drop(format!("INSERT INTO notes VALUES ({}, 'b')", 10 * round + 3))
-            .await
-            .unwrap();
+        b.query_drop(format!(
+            "INSERT INTO notes VALUES ({}, 'b')",
+            10 * round + 2
+        ))
+        .await
+        .unwrap();
+        b.query_drop(format!(
+            "INSERT INTO notes VALUES ({}, 'b')",
+            10 * round + 3
+        ))
+        .await
+        .unwrap();
         drop(b);
     }
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(stored_ids("sg_hard_panic").await, vec![2, 3, 12, 13, 22, 23]);
+    assert_eq!(
+        stored_ids("sg_hard_panic").await,
+        vec![2, 3, 12, 13, 22, 23]
+    );
     // Three panicked sessions gave their slots back: three clients fit in max_connections.
     let mut held = Vec::new();
     for _ in 0..3 {
         held.push(mysql_async::Conn::from_url(&url).await.expect("a slot"));
     }
-    let n: Option<i64> = held[2].query_first("SELECT COUNT(*) FROM notes").await.unwrap();
+    let n: Option<i64> = held[2]
+        .query_first("SELECT COUNT(*) FROM notes")
+        .await
+        .unwrap();
     assert_eq!(n, Some(6));
 }
 
@@ -159,7 +179,11 @@ async fn a_vanished_client_is_rolled_back() {
     let mut raw = crate::rawclient::Raw::login(addr, "app", "app", Some("hard")).await;
     use crate::rawclient::Reply;
     assert_eq!(raw.query("BEGIN").await, Reply::Ok);
-    assert_eq!(raw.query("INSERT INTO notes VALUES (100, 'x'), (101, 'y')").await, Reply::Ok);
+    assert_eq!(
+        raw.query("INSERT INTO notes VALUES (100, 'x'), (101, 'y')")
+            .await,
+        Reply::Ok
+    );
     drop(raw);
     let url = format!("mysql://app:app@{addr}/hard");
     let mut b = mysql_async::Conn::from_url(&url).await.unwrap();

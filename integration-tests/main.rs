@@ -3,8 +3,8 @@
 
 mod data;
 mod diff;
-mod harness;
 mod hardening;
+mod harness;
 
 mod aggregates;
 mod dml;

@@ -24,7 +24,9 @@ async fn shard(ep: &crate::harness::Endpoints, i: usize) -> Conn {
 async fn refused_statements_never_reach_a_shard() {
     let ep = crate::harness::shared();
     let mut s0 = shard(&ep, 0).await;
-    s0.query_drop("CREATE DATABASE IF NOT EXISTS sg_victim").await.unwrap();
+    s0.query_drop("CREATE DATABASE IF NOT EXISTS sg_victim")
+        .await
+        .unwrap();
     let (mut p, _) = connect(&ep).await;
     let cases: &[(&str, &[u16])] = &[
         ("SHUTDOWN", &[1227]),
@@ -42,11 +44,23 @@ async fn refused_statements_never_reach_a_shard() {
         ("/*!40101 DROP DATABASE sg_victim */", &[1044]),
         ("SELECT 1; DROP DATABASE sg_victim", &[1064]),
         ("SELECT LOAD_FILE('/etc/passwd')", &[1227]),
-        ("SELECT user_id FROM t_user WHERE name = LOAD_FILE('/etc/hostname')", &[1227]),
+        (
+            "SELECT user_id FROM t_user WHERE name = LOAD_FILE('/etc/hostname')",
+            &[1227],
+        ),
         ("SELECT 1 INTO OUTFILE '/tmp/sg_outfile'", &[1227]),
-        ("SELECT * FROM t_user INTO DUMPFILE '/tmp/sg_dumpfile'", &[1227]),
-        ("LOAD DATA INFILE '/etc/passwd' INTO TABLE t_config", &[1227]),
-        ("LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t_config", &[1227]),
+        (
+            "SELECT * FROM t_user INTO DUMPFILE '/tmp/sg_dumpfile'",
+            &[1227],
+        ),
+        (
+            "LOAD DATA INFILE '/etc/passwd' INTO TABLE t_config",
+            &[1227],
+        ),
+        (
+            "LOAD DATA LOCAL INFILE '/etc/passwd' INTO TABLE t_config",
+            &[1227],
+        ),
         ("SHOW PROCESSLIST", &[1227]),
         ("SHOW BINLOG EVENTS", &[1227]),
         ("SHOW MASTER STATUS", &[1227]),
@@ -65,7 +79,10 @@ async fn refused_statements_never_reach_a_shard() {
         ("SET sql_log_bin = 0", &[1227]),
         ("SET SESSION wait_timeout = 2", &[1235]),
         ("SET session_track_state_change = OFF", &[1235]),
-        ("CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST '127.0.0.1')", &[1227]),
+        (
+            "CREATE SERVER s FOREIGN DATA WRAPPER mysql OPTIONS (HOST '127.0.0.1')",
+            &[1227],
+        ),
         ("CREATE TABLE sg_fed (a int) ENGINE=FEDERATED", &[1235]),
         ("CREATE TABLE sg_dir (a int) DATA DIRECTORY='/tmp'", &[1227]),
         ("KILL 1", &[1235]),
@@ -78,8 +95,14 @@ async fn refused_statements_never_reach_a_shard() {
         ("SELECT * FROM shop_0.t_user", &[1142]),
         ("SELECT * FROM `shop_1`.`t_order_0`", &[1142]),
         ("SELECT * FROM mysql.user", &[1142]),
-        ("SELECT u.user_id FROM t_user u JOIN mysql.user m ON m.User = u.name", &[1142]),
-        ("SELECT * FROM t_user WHERE user_id IN (SELECT 1 FROM mysql.db)", &[1142]),
+        (
+            "SELECT u.user_id FROM t_user u JOIN mysql.user m ON m.User = u.name",
+            &[1142],
+        ),
+        (
+            "SELECT * FROM t_user WHERE user_id IN (SELECT 1 FROM mysql.db)",
+            &[1142],
+        ),
         ("UPDATE shop_0.t_user SET name = 'x'", &[1142]),
         ("INSERT INTO mysql.db (Host) VALUES ('x')", &[1142]),
         ("CREATE TABLE mysql.sg_x (a int)", &[1142]),
@@ -90,7 +113,10 @@ async fn refused_statements_never_reach_a_shard() {
         ("SHOW CREATE TABLE mysql.user", &[1044, 1049]),
         ("SHOW COLUMNS FROM user FROM mysql", &[1044, 1049]),
         ("SHOW INDEX FROM shop_0.t_user", &[1044, 1049]),
-        ("SHOW VARIABLES WHERE Variable_name IN (SELECT User FROM mysql.user)", &[1235]),
+        (
+            "SHOW VARIABLES WHERE Variable_name IN (SELECT User FROM mysql.user)",
+            &[1235],
+        ),
         ("USE mysql", &[1044, 1049]),
         ("USE shop_0", &[1044, 1049]),
         ("SELECT * FROM performance_schema.threads", &[1142]),
@@ -209,14 +235,28 @@ async fn comments_route_what_the_server_executes() {
         assert_eq!(rows(&a), rows(&b), "{sql}");
     }
     // SHOW with comments lists logical tables, never physical ones.
-    for sql in ["/* x */ SHOW TABLES", "SHOW /* x */ TABLES", "SHOW TABLES /* x */"] {
+    for sql in [
+        "/* x */ SHOW TABLES",
+        "SHOW /* x */ TABLES",
+        "SHOW TABLES /* x */",
+    ] {
         let tables: Vec<String> = p.query(sql).await.unwrap();
         assert!(tables.iter().any(|t| t == "t_order"), "{sql}: {tables:?}");
-        assert!(!tables.iter().any(|t| t == "t_order_0"), "{sql}: {tables:?}");
+        assert!(
+            !tables.iter().any(|t| t == "t_order_0"),
+            "{sql}: {tables:?}"
+        );
     }
     // USE with comments (and multibyte ones) selects the database the server would.
-    for sql in ["/*é*/USE shop", "/* c */ USE shop", "USE /* c */ shop", "USE shop -- é"] {
-        p.query_drop(sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    for sql in [
+        "/*é*/USE shop",
+        "/* c */ USE shop",
+        "USE /* c */ shop",
+        "USE shop -- é",
+    ] {
+        p.query_drop(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let db: Option<String> = p.query_first("SELECT DATABASE()").await.unwrap();
         assert_eq!(db.as_deref(), Some("shop"), "{sql}");
     }
@@ -252,13 +292,18 @@ databases = ["sec", "shop"]
 read_only = true
 "#;
     let setup = ["CREATE TABLE sg_sec.notes (id INT PRIMARY KEY, body TEXT)".to_string()];
-    let (addr, _stop, _) = crate::harness::proxy_with_rules(rules, &["sg_sec"], &setup, |_| {}).await;
+    let (addr, _stop, _) =
+        crate::harness::proxy_with_rules(rules, &["sg_sec"], &setup, |_| {}).await;
     let mut s0 = shard(&ep, 0).await;
     let url = |u: &str, pw: &str, db: &str| format!("mysql://{u}:{pw}@{addr}/{db}");
 
     // writer: only `sec`.
-    let mut w = Conn::from_url(url("writer", "w", "sec")).await.expect("writer");
-    w.query_drop("REPLACE INTO notes VALUES (1, 'hello')").await.unwrap();
+    let mut w = Conn::from_url(url("writer", "w", "sec"))
+        .await
+        .expect("writer");
+    w.query_drop("REPLACE INTO notes VALUES (1, 'hello')")
+        .await
+        .unwrap();
     for (sql, want) in [
         ("SELECT * FROM shop.t_user", 1142),
         ("SELECT * FROM shop_0.t_user", 1142),
@@ -276,8 +321,13 @@ read_only = true
     assert!(Conn::from_url(url("writer", "w", "shop")).await.is_err());
 
     // reader: reads in both, writes nowhere.
-    let mut r = Conn::from_url(url("reader", "r", "sec")).await.expect("reader");
-    let body: Option<String> = r.query_first("SELECT body FROM notes WHERE id = 1").await.unwrap();
+    let mut r = Conn::from_url(url("reader", "r", "sec"))
+        .await
+        .expect("reader");
+    let body: Option<String> = r
+        .query_first("SELECT body FROM notes WHERE id = 1")
+        .await
+        .unwrap();
     assert_eq!(body.as_deref(), Some("hello"));
     for sql in [
         "INSERT INTO notes VALUES (2, 'x')",
@@ -293,12 +343,23 @@ read_only = true
         assert_eq!(code(&mut r, sql).await, 1142, "reader: {sql}");
     }
     r.query_drop("USE shop").await.unwrap();
-    assert_eq!(code(&mut r, "UPDATE t_user SET name = name WHERE user_id = 1").await, 1142);
+    assert_eq!(
+        code(&mut r, "UPDATE t_user SET name = name WHERE user_id = 1").await,
+        1142
+    );
     let n: Option<i64> = r.query_first("SELECT COUNT(*) FROM t_user").await.unwrap();
     assert!(n.unwrap_or(0) > 0);
     let grants: Vec<String> = r.query("SHOW GRANTS").await.unwrap();
-    assert!(grants.iter().any(|g| g == "GRANT SELECT ON `shop`.* TO `reader`@`%`"), "{grants:?}");
-    let body: Option<String> = s0.query_first("SELECT body FROM sg_sec.notes WHERE id = 1").await.unwrap();
+    assert!(
+        grants
+            .iter()
+            .any(|g| g == "GRANT SELECT ON `shop`.* TO `reader`@`%`"),
+        "{grants:?}"
+    );
+    let body: Option<String> = s0
+        .query_first("SELECT body FROM sg_sec.notes WHERE id = 1")
+        .await
+        .unwrap();
     assert_eq!(body.as_deref(), Some("hello"));
     s0.query_drop("DROP DATABASE sg_sec").await.unwrap();
 }
@@ -335,27 +396,44 @@ async fn information_schema_is_the_logical_view() {
         assert!(n.starts_with("shop."), "{n}");
         assert!(!n.contains("t_order_0") && !n.contains("t_order_1"), "{n}");
     }
-    let schemas: Vec<String> = p.query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1").await.unwrap();
+    let schemas: Vec<String> = p
+        .query("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY 1")
+        .await
+        .unwrap();
     assert_eq!(schemas, ["information_schema", "shop"]);
     // The result metadata says information_schema, as on MariaDB.
-    let r = p.query_iter("SELECT TABLE_NAME FROM information_schema.TABLES LIMIT 1").await.unwrap();
+    let r = p
+        .query_iter("SELECT TABLE_NAME FROM information_schema.TABLES LIMIT 1")
+        .await
+        .unwrap();
     let c = r.columns_ref()[0].clone();
     r.drop_result().await.unwrap();
     assert_eq!(c.schema_str(), "information_schema");
     assert_eq!(c.org_table_str(), "TABLES");
     // Row counts of sharded tables are summed over their nodes.
     let n: Option<u64> = p
-        .query_first("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_NAME = 't_order'")
+        .query_first(
+            "SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_NAME = 't_order'",
+        )
         .await
         .unwrap();
     assert!(n.unwrap_or(0) > 0);
     // SHOW TABLE STATUS is the same view.
-    for sql in ["SHOW TABLE STATUS LIKE 't_order%'", "SHOW TABLE STATUS FROM shop WHERE Name = 't_user'"] {
+    for sql in [
+        "SHOW TABLE STATUS LIKE 't_order%'",
+        "SHOW TABLE STATUS FROM shop WHERE Name = 't_user'",
+    ] {
         let a: Vec<mysql_async::Row> = p.query(sql).await.unwrap();
         let b: Vec<mysql_async::Row> = o.query(sql).await.unwrap();
         let pick = |rows: &[mysql_async::Row]| -> Vec<(String, String, String)> {
             rows.iter()
-                .map(|r| (r.get::<String, _>(0).unwrap(), r.get::<String, _>(1).unwrap(), r.get::<String, _>(14).unwrap()))
+                .map(|r| {
+                    (
+                        r.get::<String, _>(0).unwrap(),
+                        r.get::<String, _>(1).unwrap(),
+                        r.get::<String, _>(14).unwrap(),
+                    )
+                })
                 .collect()
         };
         assert_eq!(pick(&a), pick(&b), "{sql}");

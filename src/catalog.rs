@@ -139,7 +139,10 @@ impl Catalog {
             let mut conn = match backend.connect_unpooled().await {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::warn!("catalog: data source {ds} not reachable: {}", e.to_sql().message);
+                    tracing::warn!(
+                        "catalog: data source {ds} not reachable: {}",
+                        e.to_sql().message
+                    );
                     for (db, logical, _) in &tables {
                         let key = (db.clone(), logical.clone());
                         if let Some(t) = previous.get(&key) {

@@ -164,9 +164,7 @@ async fn backend_version(config: &Config, backends: &Backends) -> (String, usize
         .values()
         .next()
         .map(|d| d.default_data_source.clone());
-    let order = first
-        .into_iter()
-        .chain(config.data_sources.keys().cloned());
+    let order = first.into_iter().chain(config.data_sources.keys().cloned());
     for ds in order {
         let Ok(b) = backends.get(&ds) else { continue };
         let Ok(mut lease) = b.acquire().await else {
@@ -283,7 +281,10 @@ impl Server {
 mod tests {
     #[test]
     fn version_ids() {
-        assert_eq!(super::version_id("5.5.5-10.11.19-MariaDB-0+deb12u1"), (101119, true));
+        assert_eq!(
+            super::version_id("5.5.5-10.11.19-MariaDB-0+deb12u1"),
+            (101119, true)
+        );
         assert_eq!(super::version_id("10.6.4-MariaDB"), (100604, true));
         assert_eq!(super::version_id("8.0.36"), (80036, false));
     }

@@ -100,18 +100,17 @@ impl BackendConn {
             detail,
         };
         let addr = format!("{}:{}", opts.host, opts.port);
-        let stream = match tokio::time::timeout(opts.connect_timeout, TcpStream::connect(&addr))
-            .await
-        {
-            Err(_) => {
-                return Err(fail(format!(
-                    "{addr}: no answer within {} ms",
-                    opts.connect_timeout.as_millis()
-                )))
-            }
-            Ok(Err(e)) => return Err(fail(format!("{addr}: {e}"))),
-            Ok(Ok(s)) => s,
-        };
+        let stream =
+            match tokio::time::timeout(opts.connect_timeout, TcpStream::connect(&addr)).await {
+                Err(_) => {
+                    return Err(fail(format!(
+                        "{addr}: no answer within {} ms",
+                        opts.connect_timeout.as_millis()
+                    )))
+                }
+                Ok(Err(e)) => return Err(fail(format!("{addr}: {e}"))),
+                Ok(Ok(s)) => s,
+            };
         let _ = stream.set_nodelay(true);
         let mut conn = BackendConn {
             io: Framed::new(stream, opts.max_packet),
@@ -231,15 +230,13 @@ impl BackendConn {
                     plugin = match req.auth_plugin() {
                         AuthPlugin::CachingSha2Password => AuthPlugin::CachingSha2Password,
                         AuthPlugin::MysqlNativePassword => AuthPlugin::MysqlNativePassword,
-                        other => {
-                            return Err(BackendError::Connect {
-                                data_source: opts.name.clone(),
-                                detail: format!(
-                                    "authentication plugin {} is not supported for backend accounts",
-                                    String::from_utf8_lossy(other.as_bytes())
-                                ),
-                            })
-                        }
+                        other => return Err(BackendError::Connect {
+                            data_source: opts.name.clone(),
+                            detail: format!(
+                                "authentication plugin {} is not supported for backend accounts",
+                                String::from_utf8_lossy(other.as_bytes())
+                            ),
+                        }),
                     };
                     nonce = req.plugin_data().to_vec();
                     // Some servers end the nonce with a NUL that is not part of it.
@@ -287,7 +284,11 @@ impl BackendConn {
             *b ^= nonce.get(i % nonce.len().max(1)).copied().unwrap_or(0);
         }
         let enc = public
-            .encrypt(&mut rand::thread_rng(), rsa::Oaep::new::<sha1::Sha1>(), &pass)
+            .encrypt(
+                &mut rand::thread_rng(),
+                rsa::Oaep::new::<sha1::Sha1>(),
+                &pass,
+            )
             .map_err(|e| self.protocol(format!("RSA: {e}")))?;
         self.io.write_packet(&enc);
         self.flush().await
@@ -407,7 +408,10 @@ impl BackendConn {
     /// The last command failed before any byte of its reply arrived (it may or may not have
     /// reached the server), or could not be sent at all (second value).
     pub fn failed_before_reply(&self) -> (bool, bool) {
-        (self.broken && self.awaiting_reply, self.broken && self.send_failed)
+        (
+            self.broken && self.awaiting_reply,
+            self.broken && self.send_failed,
+        )
     }
 
     /// The start of the next result (after COM_QUERY, or of a further result set).
@@ -690,4 +694,3 @@ impl BackendConn {
         self.io.stream().peer_addr().ok()
     }
 }
-

@@ -225,7 +225,10 @@ mod tests {
     fn rows_and_nulls_slice_the_packet() {
         let pkt = Bytes::from_static(b"\x03abc\xfb\x00");
         let row = text_row(pkt, 3).unwrap();
-        assert_eq!(row, vec![Some(Bytes::from_static(b"abc")), None, Some(Bytes::new())]);
+        assert_eq!(
+            row,
+            vec![Some(Bytes::from_static(b"abc")), None, Some(Bytes::new())]
+        );
         assert!(text_row(Bytes::from_static(b"\x05ab"), 1).is_err());
     }
 

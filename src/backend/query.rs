@@ -97,7 +97,10 @@ async fn start(
                 lease.data_source()
             );
             lease.reconnect().await?;
-            lease.apply_state(state).await.map_err(BackendError::Server)?;
+            lease
+                .apply_state(state)
+                .await
+                .map_err(BackendError::Server)?;
             let r = lease.conn().query(sql).await;
             if matches!(r, Err(BackendError::Lost { .. })) {
                 lease.mark_broken();

@@ -41,7 +41,8 @@ impl Framed {
         loop {
             let n = rest.len().min(MAX_FRAME);
             let len = (n as u32).to_le_bytes();
-            self.wbuf.extend_from_slice(&[len[0], len[1], len[2], self.seq]);
+            self.wbuf
+                .extend_from_slice(&[len[0], len[1], len[2], self.seq]);
             self.wbuf.extend_from_slice(&rest[..n]);
             self.seq = self.seq.wrapping_add(1);
             rest = &rest[n..];
@@ -56,7 +57,8 @@ impl Framed {
         self.reset_seq();
         if body.len() + 1 < MAX_FRAME {
             let len = ((body.len() + 1) as u32).to_le_bytes();
-            self.wbuf.extend_from_slice(&[len[0], len[1], len[2], 0, cmd]);
+            self.wbuf
+                .extend_from_slice(&[len[0], len[1], len[2], 0, cmd]);
             self.wbuf.extend_from_slice(body);
             self.seq = 1;
         } else {

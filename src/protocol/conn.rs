@@ -74,7 +74,11 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std:
         if super::packet::is_too_large(e) {
             // As MariaDB: the error, then the connection is closed (the rest of the packet
             // is never read).
-            let e = SqlError::new(1153, "08S01", "Got a packet bigger than 'max_allowed_packet' bytes");
+            let e = SqlError::new(
+                1153,
+                "08S01",
+                "Got a packet bigger than 'max_allowed_packet' bytes",
+            );
             io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
             let _ = io.flush().await;
         }

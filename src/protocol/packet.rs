@@ -232,7 +232,10 @@ mod tests {
         let mut r = PacketIo::new(b);
         r.set_max_packet(4096);
         // Announce 16 MiB but send only a little: the reader must not wait for (or buffer) it.
-        w.get_mut().write_all(&[0xff, 0xff, 0xff, 0, 3, 1, 2]).await.unwrap();
+        w.get_mut()
+            .write_all(&[0xff, 0xff, 0xff, 0, 3, 1, 2])
+            .await
+            .unwrap();
         let e = r.read_packet().await.unwrap_err();
         assert!(is_too_large(&e), "{e}");
     }

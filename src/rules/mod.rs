@@ -47,8 +47,8 @@ pub use datetime::IntervalUnit;
 pub use error::{RouteError, RulesError};
 pub use inline::{expand_node_expression, InlineTemplate};
 pub use model::{
-    Account, Config, DataNode, KeyGenerator, KeyGeneratorKind, LogicalDatabase, ShardedTable, Strategy,
-    TableRule,
+    Account, Config, DataNode, KeyGenerator, KeyGeneratorKind, LogicalDatabase, ShardedTable,
+    Strategy, TableRule,
 };
 pub use values::{shard_hash, ShardValue, Values};
 

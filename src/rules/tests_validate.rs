@@ -326,11 +326,18 @@ default_data_source = "ds_0"
     assert!(!cfg.accounts["app"].may_use("b"));
 
     let unknown = ok.replace(r#"databases = ["a", "B"]"#, r#"databases = ["zzz"]"#);
-    let err = crate::rules::parse(&unknown, "r.toml").unwrap_err().to_string();
+    let err = crate::rules::parse(&unknown, "r.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("`zzz` is not defined"), "{err}");
 
-    let nobody = ok.replace("[[users]]\nname = \"ops\"\ndatabases = [\"*\"]\nadmin = true\n", "");
+    let nobody = ok.replace(
+        "[[users]]\nname = \"ops\"\ndatabases = [\"*\"]\nadmin = true\n",
+        "",
+    );
     let nobody = nobody.replace(r#"databases = ["a", "B"]"#, r#"databases = ["a"]"#);
-    let err = crate::rules::parse(&nobody, "r.toml").unwrap_err().to_string();
+    let err = crate::rules::parse(&nobody, "r.toml")
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("databases.b.users"), "{err}");
 }

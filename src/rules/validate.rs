@@ -7,8 +7,8 @@ use super::config::{DataSourceConfig, RawConfig, RawDatabase, RawStrategy, RawTa
 use super::error::RulesError;
 use super::inline::expand_node_expression;
 use super::model::{
-    Account, Config, DataNode, KeyGenerator, KeyGeneratorKind, LogicalDatabase, ShardedTable, Strategy,
-    TableRule,
+    Account, Config, DataNode, KeyGenerator, KeyGeneratorKind, LogicalDatabase, ShardedTable,
+    Strategy, TableRule,
 };
 use super::validate_algo::{check_usage, compile};
 

@@ -31,13 +31,23 @@ impl Session {
         let db = self.check_names(refs, effect)?;
         if let Effect::Write(cmd) | Effect::Ddl(cmd) = effect {
             let temporary = matches!(stmt, Statement::CreateTable(c) if c.temporary)
-                || matches!(stmt, Statement::Drop { temporary: true, .. });
+                || matches!(
+                    stmt,
+                    Statement::Drop {
+                        temporary: true,
+                        ..
+                    }
+                );
             let read_only = self
                 .shared
                 .account(&self.user)
                 .is_none_or(|a| a.read_only_in(&db));
             if read_only && !temporary {
-                let table = refs.tables.first().map(|t| t.name.clone()).unwrap_or_default();
+                let table = refs
+                    .tables
+                    .first()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default();
                 return Err(self.refuse(Refusal::Table {
                     command: cmd.to_string(),
                     table,

@@ -208,7 +208,9 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
         let mut broken = false;
-        let r = self.relay_direct_inner(lease, sql, retry, w, &mut broken).await;
+        let r = self
+            .relay_direct_inner(lease, sql, retry, w, &mut broken)
+            .await;
         if broken || matches!(r, Err(super::Flow::Io(_))) {
             // A client that went away mid-result leaves rows in flight on the connection.
             lease.mark_broken();

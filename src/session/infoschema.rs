@@ -128,11 +128,8 @@ impl Session {
         for table in &wanted {
             let rows = self.logical_rows(table).await?;
             let tmp = temp_name(table);
-            crate::backend::exec_drop(
-                &mut lease,
-                &format!("DROP TEMPORARY TABLE IF EXISTS {tmp}"),
-            )
-            .await?;
+            crate::backend::exec_drop(&mut lease, &format!("DROP TEMPORARY TABLE IF EXISTS {tmp}"))
+                .await?;
             crate::backend::exec_drop(
                 &mut lease,
                 &format!(
@@ -155,7 +152,11 @@ impl Session {
             if !wanted.contains(&t.name) {
                 continue;
             }
-            let written = sql[t.range.clone()].rsplit('.').next().unwrap_or_default().to_string();
+            let written = sql[t.range.clone()]
+                .rsplit('.')
+                .next()
+                .unwrap_or_default()
+                .to_string();
             let replacement = match &t.alias {
                 Some(_) => temp_name(&t.name),
                 None => format!("{} AS {written}", temp_name(&t.name)),
@@ -166,12 +167,18 @@ impl Session {
             if q.schema.as_deref() == Some(super::access::INFORMATION_SCHEMA)
                 && wanted.contains(&q.table)
             {
-                let written = sql[q.range.clone()].rsplit('.').next().unwrap_or_default().to_string();
+                let written = sql[q.range.clone()]
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 e.replace(q.range.clone(), written);
             }
         }
         if refs.placeholders.len() != bound.sql.len() {
-            return Err(SqlError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute").into());
+            return Err(
+                SqlError::new(1210, "HY000", "Incorrect arguments to mysqld_stmt_execute").into(),
+            );
         }
         for (range, v) in refs.placeholders.iter().zip(&bound.sql) {
             e.replace(range.clone(), v.clone());
@@ -187,7 +194,7 @@ impl Session {
         }
         lease.mark_dirty();
         let (cols, rows) = r.map_err(|e| self.map_error(e))?;
-        let cols: Vec<ColumnDef> = cols.iter().map(|c| info_column(c)).collect();
+        let cols: Vec<ColumnDef> = cols.iter().map(info_column).collect();
         if cols.is_empty() {
             w.ok(&Default::default()).await?;
         } else {
@@ -207,7 +214,11 @@ impl Session {
         for db in self.shared.databases_of(&self.user) {
             // physical database per data source of this logical database
             let mut physical: BTreeMap<String, String> = BTreeMap::new();
-            for ds in db.data_sources.iter().chain(std::iter::once(&db.default_data_source)) {
+            for ds in db
+                .data_sources
+                .iter()
+                .chain(std::iter::once(&db.default_data_source))
+            {
                 if let Some(c) = self.shared.config.data_sources.get(ds) {
                     physical.insert(ds.clone(), c.database.clone());
                 }
@@ -221,11 +232,18 @@ impl Session {
                 match rule {
                     TableRule::Sharded(s) => {
                         if let Some(n) = s.nodes.first() {
-                            owner.insert((n.data_source.clone(), n.table.to_ascii_lowercase()), s.name.clone());
+                            owner.insert(
+                                (n.data_source.clone(), n.table.to_ascii_lowercase()),
+                                s.name.clone(),
+                            );
                         }
                         extra_nodes.insert(
                             s.name.clone(),
-                            s.nodes.iter().skip(1).map(|n| (n.data_source.clone(), n.table.clone())).collect(),
+                            s.nodes
+                                .iter()
+                                .skip(1)
+                                .map(|n| (n.data_source.clone(), n.table.clone()))
+                                .collect(),
                         );
                     }
                     TableRule::Broadcast { name, data_sources } => {
@@ -233,7 +251,10 @@ impl Session {
                         owner.insert((ds.clone(), name.to_ascii_lowercase()), name.clone());
                     }
                     TableRule::Single { name, data_source } => {
-                        owner.insert((data_source.clone(), name.to_ascii_lowercase()), name.clone());
+                        owner.insert(
+                            (data_source.clone(), name.to_ascii_lowercase()),
+                            name.clone(),
+                        );
                     }
                 }
             }
@@ -252,8 +273,14 @@ impl Session {
             // Summed figures of sharded tables' other nodes: (ds, physical) → logical.
             let mut sums: BTreeMap<String, Vec<u128>> = BTreeMap::new();
             for ds in sources {
-                let Some(phys_db) = physical.get(&ds) else { continue };
-                let where_col = if table == "schemata" { "SCHEMA_NAME" } else { "TABLE_SCHEMA" };
+                let Some(phys_db) = physical.get(&ds) else {
+                    continue;
+                };
+                let where_col = if table == "schemata" {
+                    "SCHEMA_NAME"
+                } else {
+                    "TABLE_SCHEMA"
+                };
                 let sql = format!(
                     "SELECT * FROM information_schema.{upper} WHERE {where_col} = {}",
                     crate::sql::literal::quote_str(phys_db, false)
@@ -265,28 +292,42 @@ impl Session {
                 if columns.is_empty() {
                     columns = cols.clone();
                 }
-                let idx = |name: &str| cols.iter().position(|c| c.name_str().eq_ignore_ascii_case(name));
+                let idx = |name: &str| {
+                    cols.iter()
+                        .position(|c| c.name_str().eq_ignore_ascii_case(name))
+                };
                 let table_col = idx("table_name");
                 for mut row in rows {
                     // Does the row belong to the logical database, and as which table?
-                    let logical_table = match table_col.and_then(|i| row.get(i).cloned().flatten()) {
+                    let logical_table = match table_col.and_then(|i| row.get(i).cloned().flatten())
+                    {
                         Some(t) => {
                             let t = String::from_utf8_lossy(&t).to_ascii_lowercase();
                             match owner.get(&(ds.clone(), t.clone())) {
                                 Some(l) => Some(l.clone()),
-                                None if ds == db.default_data_source && !rule_physical.contains(&t) => {
+                                None if ds == db.default_data_source
+                                    && !rule_physical.contains(&t) =>
+                                {
                                     Some(t)
                                 }
                                 None => {
                                     // Another node of a sharded table: count its figures.
                                     if table == "tables" {
                                         if let Some((l, _)) = extra_nodes.iter().find(|(_, v)| {
-                                            v.iter().any(|(d, p)| *d == ds && p.eq_ignore_ascii_case(&t))
+                                            v.iter().any(|(d, p)| {
+                                                *d == ds && p.eq_ignore_ascii_case(&t)
+                                            })
                                         }) {
-                                            let s = sums.entry(l.clone()).or_insert_with(|| vec![0; SUMMED.len()]);
+                                            let s = sums
+                                                .entry(l.clone())
+                                                .or_insert_with(|| vec![0; SUMMED.len()]);
                                             for (k, name) in SUMMED.iter().enumerate() {
-                                                if let Some(v) = idx(name).and_then(|i| row.get(i).cloned().flatten()) {
-                                                    s[k] += String::from_utf8_lossy(&v).parse::<u128>().unwrap_or(0);
+                                                if let Some(v) = idx(name)
+                                                    .and_then(|i| row.get(i).cloned().flatten())
+                                                {
+                                                    s[k] += String::from_utf8_lossy(&v)
+                                                        .parse::<u128>()
+                                                        .unwrap_or(0);
                                                 }
                                             }
                                         }
@@ -299,7 +340,9 @@ impl Session {
                     };
                     for (i, c) in cols.iter().enumerate() {
                         let name = c.name_str().to_ascii_lowercase();
-                        let Some(Some(v)) = row.get(i).cloned() else { continue };
+                        let Some(Some(v)) = row.get(i).cloned() else {
+                            continue;
+                        };
                         let text = String::from_utf8_lossy(&v).into_owned();
                         if name.ends_with("_schema") || name == "schema_name" {
                             if text.eq_ignore_ascii_case(phys_db) {
@@ -320,11 +363,19 @@ impl Session {
                 }
             }
             if table == "tables" && !sums.is_empty() {
-                let idx = |name: &str| columns.iter().position(|c| c.name_str().eq_ignore_ascii_case(name));
+                let idx = |name: &str| {
+                    columns
+                        .iter()
+                        .position(|c| c.name_str().eq_ignore_ascii_case(name))
+                };
                 let name_i = idx("table_name");
                 for row in out.iter_mut() {
-                    let Some(Some(n)) = name_i.and_then(|i| row.get(i).cloned()) else { continue };
-                    let Some(s) = sums.get(&String::from_utf8_lossy(&n).to_string()) else { continue };
+                    let Some(Some(n)) = name_i.and_then(|i| row.get(i).cloned()) else {
+                        continue;
+                    };
+                    let Some(s) = sums.get(&String::from_utf8_lossy(&n).to_string()) else {
+                        continue;
+                    };
                     for (k, col) in SUMMED.iter().enumerate() {
                         if let Some(i) = idx(col) {
                             let base = row[i]
@@ -340,7 +391,10 @@ impl Session {
         }
         if table == "schemata" {
             // MariaDB lists information_schema itself.
-            if let Some(pos) = columns.iter().position(|c| c.name_str().eq_ignore_ascii_case("schema_name")) {
+            if let Some(pos) = columns
+                .iter()
+                .position(|c| c.name_str().eq_ignore_ascii_case("schema_name"))
+            {
                 let mut row: Row = vec![None; columns.len()];
                 for (i, c) in columns.iter().enumerate() {
                     let v = match c.name_str().to_ascii_lowercase().as_str() {

@@ -8,10 +8,10 @@ use crate::plan::{NodeSql, Plan};
 use crate::protocol::writer::ResultWriter;
 use crate::result::{ColumnDef, Row};
 use crate::route::RouteKind;
+use crate::rules::LogicalDatabase;
 use crate::rules::TableRule;
 use crate::sql::{name_parts, object_base_name, Edits, SourceMap};
 use bytes::Bytes;
-use crate::rules::LogicalDatabase;
 use sqlparser::ast::{Ident, ObjectName, Spanned, Statement};
 
 impl Session {
@@ -42,7 +42,11 @@ impl Session {
             ShowKind::Columns | ShowKind::Index => {
                 let target = show_target(sql)
                     .ok_or_else(|| SqlError::parse("SHOW ... FROM <table> [FROM <database>]"))?;
-                let mut parts = target.db.iter().map(|d| Ident::new(d.clone())).collect::<Vec<_>>();
+                let mut parts = target
+                    .db
+                    .iter()
+                    .map(|d| Ident::new(d.clone()))
+                    .collect::<Vec<_>>();
                 parts.push(Ident::new(target.table.clone()));
                 let name = ObjectName::from(parts);
                 let (ds, physical) = self.first_node(&name)?;
@@ -128,7 +132,13 @@ impl Session {
             (Some("FOR"), Some(u)) if u != "CURRENT_USER" => {
                 let toks: Vec<&str> = sql.split_whitespace().collect();
                 let raw = toks.get(3).copied().unwrap_or_default();
-                Some(raw.split('@').next().unwrap_or_default().trim_matches(['`', '\'', '"']).to_string())
+                Some(
+                    raw.split('@')
+                        .next()
+                        .unwrap_or_default()
+                        .trim_matches(['`', '\'', '"'])
+                        .to_string(),
+                )
             }
             _ => None,
         };
@@ -148,7 +158,11 @@ impl Session {
         };
         let mut lines = vec![format!("GRANT USAGE ON *.* TO `{user}`@`%`")];
         for (db, read_only) in &account.databases {
-            let privs = if *read_only { "SELECT" } else { "ALL PRIVILEGES" };
+            let privs = if *read_only {
+                "SELECT"
+            } else {
+                "ALL PRIVILEGES"
+            };
             lines.push(format!("GRANT {privs} ON `{db}`.* TO `{user}`@`%`"));
         }
         let title = format!("Grants for {user}@%");
@@ -225,7 +239,10 @@ impl Session {
         let db = self.accessible_db(&db_name)?;
         let upper = sql.to_ascii_uppercase();
         let filter = if let Some(p) = like_pattern(sql) {
-            format!("WHERE `Name` LIKE {}", crate::sql::literal::quote_str(&p, self.no_backslash_escapes))
+            format!(
+                "WHERE `Name` LIKE {}",
+                crate::sql::literal::quote_str(&p, self.no_backslash_escapes)
+            )
         } else if let Some(i) = upper.find(" WHERE ") {
             sql[i..].to_string()
         } else {
@@ -611,12 +628,24 @@ mod tests {
     #[test]
     fn show_targets() {
         let t = show_target("SHOW FULL COLUMNS FROM `t_user` FROM shop LIKE 'a%'").unwrap();
-        assert_eq!((t.head.as_str(), t.db.as_deref(), t.table.as_str(), t.rest.as_str()),
-            ("SHOW FULL COLUMNS", Some("shop"), "t_user", "LIKE 'a%'"));
+        assert_eq!(
+            (
+                t.head.as_str(),
+                t.db.as_deref(),
+                t.table.as_str(),
+                t.rest.as_str()
+            ),
+            ("SHOW FULL COLUMNS", Some("shop"), "t_user", "LIKE 'a%'")
+        );
         let t = show_target("SHOW INDEX IN shop.t_order WHERE Key_name = 'PRIMARY'").unwrap();
-        assert_eq!((t.db.as_deref(), t.table.as_str(), t.rest.as_str()),
-            (Some("shop"), "t_order", "WHERE Key_name = 'PRIMARY'"));
+        assert_eq!(
+            (t.db.as_deref(), t.table.as_str(), t.rest.as_str()),
+            (Some("shop"), "t_order", "WHERE Key_name = 'PRIMARY'")
+        );
         let t = show_target("SHOW KEYS FROM t").unwrap();
-        assert_eq!((t.head.as_str(), t.db, t.table.as_str(), t.rest.as_str()), ("SHOW KEYS", None, "t", ""));
+        assert_eq!(
+            (t.head.as_str(), t.db, t.table.as_str(), t.rest.as_str()),
+            ("SHOW KEYS", None, "t", "")
+        );
     }
 }

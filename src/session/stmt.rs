@@ -158,7 +158,15 @@ impl Session {
         }
         if matches!(
             kw.as_str(),
-            "SET" | "SHOW" | "BEGIN" | "START" | "COMMIT" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "USE"
+            "SET"
+                | "SHOW"
+                | "BEGIN"
+                | "START"
+                | "COMMIT"
+                | "ROLLBACK"
+                | "SAVEPOINT"
+                | "RELEASE"
+                | "USE"
         ) {
             // Answered by keyword at execute time, where their own checks apply.
             return Ok(());

@@ -119,9 +119,7 @@ pub fn by_keyword(text: &str) -> Option<Refusal> {
         "HANDLER" => Refusal::Unsupported("HANDLER".into()),
         "HELP" => Refusal::Unsupported("HELP".into()),
         "DO" => Refusal::Unsupported("DO".into()),
-        "OPTIMIZE" | "CHECK" | "REPAIR" | "CHECKSUM" => {
-            Refusal::Unsupported(format!("{w0} TABLE"))
-        }
+        "OPTIMIZE" | "CHECK" | "REPAIR" | "CHECKSUM" => Refusal::Unsupported(format!("{w0} TABLE")),
         "SIGNAL" | "RESIGNAL" | "GET" | "DECLARE" => Refusal::Unsupported(w0.to_string()),
         "CREATE" | "ALTER" | "DROP" | "RENAME" => {
             // CREATE OR REPLACE ..., CREATE DEFINER=x PROCEDURE, DROP TEMPORARY TABLE, ...:
@@ -159,8 +157,22 @@ pub fn by_keyword(text: &str) -> Option<Refusal> {
 
 /// Words naming what a CREATE / ALTER / DROP / RENAME statement is about.
 const OBJECT_TYPES: &[&str] = &[
-    "TABLE", "VIEW", "INDEX", "USER", "ROLE", "SERVER", "DATABASE", "SCHEMA", "PROCEDURE",
-    "FUNCTION", "TRIGGER", "EVENT", "PACKAGE", "SEQUENCE", "TABLESPACE", "LOGFILE",
+    "TABLE",
+    "VIEW",
+    "INDEX",
+    "USER",
+    "ROLE",
+    "SERVER",
+    "DATABASE",
+    "SCHEMA",
+    "PROCEDURE",
+    "FUNCTION",
+    "TRIGGER",
+    "EVENT",
+    "PACKAGE",
+    "SEQUENCE",
+    "TABLESPACE",
+    "LOGFILE",
 ];
 
 /// The name after `CREATE|DROP|ALTER DATABASE|SCHEMA [IF [NOT] EXISTS]`.
@@ -256,7 +268,10 @@ impl Visitor for Functions {
                 .map(|p| p.to_string().trim_matches('`').to_ascii_lowercase())
                 .unwrap_or_default();
             if let Some((_, privilege)) = REFUSED_FUNCTIONS.iter().find(|(n, _)| *n == name) {
-                self.0 = Some(Refusal::admin(format!("{}()", name.to_uppercase()), privilege));
+                self.0 = Some(Refusal::admin(
+                    format!("{}()", name.to_uppercase()),
+                    privilege,
+                ));
                 return ControlFlow::Break(());
             }
         }
@@ -288,7 +303,8 @@ pub fn effect(stmt: &Statement, text: &str) -> Effect {
         Statement::Query(_) => {
             let w = crate::sql::words(text);
             let locking = w.windows(2).any(|p| p[0] == "for" && p[1] == "update")
-                || w.windows(3).any(|p| p[0] == "lock" && p[1] == "in" && p[2] == "share");
+                || w.windows(3)
+                    .any(|p| p[0] == "lock" && p[1] == "in" && p[2] == "share");
             if locking {
                 Effect::Write("UPDATE")
             } else {
@@ -371,7 +387,9 @@ pub fn statement(stmt: &Statement, text: &str) -> Option<Refusal> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShowKind {
     Databases,
-    Tables { full: bool },
+    Tables {
+        full: bool,
+    },
     /// SHOW CREATE TABLE / VIEW.
     CreateTable,
     /// SHOW [FULL] COLUMNS / FIELDS FROM t [FROM db].
@@ -414,9 +432,12 @@ pub fn show_kind(text: &str) -> ShowKind {
         ("COLUMNS" | "FIELDS", _) | ("FULL", "COLUMNS" | "FIELDS") => ShowKind::Columns,
         ("EXTENDED", _) => ShowKind::Columns,
         ("INDEX" | "INDEXES" | "KEYS", _) => ShowKind::Index,
-        ("VARIABLES" | "STATUS" | "WARNINGS" | "ERRORS" | "COUNT" | "COLLATION"
-            | "CHARACTER" | "CHARSET" | "ENGINES" | "STORAGE" | "PRIVILEGES" | "PLUGINS"
-            | "AUTHORS" | "CONTRIBUTORS", _) => ShowKind::ServerInfo,
+        (
+            "VARIABLES" | "STATUS" | "WARNINGS" | "ERRORS" | "COUNT" | "COLLATION" | "CHARACTER"
+            | "CHARSET" | "ENGINES" | "STORAGE" | "PRIVILEGES" | "PLUGINS" | "AUTHORS"
+            | "CONTRIBUTORS",
+            _,
+        ) => ShowKind::ServerInfo,
         ("GRANTS", _) => ShowKind::Grants,
         ("TABLE", "STATUS") => ShowKind::TableStatus,
         ("TRIGGERS" | "EVENTS", _) | ("PROCEDURE" | "FUNCTION" | "PACKAGE", "STATUS") => {
@@ -426,7 +447,10 @@ pub fn show_kind(text: &str) -> ShowKind {
             ShowKind::Refused(Refusal::admin("SHOW PROCESSLIST", "PROCESS"))
         }
         ("BINLOG" | "BINARY" | "MASTER" | "SLAVE" | "REPLICA" | "RELAYLOG" | "ALL", _) => {
-            ShowKind::Refused(Refusal::admin(format!("SHOW {k1} {k2}"), "REPLICATION CLIENT"))
+            ShowKind::Refused(Refusal::admin(
+                format!("SHOW {k1} {k2}"),
+                "REPLICATION CLIENT",
+            ))
         }
         ("ENGINE" | "MUTEX", _) => ShowKind::Refused(Refusal::admin("SHOW ENGINE", "PROCESS")),
         _ => ShowKind::Refused(Refusal::Unsupported(
@@ -483,8 +507,16 @@ mod tests {
                 by_keyword(sql)
             );
         }
-        for sql in ["CREATE DATABASE x", "DROP SCHEMA IF EXISTS x", "ALTER DATABASE x CHARACTER SET utf8"] {
-            assert_eq!(by_keyword(sql), Some(Refusal::Database("x".into())), "{sql}");
+        for sql in [
+            "CREATE DATABASE x",
+            "DROP SCHEMA IF EXISTS x",
+            "ALTER DATABASE x CHARACTER SET utf8",
+        ] {
+            assert_eq!(
+                by_keyword(sql),
+                Some(Refusal::Database("x".into())),
+                "{sql}"
+            );
         }
         for sql in [
             "CALL p()",
@@ -498,7 +530,10 @@ mod tests {
             "CHECK TABLE t",
             "CREATE SEQUENCE s",
         ] {
-            assert!(matches!(by_keyword(sql), Some(Refusal::Unsupported(_))), "{sql}");
+            assert!(
+                matches!(by_keyword(sql), Some(Refusal::Unsupported(_))),
+                "{sql}"
+            );
         }
         for sql in [
             "SELECT 1",
@@ -543,10 +578,25 @@ mod tests {
 
     #[test]
     fn variables_the_pool_depends_on() {
-        for v in ["sql_log_bin", "@@session.sql_log_bin", "gtid_seq_no", "wait_timeout", "SESSION.net_write_timeout", "session_track_state_change", "debug_dbug"] {
+        for v in [
+            "sql_log_bin",
+            "@@session.sql_log_bin",
+            "gtid_seq_no",
+            "wait_timeout",
+            "SESSION.net_write_timeout",
+            "session_track_state_change",
+            "debug_dbug",
+        ] {
             assert!(refused_variable(v).is_some(), "{v}");
         }
-        for v in ["sql_mode", "time_zone", "@x", "autocommit", "innodb_lock_wait_timeout", "max_statement_time"] {
+        for v in [
+            "sql_mode",
+            "time_zone",
+            "@x",
+            "autocommit",
+            "innodb_lock_wait_timeout",
+            "max_statement_time",
+        ] {
             assert!(refused_variable(v).is_none(), "{v}");
         }
     }
@@ -556,7 +606,10 @@ mod tests {
         use ShowKind::*;
         for (sql, want) in [
             ("SHOW DATABASES", Databases),
-            ("SHOW FULL TABLES FROM shop LIKE 't%'", Tables { full: true }),
+            (
+                "SHOW FULL TABLES FROM shop LIKE 't%'",
+                Tables { full: true },
+            ),
             ("SHOW TABLES", Tables { full: false }),
             ("SHOW CREATE TABLE t", CreateTable),
             ("SHOW FULL COLUMNS FROM t", Columns),

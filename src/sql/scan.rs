@@ -116,7 +116,9 @@ impl Depth {
     }
 }
 
-const OPERATOR_WORDS: &[&[u8]] = &[b"or", b"and", b"xor", b"div", b"mod", b"not", b"like", b"is"];
+const OPERATOR_WORDS: &[&[u8]] = &[
+    b"or", b"and", b"xor", b"div", b"mod", b"not", b"like", b"is",
+];
 
 impl Scanned {
     /// The only statement, if there is exactly one.
@@ -213,7 +215,9 @@ pub fn scan(sql: &str, mode: &ScanMode) -> Result<Scanned, ScanError> {
                 // A whole word (identifier, keyword, or non-ASCII name): copied as it is.
                 let end = b[i..]
                     .iter()
-                    .position(|&x| !(x.is_ascii_alphanumeric() || x == b'_' || x == b'$' || x >= 0x80))
+                    .position(|&x| {
+                        !(x.is_ascii_alphanumeric() || x == b'_' || x == b'$' || x >= 0x80)
+                    })
                     .map_or(n, |k| i + k);
                 let word = &b[i..end];
                 if word.len() <= 4 && OPERATOR_WORDS.iter().any(|w| w.eq_ignore_ascii_case(word)) {
@@ -412,8 +416,14 @@ mod tests {
             ("SELECT 1 --\t1", "SELECT 1"),
             ("SELECT 1 # x", "SELECT 1"),
             ("SELECT 1 /* a /* b */ +1", "SELECT 1   +1"),
-            ("SELECT /*+ NO_RANGE_OPTIMIZATION(t) */ 1", "SELECT /*+ NO_RANGE_OPTIMIZATION(t) */ 1"),
-            ("SELECT '/* not */', \"-- no\", `#no`", "SELECT '/* not */', \"-- no\", `#no`"),
+            (
+                "SELECT /*+ NO_RANGE_OPTIMIZATION(t) */ 1",
+                "SELECT /*+ NO_RANGE_OPTIMIZATION(t) */ 1",
+            ),
+            (
+                "SELECT '/* not */', \"-- no\", `#no`",
+                "SELECT '/* not */', \"-- no\", `#no`",
+            ),
             ("SELECT 'it''s \\' -- x'", "SELECT 'it''s \\' -- x'"),
             ("SELECT 'é' /* ü */ , 'ß'", "SELECT 'é'   , 'ß'"),
         ];
@@ -444,7 +454,13 @@ mod tests {
 
     #[test]
     fn unterminated_parts_are_errors() {
-        for sql in ["SELECT 'x", "SELECT 1 /* c", "SELECT 1 /*!40101 +1", "SELECT `a", "SELECT 1 /*!40101 # */ +1"] {
+        for sql in [
+            "SELECT 'x",
+            "SELECT 1 /* c",
+            "SELECT 1 /*!40101 +1",
+            "SELECT `a",
+            "SELECT 1 /*!40101 # */ +1",
+        ] {
             assert!(scan(sql, &ScanMode::default()).is_err(), "{sql}");
         }
     }
@@ -492,7 +508,9 @@ mod tests {
 
     #[test]
     fn never_panics_on_multibyte_or_odd_input() {
-        for sql in ["é", "/*é", "--é", "'é", "/*!é*/", "/*M!é", "\u{0}", "`é`", "#é\n;é"] {
+        for sql in [
+            "é", "/*é", "--é", "'é", "/*!é*/", "/*M!é", "\u{0}", "`é`", "#é\n;é",
+        ] {
             let _ = scan(sql, &ScanMode::default());
         }
     }
