@@ -287,13 +287,10 @@ async fn recover_refuses_while_the_proxy_runs() {
         c.server.xa_log = log_path.clone();
     })
     .await;
-    let rules = shardgate::demo::RULES
-        .replace("port = 3316", &format!("port = {}", ep.shard_ports[0]))
-        .replace("port = 3317", &format!("port = {}", ep.shard_ports[1]))
-        .replace(
-            "worker_id = 0",
-            &format!("worker_id = 11\nxa_log = \"{}\"", log.display()),
-        );
+    let rules = crate::harness::example_rules_text(&ep).replace(
+        "worker_id = 0",
+        &format!("worker_id = 11\nxa_log = \"{}\"", log.display()),
+    );
     let rules_path = dir.join("rules.toml");
     std::fs::write(&rules_path, rules).unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_shardgate"))

@@ -232,3 +232,62 @@ pub async fn proxy_with_rules(
     })
     .await
 }
+
+/// A proxy process of its own (so it can be killed), on the cluster's shards.
+pub struct ProxyProcess {
+    pub child: tokio::process::Child,
+    pub port: u16,
+}
+
+/// (worker id `worker_id`, decision log and rules file in `dir`, the given failpoint).
+pub async fn start_proxy_process(
+    ep: &Endpoints,
+    dir: &std::path::Path,
+    worker_id: u16,
+    failpoint: Option<&str>,
+) -> ProxyProcess {
+    let port = shardgate::localdb::pick_free_port().expect("port");
+    let rules = example_rules_text(ep).replace(
+        "worker_id = 0",
+        &format!(
+            "worker_id = {worker_id}\nxa_log = \"{}\"",
+            dir.join("xa.log").display()
+        ),
+    );
+    let path = dir.join("rules.toml");
+    std::fs::write(&path, rules).expect("rules file");
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shardgate"));
+    cmd.arg("serve")
+        .arg("--config")
+        .arg(&path)
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .env("SHARDGATE_LOG", "warn")
+        .stderr(std::fs::File::create(dir.join("stderr.log")).expect("stderr log"))
+        .kill_on_drop(true);
+    match failpoint {
+        Some(f) => cmd.env("SHARDGATE_FAILPOINT", f),
+        None => cmd.env_remove("SHARDGATE_FAILPOINT"),
+    };
+    let child = cmd.spawn().expect("spawn shardgate");
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return ProxyProcess { child, port };
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("shardgate serve did not start");
+}
+
+/// The example rules as text, with the cluster's shard ports (each placeholder replaced
+/// once, so a port number that starts like the other's cannot be rewritten twice).
+pub fn example_rules_text(ep: &Endpoints) -> String {
+    shardgate::demo::RULES
+        .replace("port = 3316", "port = @SHARD0@")
+        .replace("port = 3317", "port = @SHARD1@")
+        .replace("@SHARD0@", &ep.shard_ports[0].to_string())
+        .replace("@SHARD1@", &ep.shard_ports[1].to_string())
+}

@@ -14,6 +14,7 @@ mod insert_select;
 mod joins;
 mod keys;
 mod protocol;
+mod protofuzz;
 mod queries;
 mod rawclient;
 mod security;

@@ -13,6 +13,8 @@ use tokio::net::TcpStream;
 pub struct Raw {
     pub stream: TcpStream,
     seq: u8,
+    /// A read waited 10 s without an answer (the server neither replied nor closed).
+    pub timed_out: bool,
 }
 
 /// What the server answered a command with, roughly.
@@ -32,7 +34,11 @@ impl Raw {
     pub async fn connect_only(addr: SocketAddr) -> Raw {
         let stream = TcpStream::connect(addr).await.expect("connect");
         stream.set_nodelay(true).ok();
-        Raw { stream, seq: 0 }
+        Raw {
+            stream,
+            seq: 0,
+            timed_out: false,
+        }
     }
 
     /// Connect and log in with mysql_native_password.
@@ -98,14 +104,22 @@ impl Raw {
         let r = tokio::time::timeout(Duration::from_secs(10), self.stream.read_exact(&mut head));
         match r.await {
             Ok(Ok(_)) => {}
-            _ => return None,
+            Ok(Err(_)) => return None,
+            Err(_) => {
+                self.timed_out = true;
+                return None;
+            }
         }
         let len = u32::from_le_bytes([head[0], head[1], head[2], 0]) as usize;
         self.seq = head[3].wrapping_add(1);
         let mut p = vec![0u8; len];
         match tokio::time::timeout(Duration::from_secs(10), self.stream.read_exact(&mut p)).await {
             Ok(Ok(_)) => Some(p),
-            _ => None,
+            Ok(Err(_)) => None,
+            Err(_) => {
+                self.timed_out = true;
+                None
+            }
         }
     }
 
@@ -134,6 +148,29 @@ impl Raw {
             }
             Some(&b) => Reply::Other(b),
             None => Reply::Other(0),
+        }
+    }
+
+    /// The reply to COM_STMT_PREPARE: the statement id, with its parameter and column
+    /// definitions read (the login asked for CLIENT_DEPRECATE_EOF: no EOF packets).
+    pub async fn prepare_reply(&mut self) -> Result<[u8; 4], Reply> {
+        let Some(p) = self.read().await else {
+            return Err(Reply::Closed);
+        };
+        match p.first() {
+            Some(0x00) if p.len() >= 9 => {
+                let cols = u16::from_le_bytes([p[5], p[6]]) as usize;
+                let params = u16::from_le_bytes([p[7], p[8]]) as usize;
+                for _ in 0..cols + params {
+                    if self.read().await.is_none() {
+                        return Err(Reply::Closed);
+                    }
+                }
+                Ok([p[1], p[2], p[3], p[4]])
+            }
+            Some(0xff) => Err(Reply::Err(u16::from_le_bytes([p[1], p[2]]))),
+            Some(&b) => Err(Reply::Other(b)),
+            None => Err(Reply::Other(0)),
         }
     }
 

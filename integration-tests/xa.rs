@@ -2,7 +2,7 @@
 //! concurrency, cross-shard deadlocks, flash-sale inventory, and crash recovery with the
 //! proxy killed at each step of two-phase commit.
 
-use crate::harness::{Cluster, Endpoints};
+use crate::harness::{start_proxy_process, Cluster, Endpoints};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Value};
 use std::time::Duration;
@@ -274,55 +274,6 @@ async fn cross_shard_deadlock_aborts_one_transaction_everywhere() {
     cluster.stop().await;
 }
 
-/// A proxy process of its own (so it can be killed), on the cluster's shards.
-struct ProxyProcess {
-    child: tokio::process::Child,
-    port: u16,
-}
-
-async fn start_proxy(
-    ep: &Endpoints,
-    dir: &std::path::Path,
-    failpoint: Option<&str>,
-) -> ProxyProcess {
-    let port = shardgate::localdb::pick_free_port().expect("port");
-    let rules = shardgate::demo::RULES
-        .replace("port = 3316", &format!("port = {}", ep.shard_ports[0]))
-        .replace("port = 3317", &format!("port = {}", ep.shard_ports[1]))
-        .replace(
-            "worker_id = 0",
-            &format!(
-                "worker_id = 5\nxa_log = \"{}\"",
-                dir.join("xa.log").display()
-            ),
-        );
-    let path = dir.join("rules.toml");
-    std::fs::write(&path, rules).expect("rules file");
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shardgate"));
-    cmd.arg("serve")
-        .arg("--config")
-        .arg(&path)
-        .arg("--listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .env("SHARDGATE_LOG", "warn")
-        .kill_on_drop(true);
-    match failpoint {
-        Some(f) => cmd.env("SHARDGATE_FAILPOINT", f),
-        None => cmd.env_remove("SHARDGATE_FAILPOINT"),
-    };
-    let child = cmd.spawn().expect("spawn shardgate");
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_ok()
-        {
-            return ProxyProcess { child, port };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("shardgate serve did not start");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxy_killed_during_two_phase_commit_recovers() {
     let cluster = Cluster::start(false).await;
@@ -340,7 +291,7 @@ async fn proxy_killed_during_two_phase_commit_recovers() {
     ];
     let mut expected = [1000i64, 1000i64]; // users 2 (ds_0) and 1 (ds_1), whole units
     for (fp, left, committed) in steps {
-        let mut proxy = start_proxy(&ep, &dir, Some(fp)).await;
+        let mut proxy = start_proxy_process(&ep, &dir, 5, Some(fp)).await;
         let url = format!("mysql://root:root@127.0.0.1:{}/shop", proxy.port);
         let mut c = Conn::from_url(url.as_str()).await.expect("client");
         c.query_drop("BEGIN").await.unwrap();
@@ -363,7 +314,7 @@ async fn proxy_killed_during_two_phase_commit_recovers() {
             "{fp}: prepared branches after the crash"
         );
         // Restart: recovery at start resolves them by the decision log.
-        let mut proxy = start_proxy(&ep, &dir, None).await;
+        let mut proxy = start_proxy_process(&ep, &dir, 5, None).await;
         assert_eq!(
             prepared(&ep).await,
             vec![0, 0],

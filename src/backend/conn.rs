@@ -230,13 +230,15 @@ impl BackendConn {
                     plugin = match req.auth_plugin() {
                         AuthPlugin::CachingSha2Password => AuthPlugin::CachingSha2Password,
                         AuthPlugin::MysqlNativePassword => AuthPlugin::MysqlNativePassword,
-                        other => return Err(BackendError::Connect {
-                            data_source: opts.name.clone(),
-                            detail: format!(
+                        other => {
+                            return Err(BackendError::Connect {
+                                data_source: opts.name.clone(),
+                                detail: format!(
                                 "authentication plugin {} is not supported for backend accounts",
                                 String::from_utf8_lossy(other.as_bytes())
                             ),
-                        }),
+                            })
+                        }
                     };
                     nonce = req.plugin_data().to_vec();
                     // Some servers end the nonce with a NUL that is not part of it.

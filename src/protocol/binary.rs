@@ -21,6 +21,43 @@ pub struct ExecuteParams {
 /// Parse COM_STMT_EXECUTE (after the command byte). `known_types` are the types bound at an
 /// earlier execute of the same statement (clients send types only when they change);
 /// `long_data` holds parameters sent with COM_STMT_SEND_LONG_DATA.
+/// Types a client may declare for a parameter (mysql_common's binary decoder handles these;
+/// any other would make it panic).
+fn parameter_type(t: ColumnType) -> bool {
+    use ColumnType::*;
+    matches!(
+        t,
+        MYSQL_TYPE_STRING
+            | MYSQL_TYPE_VAR_STRING
+            | MYSQL_TYPE_BLOB
+            | MYSQL_TYPE_TINY_BLOB
+            | MYSQL_TYPE_MEDIUM_BLOB
+            | MYSQL_TYPE_LONG_BLOB
+            | MYSQL_TYPE_SET
+            | MYSQL_TYPE_ENUM
+            | MYSQL_TYPE_DECIMAL
+            | MYSQL_TYPE_VARCHAR
+            | MYSQL_TYPE_BIT
+            | MYSQL_TYPE_NEWDECIMAL
+            | MYSQL_TYPE_GEOMETRY
+            | MYSQL_TYPE_JSON
+            | MYSQL_TYPE_TINY
+            | MYSQL_TYPE_SHORT
+            | MYSQL_TYPE_YEAR
+            | MYSQL_TYPE_LONG
+            | MYSQL_TYPE_INT24
+            | MYSQL_TYPE_LONGLONG
+            | MYSQL_TYPE_FLOAT
+            | MYSQL_TYPE_DOUBLE
+            | MYSQL_TYPE_TIMESTAMP
+            | MYSQL_TYPE_DATE
+            | MYSQL_TYPE_NEWDATE
+            | MYSQL_TYPE_DATETIME
+            | MYSQL_TYPE_TIME
+            | MYSQL_TYPE_NULL
+    )
+}
+
 pub fn parse_execute(
     payload: &[u8],
     num_params: usize,
@@ -85,6 +122,9 @@ pub fn parse_execute(
         } else {
             ColumnFlags::empty()
         };
+        if !parameter_type(*ty) {
+            return Err(bad(&format!("parameter {}: type {:?}", i + 1, ty)));
+        }
         let v = ValueDeserializer::<BinValue>::deserialize((*ty, flags), &mut buf)
             .map_err(|e| bad(&format!("parameter {}: {e}", i + 1)))?
             .0;
@@ -303,6 +343,18 @@ mod tests {
         let mut b = Vec::new();
         binary_row(&mut b, &cols, &[None, Some(Bytes::from_static(b"x"))]);
         assert_eq!(b, vec![0x00, 0b100, 1, b'x']);
+    }
+
+    #[test]
+    fn every_declared_parameter_type_is_answered_without_panicking() {
+        for t in 0..=255u8 {
+            for flag in [0u8, 0x80] {
+                let mut p = vec![1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, t, flag];
+                p.extend_from_slice(&[0xfe, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+                let _ = parse_execute(&p, 1, None, &[]);
+                let _ = parse_execute(&p[..p.len() - 6], 1, None, &[]);
+            }
+        }
     }
 
     #[test]
