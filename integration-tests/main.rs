@@ -11,6 +11,7 @@ mod dml;
 mod faults;
 mod fuzz;
 mod insert_select;
+mod isolation;
 mod joins;
 mod keys;
 mod protocol;

@@ -181,12 +181,25 @@ impl Backend {
             out.push(Lease {
                 pooled: Some(pooled),
                 backend: self.clone(),
-                _permit: one,
+                _permit: Some(one),
                 broken: false,
                 reused,
             });
         }
         Ok(out)
+    }
+
+    /// A connection of its own for a session that holds it for its lifetime (temporary
+    /// tables, named locks): outside the pool's size, never returned to it.
+    pub async fn dedicated(self: &Arc<Self>) -> SqlResult<Lease> {
+        let pooled = self.open().await.map_err(SqlError::from)?;
+        Ok(Lease {
+            pooled: Some(pooled),
+            backend: self.clone(),
+            _permit: None,
+            broken: false,
+            reused: false,
+        })
     }
 
     async fn open(&self) -> Result<Pooled, BackendError> {
@@ -263,7 +276,8 @@ impl Backend {
 pub struct Lease {
     pooled: Option<Pooled>,
     backend: Arc<Backend>,
-    _permit: OwnedSemaphorePermit,
+    /// The pool slot (None: a dedicated connection, outside the pool).
+    _permit: Option<OwnedSemaphorePermit>,
     broken: bool,
     /// Taken from the pool (not opened for this lease).
     reused: bool,
@@ -359,7 +373,11 @@ impl Drop for Lease {
             return;
         };
         let c = &mut p.conn;
-        let clean = !self.broken && !c.is_broken() && c.is_idle() && !c.in_transaction();
+        let clean = self._permit.is_some()
+            && !self.broken
+            && !c.is_broken()
+            && c.is_idle()
+            && !c.in_transaction();
         if !clean {
             // Closing the socket makes the server roll back whatever was open on it.
             return;

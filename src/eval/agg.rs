@@ -126,6 +126,11 @@ impl Acc {
 /// 1.333333333, so `AVG(x) * 3` is 4.0000); a DOUBLE sum gives a DOUBLE.
 /// NULL when the count is 0 or the sum NULL.
 pub fn avg(sum: &Val, count: &Val) -> Result<Val, EvalError> {
+    avg_with(sum, count, DIV_INCR)
+}
+
+/// [`avg`] under `div_precision_increment = incr`.
+pub fn avg_with(sum: &Val, count: &Val, incr: u8) -> Result<Val, EvalError> {
     let n = match count.to_numeric() {
         Val::Int(i) => i128::from(i),
         Val::UInt(u) => i128::from(u),
@@ -140,7 +145,7 @@ pub fn avg(sum: &Val, count: &Val) -> Result<Val, EvalError> {
             let d = s
                 .to_decimal()
                 .ok_or_else(|| EvalError::overflow("DECIMAL"))?;
-            Ok(d.div_internal(&Decimal::new(n, 0), DIV_INCR)?
+            Ok(d.div_internal(&Decimal::new(n, 0), incr)?
                 .map_or(Val::Null, Val::Dec))
         }
     }

@@ -132,6 +132,11 @@ pub fn mul(a: &Val, b: &Val) -> Result<Val, EvalError> {
 /// `/`: DOUBLE if either side is, else DECIMAL at MariaDB's internal
 /// precision ([`Decimal::div_internal`]; it shows with scale s1 + 4).
 pub fn div(a: &Val, b: &Val) -> Result<Val, EvalError> {
+    div_with(a, b, DIV_INCR)
+}
+
+/// [`div`] under `div_precision_increment = incr`.
+pub fn div_with(a: &Val, b: &Val, incr: u8) -> Result<Val, EvalError> {
     let (x, y) = (num(a), num(b));
     match (&x, &y) {
         (Num::Null, _) | (_, Num::Null) => Ok(Val::Null),
@@ -145,7 +150,7 @@ pub fn div(a: &Val, b: &Val) -> Result<Val, EvalError> {
         _ => {
             let err = || EvalError::overflow("DECIMAL");
             let (p, q) = (to_dec(&x).ok_or_else(err)?, to_dec(&y).ok_or_else(err)?);
-            Ok(p.div_internal(&q, DIV_INCR)?.map_or(Val::Null, Val::Dec))
+            Ok(p.div_internal(&q, incr)?.map_or(Val::Null, Val::Dec))
         }
     }
 }

@@ -23,13 +23,31 @@ pub fn compile(
     e: &ast::Expr,
     resolve: &mut dyn FnMut(&ast::Expr) -> Option<usize>,
 ) -> Result<Expr, Unsupported> {
+    compile_with(e, resolve, &Options::default())
+}
+
+/// Session settings that change what an expression means.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// sql_mode PIPES_AS_CONCAT: `||` is CONCAT, not OR.
+    pub pipes_as_concat: bool,
+    /// div_precision_increment when not the default 4 (None).
+    pub div_precision: Option<u8>,
+}
+
+/// [`compile`] under the session's settings.
+pub fn compile_with(
+    e: &ast::Expr,
+    resolve: &mut dyn FnMut(&ast::Expr) -> Option<usize>,
+    opts: &Options,
+) -> Result<Expr, Unsupported> {
     if let Some(i) = resolve(e) {
         return Ok(Expr::Col(i));
     }
     if let ast::Expr::Function(f) = e {
-        return function(f, resolve);
+        return function(f, resolve, opts);
     }
-    let mut sub = |x: &ast::Expr| compile(x, &mut *resolve).map(Box::new);
+    let mut sub = |x: &ast::Expr| compile_with(x, &mut *resolve, opts).map(Box::new);
     use ast::Expr as A;
     Ok(match e {
         A::Nested(x) => *sub(x)?,
@@ -43,8 +61,16 @@ pub fn compile(
             UnaryOperator::Not | UnaryOperator::BangNot => Expr::Unary(UnOp::Not, sub(expr)?),
             other => return Err(unsupported(format!("operator {other}"))),
         },
+        A::BinaryOp {
+            left,
+            op: ast::BinaryOperator::StringConcat,
+            right,
+        } if opts.pipes_as_concat => Expr::Func("CONCAT".into(), vec![*sub(left)?, *sub(right)?]),
         A::BinaryOp { left, op, right } => {
-            let op = binary_op(op)?;
+            let op = match (binary_op(op)?, opts.div_precision) {
+                (BinOp::Div, Some(incr)) => BinOp::DivP(incr),
+                (op, _) => op,
+            };
             Expr::Binary(op, sub(left)?, sub(right)?)
         }
         A::IsNull(x) => Expr::IsNull(sub(x)?, false),
@@ -215,7 +241,11 @@ fn negate_literal(v: Val) -> Val {
     }
 }
 
-fn function(f: &ast::Function, resolve: &mut Resolve<'_>) -> Result<Expr, Unsupported> {
+fn function(
+    f: &ast::Function,
+    resolve: &mut Resolve<'_>,
+    opts: &Options,
+) -> Result<Expr, Unsupported> {
     let name = f.name.to_string().to_ascii_uppercase();
     let bad = || unsupported(format!("function {}", f));
     if f.filter.is_some() || f.over.is_some() || !f.within_group.is_empty() {
@@ -234,7 +264,9 @@ fn function(f: &ast::Function, resolve: &mut Resolve<'_>) -> Result<Expr, Unsupp
     let mut out = Vec::with_capacity(args.len());
     for a in args {
         match a {
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => out.push(compile(x, &mut *resolve)?),
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => {
+                out.push(compile_with(x, &mut *resolve, opts)?)
+            }
             _ => return Err(bad()),
         }
     }

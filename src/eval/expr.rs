@@ -18,6 +18,8 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    /// `/` under a div_precision_increment other than the default 4.
+    DivP(u8),
     IntDiv,
     Mod,
     Eq,
@@ -335,13 +337,14 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, row: &[Val]) -> Result<Typed, EvalError
                 _ => tri(o.map(|o| o != Ordering::Less)),
             })
         }
-        Add | Sub | Mul | Div | IntDiv | Mod => {
+        Add | Sub | Mul | Div | DivP(_) | IntDiv | Mod => {
             let ((x, dx), (y, dy)) = (a.eval_t(row)?, b.eval_t(row)?);
             let r = match op {
                 Add => arith::add(&x, &y)?,
                 Sub => arith::sub(&x, &y)?,
                 Mul => arith::mul(&x, &y)?,
                 Div => arith::div(&x, &y)?,
+                DivP(incr) => arith::div_with(&x, &y, incr)?,
                 IntDiv => arith::int_div(&x, &y)?,
                 _ => arith::rem(&x, &y)?,
             };
@@ -349,6 +352,7 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, row: &[Val]) -> Result<Typed, EvalError
             let want = match op {
                 Mul => sx.saturating_add(sy),
                 Div => sx.saturating_add(arith::DIV_INCR),
+                DivP(incr) => sx.saturating_add(incr),
                 _ => sx.max(sy),
             };
             let d = decl_for(&r, want.min(super::decimal::MAX_SCALE));
@@ -364,7 +368,7 @@ impl BinOp {
             Add => "+",
             Sub => "-",
             Mul => "*",
-            Div => "/",
+            Div | DivP(_) => "/",
             IntDiv => "DIV",
             Mod => "MOD",
             Eq => "=",

@@ -46,8 +46,9 @@ mod value;
 #[cfg(test)]
 mod tests;
 
-pub use agg::{avg, Acc, AggKind};
-pub use compile::{compile, Unsupported};
+pub use agg::{avg, avg_with, Acc, AggKind};
+pub use arith::DIV_INCR;
+pub use compile::{compile, compile_with, Options as CompileOptions, Unsupported};
 pub use decimal::{Decimal, MAX_SCALE};
 pub use expr::{BinOp, EvalError, Expr, UnOp};
 pub use num::{format_double, format_double_fixed};

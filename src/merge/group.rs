@@ -263,7 +263,10 @@ impl GroupMerge {
                         .map(|a| a.finish())
                         .unwrap_or(Val::Null);
                     let scale = decimal_scale(&s);
-                    (eval::avg(&s, &c).map_err(|e| e.to_sql_error())?, scale)
+                    (
+                        eval::avg_with(&s, &c, self.plan.div_incr).map_err(|e| e.to_sql_error())?,
+                        scale,
+                    )
                 }
                 AggFinal::Distinct { kind, .. } => {
                     let (_, sum, count) = &g.distinct[d_i];
@@ -274,8 +277,8 @@ impl GroupMerge {
                         DistinctKind::Avg => {
                             let s = exact(sum.finish());
                             let scale = decimal_scale(&s);
-                            let v =
-                                eval::avg(&s, &Val::Int(*count)).map_err(|e| e.to_sql_error())?;
+                            let v = eval::avg_with(&s, &Val::Int(*count), self.plan.div_incr)
+                                .map_err(|e| e.to_sql_error())?;
                             (v, scale)
                         }
                     }

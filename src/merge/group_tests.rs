@@ -24,6 +24,7 @@ fn decimal(name: &str, decimals: u8) -> ColumnDef {
 
 fn plan(keys: usize, partials: Vec<AggKind>, aggs: Vec<AggFinal>, outputs: Vec<Expr>) -> AggPlan {
     AggPlan {
+        div_incr: 4,
         keys,
         distinct_args: 0,
         partials,

@@ -114,6 +114,8 @@ pub struct PlanCtx<'a> {
     pub keys: Option<&'a KeySource<'a>>,
     /// Column types (None when planning from the rules alone).
     pub catalog: Option<&'a crate::catalog::Snapshot>,
+    /// Session settings for what the proxy evaluates itself (sql_mode PIPES_AS_CONCAT).
+    pub eval: crate::eval::CompileOptions,
 }
 
 /// Apply per-key collation overrides to a sort spec built from reported metadata.
@@ -147,6 +149,7 @@ impl<'a> PlanCtx<'a> {
             param_sql: &[],
             keys: None,
             catalog: None,
+            eval: Default::default(),
         }
     }
 

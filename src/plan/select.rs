@@ -333,6 +333,7 @@ fn plan_text(ctx: &PlanCtx, text: &str) -> SqlResult<Plan> {
         param_sql: ctx.param_sql,
         keys: ctx.keys,
         catalog: ctx.catalog,
+        eval: ctx.eval,
     };
     match &stmt {
         sqlparser::ast::Statement::Query(q) => plan_query(&ctx2, q),

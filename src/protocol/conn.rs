@@ -36,6 +36,11 @@ pub async fn refuse(stream: TcpStream, e: &SqlError) -> std::io::Result<()> {
 
 /// Serve one client until it quits or the connection breaks.
 pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std::io::Result<()> {
+    let host = match stream.peer_addr() {
+        Ok(a) if a.ip().is_loopback() => "localhost".to_string(),
+        Ok(a) => a.ip().to_string(),
+        Err(_) => "%".to_string(),
+    };
     // A client that does not finish logging in within connect_timeout is dropped, so idle
     // or half-open connections cannot hold connection slots.
     let limit = std::time::Duration::from_secs(u64::from(shared.config.server.connect_timeout));
@@ -58,6 +63,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std:
         return Ok(());
     };
     let mut session = Session::new(shared.clone(), conn_id, login.user);
+    session.set_client_host(host);
     if let Some(db) = login.db {
         if let Err(e) = session.use_db(&db) {
             io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));

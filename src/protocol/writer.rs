@@ -32,6 +32,27 @@ pub struct ResultWriter<'a> {
     deferred: Option<OkInfo>,
     /// Keep the answer in memory instead of sending it (a subquery the proxy evaluates).
     capture: Option<Capture>,
+    /// What the statement answered, for the session's diagnostics (ROW_COUNT(),
+    /// FOUND_ROWS(), warnings).
+    pub outcome: Outcome,
+    last_warnings: u16,
+    /// The last error packet sent (for SHOW WARNINGS / SHOW ERRORS).
+    pub last_error_detail: Option<SqlError>,
+    /// Send at most this many rows of the result set (the session's sql_select_limit when
+    /// the proxy merged the rows itself); the rest are read and dropped.
+    pub row_cap: Option<u64>,
+}
+
+/// What the last answer was.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Outcome {
+    #[default]
+    None,
+    /// A result set of this many rows.
+    Rows(u64),
+    /// An OK packet with these affected rows.
+    Ok(u64),
+    Error,
 }
 
 /// An answer kept in memory by a capturing writer.
@@ -64,7 +85,21 @@ impl<'a> ResultWriter<'a> {
             defer_ok: false,
             deferred: None,
             capture: None,
+            outcome: Outcome::None,
+            last_warnings: 0,
+            last_error_detail: None,
+            row_cap: None,
         }
+    }
+
+    /// Whether the answer is kept in memory (a subquery the proxy evaluates).
+    pub fn is_capturing(&self) -> bool {
+        self.capture.is_some()
+    }
+
+    /// Warnings the last result set's end or OK packet reported.
+    pub fn warnings(&self) -> u16 {
+        self.last_warnings
     }
 
     /// A writer that keeps the answer in memory (text rows), up to `max_rows` rows.
@@ -99,6 +134,7 @@ impl<'a> ResultWriter<'a> {
             self.io.write_with(|b| wire::eof_packet(b, st, 0));
         }
         self.columns = columns.to_vec();
+        self.outcome = Outcome::Rows(0);
         if self.io.buffered() >= FLUSH_AT {
             self.io.flush().await?;
         }
@@ -126,6 +162,12 @@ impl<'a> ResultWriter<'a> {
             c.rows.push(cells.to_vec());
             return Ok(());
         }
+        if let Outcome::Rows(n) = &mut self.outcome {
+            if self.row_cap.is_some_and(|cap| *n >= cap) {
+                return Ok(());
+            }
+            *n += 1;
+        }
         if self.binary {
             let cols = &self.columns;
             self.io.write_with(|b| binary_row(b, cols, cells));
@@ -140,6 +182,7 @@ impl<'a> ResultWriter<'a> {
 
     /// End the current result set.
     pub async fn end(&mut self, warnings: u16) -> io::Result<()> {
+        self.last_warnings = warnings;
         if self.capture.is_some() {
             return Ok(());
         }
@@ -177,6 +220,8 @@ impl<'a> ResultWriter<'a> {
     }
 
     pub async fn ok(&mut self, ok: &OkInfo) -> io::Result<()> {
+        self.outcome = Outcome::Ok(ok.affected_rows);
+        self.last_warnings = ok.warnings;
         if self.defer_ok {
             self.deferred = Some(ok.clone());
             return Ok(());
@@ -209,6 +254,8 @@ impl<'a> ResultWriter<'a> {
 
     pub async fn error(&mut self, e: &SqlError) -> io::Result<()> {
         self.last_error = Some(e.code);
+        self.outcome = Outcome::Error;
+        self.last_error_detail = Some(e.clone());
         if let Some(c) = self.capture.as_mut() {
             c.error.get_or_insert_with(|| e.clone());
             return Ok(());

@@ -19,6 +19,21 @@ impl Session {
         plan: &Plan,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
+        let adjusted = self.adjust_plan(plan, w);
+        let plan = adjusted.as_ref().unwrap_or(plan);
+        if self.next_txn.is_some() && !self.in_txn && !plan.ddl {
+            // `SET TRANSACTION ...` applies to the next transaction: in autocommit mode the
+            // statement's own, so it runs as a transaction of its own.
+            self.begin_sql = "START TRANSACTION".into();
+            self.start_txn();
+            let r = Box::pin(self.run_plan_inner(plan, w)).await;
+            if r.is_err() || w.last_error.is_some() {
+                self.rollback_all().await;
+            } else if self.autocommit {
+                self.commit_all().await?;
+            }
+            return r;
+        }
         if plan.ddl && self.in_txn {
             // DDL commits the open transaction first, as in MySQL.
             self.commit_all().await?;
@@ -68,9 +83,15 @@ impl Session {
             // One node: run it on this task and relay as rows arrive (no task, no channel,
             // no cross-thread wakeup per statement).
             let n = &plan.nodes[0];
-            if txn {
+            let pinned = txn
+                || (self.lock_pinned
+                    && Some(&n.data_source) == self.lock_data_source().ok().as_ref());
+            if pinned {
                 let mut lease = self.txn_lease(&n.data_source).await?;
                 let r = self.relay_direct(&mut lease, &n.sql, None, w).await;
+                if r.is_ok() {
+                    self.after_statement(&mut lease, w.warnings()).await;
+                }
                 self.repin(lease);
                 r?;
             } else {
@@ -80,7 +101,8 @@ impl Session {
                     Ok(()) => {
                         let state = self.state.clone();
                         let retry = Some((&state, !plan.write));
-                        self.relay_direct(&mut lease, &n.sql, retry, w).await?
+                        self.relay_direct(&mut lease, &n.sql, retry, w).await?;
+                        self.after_statement(&mut lease, w.warnings()).await;
                     }
                     Err(e) => {
                         lease.mark_broken();
@@ -178,7 +200,12 @@ impl Session {
             }
             streams.extend(meta_stream);
         }
-        let leases = self.deliver(plan, streams, w).await?;
+        let mut leases = self.deliver(plan, streams, w).await?;
+        if w.warnings() > 0 {
+            for l in leases.iter_mut() {
+                self.after_statement(l, 1).await;
+            }
+        }
         if txn {
             for l in leases {
                 self.repin(l);
@@ -275,13 +302,21 @@ impl Session {
         Ok(())
     }
 
-    /// The session's connection to `ds` inside a transaction (joined on first use).
+    /// The session's connection to `ds` inside a transaction (joined on first use). A
+    /// session that holds temporary tables or named locks gets a connection of its own,
+    /// outside the pool, so what it holds for its lifetime never starves other sessions.
     pub(super) async fn txn_lease(&mut self, ds: &str) -> FlowResult<Lease> {
         let mut p = match self.pinned.remove(ds) {
             Some(p) => p,
             None => {
                 let backend = self.shared.backends.get(ds)?.clone();
-                let mut lease = backend.acquire().await?;
+                let lifetime = self.sticky
+                    || (self.lock_pinned && self.lock_data_source().ok().as_deref() == Some(ds));
+                let mut lease = if lifetime {
+                    backend.dedicated().await?
+                } else {
+                    backend.acquire().await?
+                };
                 lease.apply_state(&self.state).await?;
                 super::Pinned {
                     lease,

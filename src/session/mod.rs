@@ -2,12 +2,14 @@
 //! prepared statements, and the backend connections pinned while a transaction is open.
 
 mod access;
+mod effects;
 mod exec;
 mod grouped;
 mod infoschema;
 mod insert_select;
 mod query;
 mod selectinto;
+mod sessfns;
 mod setvar;
 mod ship;
 mod show;
@@ -77,6 +79,29 @@ pub struct Session {
     no_backslash_escapes: bool,
     /// sql_mode has ANSI_QUOTES: `"x"` is an identifier, not a string.
     ansi_quotes: bool,
+    /// sql_mode has PIPES_AS_CONCAT: `||` concatenates in what the proxy evaluates.
+    pipes_as_concat: bool,
+    /// `SET TRANSACTION ...` (no scope): the next transaction's characteristics.
+    next_txn: Option<String>,
+    /// While a `SET STATEMENT ... FOR` runs its statement: its assignments, put before
+    /// every statement sent for it.
+    stmt_modifier: Option<String>,
+    /// Characteristics of the open transaction from `SET TRANSACTION ...`.
+    txn_modes: Option<String>,
+    /// The session's sql_select_limit when not the default (unlimited).
+    select_limit: Option<u64>,
+    /// The session's div_precision_increment when not the default 4.
+    div_precision: Option<u8>,
+    /// What the running statement changes in the session beyond its answer.
+    effects: effects::Effects,
+    /// What the last statement reported (ROW_COUNT(), warnings, ...).
+    diag: effects::Diagnostics,
+    /// The running statement is SHOW WARNINGS or the like (it keeps the diagnostics).
+    diagnostic_statement: bool,
+    /// The client's address, as USER() reports it.
+    client_host: String,
+    /// The session holds named locks: its connection to the lock data source stays pinned.
+    lock_pinned: bool,
     last_insert_id: u64,
     /// One backend connection per data source while a transaction is open (or for the rest
     /// of the session once it created a temporary table).
@@ -113,6 +138,17 @@ impl Session {
             state_keys: Vec::new(),
             no_backslash_escapes: false,
             ansi_quotes: false,
+            pipes_as_concat: false,
+            next_txn: None,
+            stmt_modifier: None,
+            txn_modes: None,
+            select_limit: None,
+            div_precision: None,
+            effects: Default::default(),
+            diag: Default::default(),
+            diagnostic_statement: false,
+            client_host: "%".into(),
+            lock_pinned: false,
             last_insert_id: 0,
             pinned: BTreeMap::new(),
             sticky: false,
@@ -127,6 +163,11 @@ impl Session {
 
     pub fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// The client's host, as USER() reports it.
+    pub fn set_client_host(&mut self, host: String) {
+        self.client_host = host;
     }
 
     pub fn status(&self) -> StatusFlags {
@@ -186,6 +227,12 @@ impl Session {
         self.state_keys.clear();
         self.no_backslash_escapes = false;
         self.ansi_quotes = false;
+        self.pipes_as_concat = false;
+        self.next_txn = None;
+        self.stmt_modifier = None;
+        self.select_limit = None;
+        self.div_precision = None;
+        self.diag = Default::default();
         self.last_insert_id = 0;
         self.stmts.clear();
     }
@@ -202,13 +249,15 @@ impl Session {
         self.release_pinned();
     }
 
-    /// Give up pinned connections; ones holding temporary tables are closed, not pooled.
+    /// Give up pinned connections; ones holding temporary tables or named locks are
+    /// closed, not pooled.
     fn release_pinned(&mut self) {
         for (_, mut p) in std::mem::take(&mut self.pinned) {
-            if self.sticky {
+            if self.sticky || self.lock_pinned {
                 p.lease.mark_broken();
             }
         }
         self.sticky = false;
+        self.lock_pinned = false;
     }
 }

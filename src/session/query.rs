@@ -9,10 +9,7 @@ use crate::rules::{LogicalDatabase, ShardValue};
 use crate::sql::refs::Refs;
 use crate::sql::{first_keyword, Edits, SourceMap};
 use bytes::Bytes;
-use sqlparser::ast::{
-    Expr, FunctionArguments, SelectItem, SetExpr, Spanned, Statement, Visit, Visitor,
-};
-use std::ops::ControlFlow;
+use sqlparser::ast::Statement;
 
 /// Prepared-statement parameters, as routing values and as SQL literals.
 #[derive(Debug, Default, Clone)]
@@ -97,6 +94,14 @@ impl Session {
         }
     }
 
+    /// Session settings for what the proxy evaluates itself.
+    pub(crate) fn eval_options(&self) -> crate::eval::CompileOptions {
+        crate::eval::CompileOptions {
+            pipes_as_concat: self.pipes_as_concat,
+            div_precision: self.div_precision,
+        }
+    }
+
     pub(crate) fn scan_mode(&self) -> crate::sql::scan::ScanMode {
         crate::sql::scan::ScanMode {
             version: self.shared.backend_version_id,
@@ -112,6 +117,8 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> std::io::Result<()> {
         let out = self.finish_inner(r, w).await;
+        let diagnostic = std::mem::take(&mut self.diagnostic_statement);
+        self.note_outcome(w, diagnostic);
         // A deadlock or lock wait timeout on any shard aborts the whole transaction: the
         // other shards' locks would otherwise keep the deadlock alive.
         if self.in_txn
@@ -306,11 +313,31 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
-        if tableless && plan.nodes.len() == 1 && !self.in_txn && !self.sticky {
+        let effects = super::effects::Effects::of(stmt);
+        if effects.reads_back() && plan.nodes.len() > 1 {
+            return Err(SqlError::unsupported(
+                "a user variable assignment (or LAST_INSERT_ID(expr)) in a statement over several nodes",
+            )
+            .into());
+        }
+        if effects.named_locks {
+            if !tableless || plan.nodes.len() != 1 {
+                return Err(SqlError::unsupported(
+                    "named lock functions (GET_LOCK, ...) in a statement that reads tables",
+                )
+                .into());
+            }
+            // Named locks live on the session's own connection to one designated data
+            // source, for the rest of the session.
+            plan.nodes[0].data_source = self.lock_data_source()?;
+            self.lock_pinned = true;
+        } else if tableless && plan.nodes.len() == 1 && !self.in_txn && !self.sticky {
             // A statement without tables runs the same anywhere: not on a data source that
             // is down.
             plan.nodes[0].data_source = self.default_ds()?;
         }
+        self.effects = effects;
+        self.diag.uses_tables = !tableless;
         let temporary = match stmt {
             Statement::CreateTable(ct) => ct.temporary,
             Statement::Drop { temporary, .. } => *temporary,
@@ -431,6 +458,7 @@ impl Session {
                 param_sql: &bound.sql,
                 catalog: Some(catalog),
                 keys: Some(&keys),
+                eval: self.eval_options(),
             };
             plan::plan(&ctx, stmt)?
         } else {
@@ -447,6 +475,7 @@ impl Session {
                 param_sql: &bound.sql,
                 catalog: Some(catalog),
                 keys: Some(&keys),
+                eval: self.eval_options(),
             };
             plan::plan(&ctx2, &stmt2)?
         };
@@ -454,45 +483,6 @@ impl Session {
         // Backslashes read under NO_BACKSLASH_ESCAPES go back into the SQL sent.
         crate::sql::restore_backslashes(&mut p);
         Ok((p, keys.first_generated()))
-    }
-
-    /// DATABASE(), LAST_INSERT_ID(), CONNECTION_ID() describe the proxy session, not a backend's.
-    pub(super) fn function_edits(
-        &self,
-        stmt: &Statement,
-        sm: &SourceMap,
-        db: &LogicalDatabase,
-    ) -> Edits {
-        let mut f = SessionFns {
-            sm,
-            edits: Edits::new(),
-            db: self.db.clone(),
-            last_id: self.last_insert_id,
-            conn_id: self.conn_id,
-            autocommit: self.autocommit,
-            aliased: Vec::new(),
-            found: false,
-        };
-        let _ = db;
-        if let Statement::Query(q) = stmt {
-            if let SetExpr::Select(s) = q.body.as_ref() {
-                for item in &s.projection {
-                    if let SelectItem::UnnamedExpr(e) = item {
-                        if let Some(r) = sm.range(e.span()) {
-                            // The whole item: a function or variable that is only the start of
-                            // it (`CONNECTION_ID() <> @x`) gets no alias.
-                            f.aliased.push(crate::sql::edit::balanced(sm.text(), r));
-                        }
-                    }
-                }
-            }
-        }
-        let _ = stmt.visit(&mut f);
-        if f.found {
-            f.edits
-        } else {
-            Edits::new()
-        }
     }
 
     /// SQL the parser cannot read is never sent on. The client gets 1064 when MariaDB also
@@ -577,102 +567,6 @@ impl Session {
 /// Hide clauses sqlparser cannot read but MariaDB accepts, keeping byte offsets (the edits
 /// still apply to the original text, so the backend gets them unchanged).
 pub(crate) use crate::sql::tolerant_text;
-
-struct SessionFns<'a, 'b> {
-    sm: &'b SourceMap<'a>,
-    edits: Edits,
-    db: Option<String>,
-    last_id: u64,
-    conn_id: u32,
-    autocommit: bool,
-    /// Ranges of unaliased select-list items (the replacement keeps the column name).
-    aliased: Vec<std::ops::Range<usize>>,
-    found: bool,
-}
-
-impl SessionFns<'_, '_> {
-    /// `@@autocommit` reflects the proxy session, not the backend connection.
-    fn session_variable(&self, e: &Expr) -> Option<String> {
-        let name = match e {
-            Expr::Identifier(i) => i.value.to_ascii_lowercase(),
-            Expr::CompoundIdentifier(v) => v
-                .iter()
-                .map(|i| i.value.to_ascii_lowercase())
-                .collect::<Vec<_>>()
-                .join("."),
-            _ => return None,
-        };
-        match name.as_str() {
-            "@@autocommit" | "@@session.autocommit" | "@@local.autocommit" => {
-                Some((self.autocommit as u8).to_string())
-            }
-            "@@last_insert_id" | "@@session.last_insert_id" | "@@identity" => {
-                Some(self.last_id.to_string())
-            }
-            _ => None,
-        }
-    }
-
-    fn replace(&mut self, e: &Expr, value: String) {
-        let Some(r) = self.sm.range(e.span()) else {
-            return;
-        };
-        let orig = &self.sm.text()[r.clone()];
-        let whole = crate::sql::edit::balanced(self.sm.text(), r.clone());
-        let replacement = if self.aliased.contains(&whole) {
-            format!("{value} AS `{}`", orig.replace('`', "``"))
-        } else {
-            value
-        };
-        self.edits.replace(r, replacement);
-        self.found = true;
-    }
-}
-
-impl Visitor for SessionFns<'_, '_> {
-    type Break = ();
-    fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
-        if let Some(v) = self.session_variable(e) {
-            self.replace(e, v);
-            return ControlFlow::Continue(());
-        }
-        let Expr::Function(f) = e else {
-            return ControlFlow::Continue(());
-        };
-        let no_args = match &f.args {
-            FunctionArguments::None => true,
-            FunctionArguments::List(l) => l.args.is_empty(),
-            _ => false,
-        };
-        if !no_args {
-            return ControlFlow::Continue(());
-        }
-        let value = match f.name.to_string().to_ascii_lowercase().as_str() {
-            // NULLIF keeps the column nullable, as DATABASE() is.
-            "database" | "schema" => match &self.db {
-                Some(d) => format!("NULLIF({}, '')", crate::sql::literal::quote_str(d, false)),
-                None => "NULL".into(),
-            },
-            "last_insert_id" => self.last_id.to_string(),
-            "connection_id" => self.conn_id.to_string(),
-            _ => return ControlFlow::Continue(()),
-        };
-        let Some(r) = self.sm.range(e.span()) else {
-            return ControlFlow::Continue(());
-        };
-        let text = self.sm.text();
-        let end = crate::sql::edit::balanced(text, r.clone()).end;
-        let orig = &text[r.start..end];
-        let replacement = if self.aliased.contains(&(r.start..end)) {
-            format!("{value} AS `{}`", orig.replace('`', "``"))
-        } else {
-            value
-        };
-        self.edits.replace(r.start..end, replacement);
-        self.found = true;
-        ControlFlow::Continue(())
-    }
-}
 
 #[cfg(test)]
 mod tests {

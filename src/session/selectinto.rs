@@ -4,7 +4,6 @@
 //! on another connection and visible to the next client that gets that connection. The
 //! proxy runs the SELECT without its INTO clause and turns the row into `SET @a = ...`.
 
-use super::setvar::classify;
 use super::{FlowResult, Session};
 use crate::error::SqlError;
 use crate::protocol::writer::ResultWriter;
@@ -121,11 +120,13 @@ impl Session {
                     )
                 })
                 .collect();
-            let set = format!("SET {}", sets.join(", "));
-            let super::setvar::SetKind::Session(key) = classify(&set) else {
-                return Err(SqlError::unsupported("this SELECT ... INTO").into());
-            };
-            self.apply_session_set(&key, &set).await?;
+            for (name, set) in names.iter().zip(&sets) {
+                self.apply_session_set(
+                    &format!("@{}", name.to_ascii_lowercase()),
+                    &format!("SET {set}"),
+                )
+                .await?;
+            }
         }
         w.status = self.status();
         w.ok(&crate::result::OkInfo {

@@ -1,148 +1,321 @@
-//! SET statements: autocommit is the proxy's own state; other session variables are validated
-//! on a backend and replayed on every backend connection the session uses.
+//! SET statements, read as MariaDB reads them and kept as session state the proxy owns.
+//!
+//! A SET is split into its assignments (`SET a = 1, @b := 2, SESSION c = DEFAULT`), each
+//! handled on its own, in order:
+//!
+//! - `autocommit` (any scope, any expression) is the proxy's own state, never sent on;
+//! - `SET TRANSACTION ...` (no scope) sets the characteristics of the next transaction
+//!   only; `SET SESSION TRANSACTION ...` those of the session;
+//! - any other variable: an assignment whose value is a constant (a literal, a keyword such
+//!   as `ON` or `DEFAULT`) is kept as written; any other value is evaluated once — through
+//!   the proxy, so a subquery over sharded tables works — and kept as the literal it gave,
+//!   so replaying the state on another backend connection never evaluates it again
+//!   (`SET @x = @x + 1`, `SET @u = UUID()`, `SET @n = (SELECT COUNT(*) ...)`);
+//! - `SET STATEMENT ... FOR <statement>` is a per-statement modifier: the statement runs
+//!   with it, and nothing is kept.
+//!
+//! Kept assignments are validated on a backend first (errors such as 1193 and 1231 come
+//! from MariaDB itself), then replayed on every backend connection the session uses.
 
 use super::{FlowResult, Session};
 use crate::backend::{exec_drop, query_collect};
 use crate::error::SqlError;
 use crate::protocol::writer::ResultWriter;
-use sqlparser::ast::{Expr, Set, Statement, Value};
+use crate::sql::classify::Refusal;
 
-/// What a SET statement assigns, as far as the proxy cares.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum SetKind {
-    /// `SET autocommit = 0|1` (any spelling of the scope).
-    Autocommit(bool),
-    /// GLOBAL scope: not changed through the proxy.
-    Global,
-    /// Session / user variables, keyed by lower-cased names ("names" for SET NAMES).
-    Session(String),
+/// One assignment of a SET statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Assignment {
+    /// `GLOBAL` / `SESSION` / `LOCAL` written before the name, upper-cased.
+    pub scope: Option<String>,
+    /// The variable as written (`@x`, `@@session.sql_mode`, `sql_mode`, `@'a b'`).
+    pub name: String,
+    /// The value's text.
+    pub value: String,
 }
 
-/// A SET of a variable clients may not change through the proxy (see
-/// [`crate::sql::classify::refused_variable`]).
-pub(crate) fn refused(sql: &str) -> Option<crate::sql::classify::Refusal> {
-    use crate::sql::classify::refused_variable;
-    match crate::sql::parse_one(sql) {
-        Ok(Statement::Set(Set::SingleAssignment { variable, .. })) => {
-            refused_variable(&variable.to_string())
+impl Assignment {
+    /// (global, lower-cased name without scope prefixes). User variables keep their `@`.
+    fn target(&self) -> (bool, String) {
+        let n = self.name.trim().to_ascii_lowercase();
+        let global_scope = self.scope.as_deref() == Some("GLOBAL");
+        if let Some(r) = n.strip_prefix("@@global.") {
+            return (true, r.trim_matches('`').to_string());
         }
-        Ok(Statement::Set(Set::MultipleAssignments { assignments })) => assignments
-            .iter()
-            .find_map(|a| refused_variable(&a.name.to_string())),
-        Ok(_) => None,
-        // Forms sqlparser does not read (SET CHARACTER SET x, SET STATEMENT ... FOR): the
-        // words after SET, as far as they name variables.
-        Err(_) => {
-            let rest = sql.trim_start().get(3..).unwrap_or("");
-            rest.split(',')
-                .filter_map(|part| part.split(['=', ' ']).find(|w| !w.is_empty()))
-                .find_map(refused_variable)
+        let r = n
+            .strip_prefix("@@session.")
+            .or_else(|| n.strip_prefix("@@local."))
+            .or_else(|| n.strip_prefix("@@"))
+            .unwrap_or(&n);
+        if r.starts_with('@') {
+            return (false, r.to_string());
+        }
+        if let Some(g) = r.strip_prefix("global.") {
+            return (true, g.trim_matches('`').to_string());
+        }
+        let r = r
+            .strip_prefix("session.")
+            .or_else(|| r.strip_prefix("local."))
+            .unwrap_or(r);
+        (global_scope, r.trim_matches('`').to_string())
+    }
+
+    /// The assignment with another value, as a statement of its own.
+    fn statement(&self, value: &str) -> String {
+        match &self.scope {
+            Some(s) => format!("SET {s} {} = {value}", self.name),
+            None => format!("SET {} = {value}", self.name),
         }
     }
 }
 
-pub(crate) fn classify(sql: &str) -> SetKind {
-    let parsed = crate::sql::parse_one(sql);
-    let Ok(Statement::Set(set)) = parsed else {
-        return classify_text(sql);
-    };
-    match set {
-        Set::SingleAssignment {
-            scope,
-            variable,
-            values,
-            ..
-        } => {
-            let name = variable.to_string().to_ascii_lowercase();
-            let scope_global =
-                scope.is_some_and(|s| s.to_string().trim().eq_ignore_ascii_case("GLOBAL"));
-            let name = strip_scope(&name);
-            if scope_global || name.0 {
-                return SetKind::Global;
-            }
-            if name.1 == "autocommit" {
-                if let Some(v) = values.first().and_then(bool_value) {
-                    return SetKind::Autocommit(v);
-                }
-            }
-            SetKind::Session(name.1)
-        }
-        Set::MultipleAssignments { assignments } => {
-            let mut keys = Vec::new();
-            for a in &assignments {
-                let name = strip_scope(&a.name.to_string().to_ascii_lowercase());
-                if name.0
-                    || a.scope
-                        .is_some_and(|s| s.to_string().trim().eq_ignore_ascii_case("GLOBAL"))
-                {
-                    return SetKind::Global;
-                }
-                if name.1 == "autocommit" && assignments.len() == 1 {
-                    if let Some(v) = bool_value(&a.value) {
-                        return SetKind::Autocommit(v);
+/// What a SET statement is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SetStmt {
+    /// `SET NAMES ...`, `SET CHARACTER SET ...`, `SET CHARSET ...`: kept as written.
+    Names(String),
+    /// `SET TRANSACTION ...`: the next transaction's characteristics (the text after
+    /// `TRANSACTION`).
+    NextTransaction(String),
+    /// `SET SESSION TRANSACTION ...`: kept as written.
+    SessionTransaction(String),
+    /// `SET STATEMENT <assignments> FOR <statement>`.
+    Statement {
+        modifier: String,
+        inner: String,
+    },
+    Assignments(Vec<Assignment>),
+}
+
+/// Split `text` at top-level occurrences of `sep` (outside quotes and parentheses). The
+/// text is scanned already: it has no comments.
+fn split_top(text: &str, sep: u8) -> Vec<&str> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\\' && q != b'`' {
+                        i += 2;
+                        continue;
                     }
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
                 }
-                keys.push(name.1);
             }
-            SetKind::Session(keys.join(","))
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            c if c == sep && depth == 0 => {
+                out.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
         }
-        Set::SetNames { .. } | Set::SetNamesDefault {} => SetKind::Session("names".into()),
-        _ => classify_text(sql),
+        i += 1;
+    }
+    out.push(&text[start..]);
+    out
+}
+
+/// The byte offset of the first top-level word `kw` (outside quotes and parentheses).
+fn find_top_word(text: &str, kw: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    let (mut depth, mut i) = (0i32, 0usize);
+    let word_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'@' || c >= 0x80;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'\'' | b'"' | b'`') => {
+                i += 1;
+                while i < b.len() {
+                    if b[i] == b'\\' && q != b'`' {
+                        i += 2;
+                        continue;
+                    }
+                    if b[i] == q {
+                        if b.get(i + 1) == Some(&q) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            _ if depth == 0
+                && text[i..].len() >= kw.len()
+                && text.is_char_boundary(i + kw.len())
+                && text[i..i + kw.len()].eq_ignore_ascii_case(kw)
+                && (i == 0 || !word_char(b[i - 1]))
+                && b.get(i + kw.len()).is_none_or(|&c| !word_char(c)) =>
+            {
+                return Some(i);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// One `[scope] name = value` (or `name := value`).
+fn assignment(part: &str) -> Option<Assignment> {
+    let part = part.trim();
+    let mut scope = None;
+    let mut rest = part;
+    for s in ["GLOBAL", "SESSION", "LOCAL"] {
+        if rest.len() > s.len()
+            && rest[..s.len()].eq_ignore_ascii_case(s)
+            && rest.as_bytes()[s.len()].is_ascii_whitespace()
+        {
+            scope = Some(s.to_string());
+            rest = rest[s.len()..].trim_start();
+            break;
+        }
+    }
+    // The name ends at the first `=` or `:=` outside quotes.
+    let b = rest.as_bytes();
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        match (quote, b[i]) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, q @ (b'\'' | b'"' | b'`')) => quote = Some(q),
+            (None, b'=') => break,
+            (None, b':') if b.get(i + 1) == Some(&b'=') => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    if i >= b.len() {
+        return None;
+    }
+    let name = rest[..i].trim().to_string();
+    let value = rest[i..]
+        .trim_start_matches(':')
+        .trim_start_matches('=')
+        .trim()
+        .to_string();
+    (!name.is_empty() && !value.is_empty()).then_some(Assignment { scope, name, value })
+}
+
+/// Read a SET statement (scanned text, starting with `SET`).
+pub(crate) fn parse_set(sql: &str) -> Result<SetStmt, SqlError> {
+    let body = sql.trim().get(3..).unwrap_or("").trim();
+    let words = crate::sql::classify::leading_words(body, 3);
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    if matches!(w(0), "NAMES" | "CHARSET") || (w(0) == "CHARACTER" && w(1) == "SET") {
+        return Ok(SetStmt::Names(sql.trim().to_string()));
+    }
+    if w(0) == "TRANSACTION" {
+        let modes = body["TRANSACTION".len()..].trim().to_string();
+        return Ok(SetStmt::NextTransaction(modes));
+    }
+    if matches!(w(0), "SESSION" | "LOCAL") && w(1) == "TRANSACTION" {
+        return Ok(SetStmt::SessionTransaction(sql.trim().to_string()));
+    }
+    if w(0) == "STATEMENT" {
+        let rest = body["STATEMENT".len()..].trim_start();
+        let at = find_top_word(rest, "FOR")
+            .ok_or_else(|| SqlError::parse("SET STATEMENT ... FOR <statement>"))?;
+        let modifier = rest[..at].trim().to_string();
+        let inner = rest[at + 3..].trim().to_string();
+        if modifier.is_empty() || inner.is_empty() {
+            return Err(SqlError::parse("SET STATEMENT ... FOR <statement>"));
+        }
+        return Ok(SetStmt::Statement { modifier, inner });
+    }
+    let mut out = Vec::new();
+    for part in split_top(body, b',') {
+        let a = assignment(part)
+            .ok_or_else(|| SqlError::parse(format!("SET near '{}'", part.trim())))?;
+        out.push(a);
+    }
+    Ok(SetStmt::Assignments(out))
+}
+
+/// The variables of a SET statement refused through the proxy (see
+/// [`crate::sql::classify::refused_variable`]).
+pub(crate) fn refused(sql: &str) -> Option<Refusal> {
+    use crate::sql::classify::refused_variable;
+    match parse_set(sql).ok()? {
+        SetStmt::Assignments(v) => v.iter().find_map(|a| {
+            let (global, name) = a.target();
+            if global {
+                Some(Refusal::Admin {
+                    what: "SET GLOBAL".into(),
+                    privilege: "SUPER",
+                })
+            } else {
+                refused_variable(&name)
+            }
+        }),
+        SetStmt::Statement { modifier, .. } => split_top(&modifier, b',')
+            .into_iter()
+            .filter_map(assignment)
+            .find_map(|a| refused_variable(&a.target().1)),
+        _ => None,
     }
 }
 
-/// (is_global, bare name) for `@@global.x`, `@@session.x`, `@@x`, `session.x`, `x`.
-fn strip_scope(name: &str) -> (bool, String) {
-    let n = name.trim_matches('`');
-    let (global, rest) = if let Some(r) = n.strip_prefix("@@global.") {
-        (true, r)
-    } else if let Some(r) = n
-        .strip_prefix("@@session.")
-        .or_else(|| n.strip_prefix("@@local."))
-    {
-        (false, r)
-    } else if let Some(r) = n.strip_prefix("@@") {
-        (false, r)
-    } else if let Some(r) = n.strip_prefix("global.") {
-        (true, r)
-    } else {
-        (false, n.strip_prefix("session.").unwrap_or(n))
+/// A value that evaluates to itself wherever it is evaluated: a number, a string (with an
+/// optional charset introducer or `N` / `X` / `B` prefix), or a bare word such as `ON`,
+/// `OFF`, `DEFAULT`, `NULL`, `SYSTEM` or a sql_mode name.
+fn constant(value: &str) -> bool {
+    let v = value.trim();
+    let Some(&first) = v.as_bytes().first() else {
+        return false;
     };
-    (global, rest.to_string())
-}
-
-fn bool_value(e: &Expr) -> Option<bool> {
-    match e {
-        Expr::Value(v) => match &v.value {
-            Value::Number(n, _) => match n.as_str() {
-                "0" => Some(false),
-                "1" => Some(true),
-                _ => None,
-            },
-            Value::Boolean(b) => Some(*b),
-            Value::SingleQuotedString(s) => on_off(s),
-            _ => None,
-        },
-        Expr::Identifier(i) => on_off(&i.value),
-        _ => None,
+    let prefix = v
+        .bytes()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        .count();
+    let rest = &v[prefix..];
+    if let Some(&q) = rest
+        .as_bytes()
+        .first()
+        .filter(|q| matches!(q, b'\'' | b'"'))
+    {
+        // Exactly one quoted token.
+        let b = rest.as_bytes();
+        let mut i = 1;
+        while i < b.len() {
+            if b[i] == b'\\' {
+                i += 2;
+                continue;
+            }
+            if b[i] == q {
+                if b.get(i + 1) == Some(&q) {
+                    i += 2;
+                    continue;
+                }
+                return i + 1 == b.len();
+            }
+            i += 1;
+        }
+        return false;
     }
-}
-
-fn on_off(s: &str) -> Option<bool> {
-    match s.to_ascii_lowercase().as_str() {
-        "on" | "true" => Some(true),
-        "off" | "false" => Some(false),
-        _ => None,
+    let num = v
+        .strip_prefix('-')
+        .or_else(|| v.strip_prefix('+'))
+        .unwrap_or(v);
+    if num.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        return num
+            .bytes()
+            .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'+' | b'-'));
     }
-}
-
-fn classify_text(sql: &str) -> SetKind {
-    let lower = sql.trim().to_ascii_lowercase();
-    let rest = lower.strip_prefix("set").unwrap_or(&lower).trim_start();
-    if rest.starts_with("global ") || rest.starts_with("@@global.") {
-        return SetKind::Global;
-    }
-    SetKind::Session(rest.chars().take(64).collect())
+    first.is_ascii_alphabetic() && prefix == v.len()
 }
 
 impl Session {
@@ -154,51 +327,161 @@ impl Session {
         if let Some(r) = refused(sql) {
             return Err(self.refuse(r).into());
         }
-        match classify(sql) {
-            SetKind::Autocommit(on) => {
-                if on && !self.autocommit && self.in_txn {
-                    // Turning autocommit on commits the open transaction.
-                    self.commit_all().await?;
+        match parse_set(sql)? {
+            SetStmt::Names(s) | SetStmt::SessionTransaction(s) => {
+                let key = crate::sql::classify::leading_words(&s, 3)[1..]
+                    .join(" ")
+                    .to_lowercase();
+                self.apply_session_set(&key, &s).await?;
+            }
+            SetStmt::NextTransaction(modes) => {
+                // Checked on a backend (the one-shot characteristic it leaves there is
+                // reported by session tracking, so that connection is reset after).
+                let ds = self.default_ds()?;
+                let backend = self.shared.backends.get(&ds)?.clone();
+                let mut lease = backend.acquire().await?;
+                lease.apply_state(&self.state).await?;
+                exec_drop(&mut lease, &format!("SET TRANSACTION {modes}")).await?;
+                lease.mark_dirty();
+                self.next_txn = Some(modes);
+            }
+            SetStmt::Statement { modifier, inner } => {
+                let prev = self.stmt_modifier.replace(modifier);
+                let r = Box::pin(self.dispatch(&inner, &super::query::Bound::default(), w)).await;
+                self.stmt_modifier = prev;
+                return r;
+            }
+            SetStmt::Assignments(parts) => {
+                for a in parts {
+                    self.assign(&a, w).await?;
                 }
-                self.autocommit = on;
-                w.status = self.status();
-                w.ok(&Default::default()).await?;
             }
-            SetKind::Global => {
-                let r = crate::sql::classify::Refusal::Admin {
-                    what: "SET GLOBAL".into(),
-                    privilege: "SUPER",
-                };
-                w.error(&self.refuse(r)).await?;
-            }
-            SetKind::Session(key) => {
-                let sql = sql.trim().trim_end_matches(';').to_string();
-                if let Err(e) = self.apply_session_set(&key, &sql).await {
-                    w.error(&e).await?;
-                    return Ok(());
+        }
+        w.status = self.status();
+        w.ok(&Default::default()).await?;
+        Ok(())
+    }
+
+    /// One assignment (see the module documentation).
+    async fn assign(&mut self, a: &Assignment, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+        let (_, name) = a.target();
+        if name == "autocommit" {
+            let on = match a.value.trim().to_ascii_lowercase().as_str() {
+                "1" | "on" | "true" | "default" => true,
+                "0" | "off" | "false" => false,
+                _ => {
+                    let v = self.evaluate_text(&a.value, w).await?;
+                    match v.as_deref() {
+                        Some("1") => true,
+                        Some("0") => false,
+                        other => {
+                            return Err(SqlError::new(
+                                1231,
+                                "42000",
+                                format!(
+                                    "Variable 'autocommit' can't be set to the value of '{}'",
+                                    other.unwrap_or("NULL")
+                                ),
+                            )
+                            .into())
+                        }
+                    }
                 }
-                w.status = self.status();
-                w.ok(&Default::default()).await?;
+            };
+            if on && !self.autocommit && self.in_txn {
+                // Turning autocommit on commits the open transaction.
+                self.commit_all().await?;
             }
+            self.autocommit = on;
+            return Ok(());
+        }
+        let value = if constant(&a.value) {
+            a.value.clone()
+        } else {
+            let (cols, row) = self.evaluate_cell(&a.value, w).await?;
+            let col = cols
+                .first()
+                .cloned()
+                .ok_or_else(|| SqlError::internal("a SET value without a column"))?;
+            crate::sql::literal::cell_literal(
+                &col,
+                row.first().and_then(|c| c.as_deref()),
+                self.no_backslash_escapes,
+            )
+        };
+        let stmt = a.statement(&value);
+        self.apply_session_set(&name, &stmt).await?;
+        if name == "sql_select_limit" {
+            self.select_limit = self
+                .read_variable("sql_select_limit")
+                .await?
+                .filter(|&n| n != u64::MAX);
+        }
+        if name == "div_precision_increment" {
+            self.div_precision = self
+                .read_variable("div_precision_increment")
+                .await?
+                .and_then(|n| u8::try_from(n).ok())
+                .filter(|&n| n != crate::eval::DIV_INCR);
         }
         Ok(())
     }
 
-    /// Validate on the default data source (errors such as 1193 come from MariaDB itself),
-    /// then remember it for every backend connection of this session.
+    /// A SET value evaluated once, through the proxy (`SELECT <value>`): its column and row.
+    async fn evaluate_cell(
+        &mut self,
+        value: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<(Vec<crate::result::ColumnDef>, crate::result::Row)> {
+        let capture = self.capture(&format!("SELECT {value}"), 2, w).await?;
+        if let Some(e) = capture.error {
+            return Err(e.into());
+        }
+        let row = capture.rows.into_iter().next().unwrap_or_default();
+        Ok((capture.columns, row))
+    }
+
+    /// A SET value evaluated once, as text (None: NULL).
+    async fn evaluate_text(
+        &mut self,
+        value: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<Option<String>> {
+        let (_, row) = self.evaluate_cell(value, w).await?;
+        Ok(row
+            .first()
+            .cloned()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    /// A numeric session variable as the server has it in this session's state.
+    async fn read_variable(&mut self, name: &str) -> Result<Option<u64>, SqlError> {
+        let ds = self.default_ds()?;
+        let backend = self.shared.backends.get(&ds)?.clone();
+        let mut lease = backend.acquire().await?;
+        lease.apply_state(&self.state).await?;
+        let (_, rows) = query_collect(&mut lease, &format!("SELECT @@SESSION.{name}")).await?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.first().cloned().flatten())
+            .and_then(|b| String::from_utf8_lossy(&b).parse::<u64>().ok()))
+    }
+
+    /// Validate on a backend (errors such as 1193 come from MariaDB itself), then remember it
+    /// for every backend connection of this session. `key` names what it sets: a later SET of
+    /// the same key replaces it.
     pub(crate) async fn apply_session_set(&mut self, key: &str, sql: &str) -> Result<(), SqlError> {
         let ds = self.default_ds()?;
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
         lease.apply_state(&self.state).await?;
-        exec_drop(&mut lease, sql).await?;
-        if let Some(i) = self.state_keys.iter().position(|k| k == key) {
-            self.state_keys.remove(i);
-            self.state.statements.remove(i);
+        if let Err(e) = exec_drop(&mut lease, sql).await {
+            // A failed SET may have changed nothing or part of a compound one.
+            lease.mark_dirty();
+            return Err(e);
         }
-        self.state_keys.push(key.to_string());
-        self.state.statements.push(sql.to_string());
-        self.state.recompute_fingerprint();
+        self.record_state(key, sql);
         lease.set_state(self.state.fingerprint);
         if key.contains("sql_mode") {
             let (_, rows) = query_collect(&mut lease, "SELECT @@SESSION.sql_mode").await?;
@@ -210,12 +493,24 @@ impl Session {
             self.no_backslash_escapes = mode.contains("NO_BACKSLASH_ESCAPES");
             // ANSI (and ORACLE, MSSQL, ... combination modes) include ANSI_QUOTES.
             self.ansi_quotes = mode.split(',').any(|m| m == "ANSI_QUOTES");
+            self.pipes_as_concat = mode.split(',').any(|m| m == "PIPES_AS_CONCAT");
         }
         for p in self.pinned.values_mut() {
             exec_drop(&mut p.lease, sql).await?;
             p.lease.set_state(self.state.fingerprint);
         }
         Ok(())
+    }
+
+    /// Keep `sql` as the session state for `key` (replacing what the key had).
+    pub(crate) fn record_state(&mut self, key: &str, sql: &str) {
+        if let Some(i) = self.state_keys.iter().position(|k| k == key) {
+            self.state_keys.remove(i);
+            self.state.statements.remove(i);
+        }
+        self.state_keys.push(key.to_string());
+        self.state.statements.push(sql.to_string());
+        self.state.recompute_fingerprint();
     }
 
     /// The data source for statements that name no table: the logical database's default
@@ -237,15 +532,30 @@ impl Session {
                 .map(|b| !b.is_down())
                 .unwrap_or(false)
         };
-        if up(&first) {
-            return Ok(first);
-        }
-        let others = db
+        let free = |ds: &str| {
+            self.shared
+                .backends
+                .get(ds)
+                .map(|b| b.in_use() < b.size())
+                .unwrap_or(false)
+        };
+        let others: Vec<String> = db
             .map(|d| d.data_sources.clone())
             .unwrap_or_default()
             .into_iter()
-            .chain(self.shared.config.data_sources.keys().cloned());
-        Ok(others.into_iter().find(|d| up(d)).unwrap_or(first))
+            .chain(self.shared.config.data_sources.keys().cloned())
+            .collect();
+        // The default data source unless it is down, or all its connections are taken
+        // while another one has a free connection.
+        if up(&first) && (free(&first) || !others.iter().any(|d| up(d) && free(d))) {
+            return Ok(first);
+        }
+        Ok(others
+            .iter()
+            .find(|d| up(d) && free(d))
+            .or_else(|| others.iter().find(|d| up(d)))
+            .cloned()
+            .unwrap_or(first))
     }
 }
 
@@ -253,19 +563,97 @@ impl Session {
 mod tests {
     use super::*;
 
-    #[test]
-    fn classifies_set_statements() {
-        let cases = [
-            ("SET autocommit=0", SetKind::Autocommit(false)),
-            ("set @@session.autocommit = ON", SetKind::Autocommit(true)),
-            ("SET SESSION autocommit = 1", SetKind::Autocommit(true)),
-            ("SET GLOBAL max_connections = 10", SetKind::Global),
-            ("SET @@global.x = 1", SetKind::Global),
-            ("SET NAMES utf8mb4", SetKind::Session("names".into())),
-            ("SET sql_mode = 'ANSI'", SetKind::Session("sql_mode".into())),
-        ];
-        for (sql, want) in cases {
-            assert_eq!(classify(sql), want, "{sql}");
+    fn parts(sql: &str) -> Vec<(Option<String>, String, String)> {
+        match parse_set(sql).unwrap() {
+            SetStmt::Assignments(v) => v.into_iter().map(|a| (a.scope, a.name, a.value)).collect(),
+            other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn assignments_are_split_at_top_level_commas() {
+        assert_eq!(
+            parts("SET autocommit = 0, sql_mode = 'A,B', @x := CONCAT('a', ','), SESSION c = 1"),
+            vec![
+                (None, "autocommit".into(), "0".into()),
+                (None, "sql_mode".into(), "'A,B'".into()),
+                (None, "@x".into(), "CONCAT('a', ',')".into()),
+                (Some("SESSION".into()), "c".into(), "1".into()),
+            ]
+        );
+        assert_eq!(parts("SET @@session.x=1")[0].1, "@@session.x");
+        assert_eq!(
+            parts("SET @`a=b` = 2")[0],
+            (None, "@`a=b`".into(), "2".into())
+        );
+    }
+
+    #[test]
+    fn set_forms() {
+        assert_eq!(
+            parse_set(
+                "SET STATEMENT max_statement_time = 60, a = 'for' FOR INSERT INTO t VALUES (1)"
+            )
+            .unwrap(),
+            SetStmt::Statement {
+                modifier: "max_statement_time = 60, a = 'for'".into(),
+                inner: "INSERT INTO t VALUES (1)".into()
+            }
+        );
+        assert_eq!(
+            parse_set("SET TRANSACTION READ ONLY").unwrap(),
+            SetStmt::NextTransaction("READ ONLY".into())
+        );
+        assert!(matches!(
+            parse_set("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").unwrap(),
+            SetStmt::SessionTransaction(_)
+        ));
+        assert!(matches!(
+            parse_set("SET NAMES utf8mb4").unwrap(),
+            SetStmt::Names(_)
+        ));
+        assert!(matches!(
+            parse_set("SET CHARACTER SET utf8").unwrap(),
+            SetStmt::Names(_)
+        ));
+    }
+
+    #[test]
+    fn constants_are_kept_expressions_evaluated() {
+        for v in [
+            "1",
+            "-1",
+            "1.5e3",
+            "'x'",
+            "'a''b'",
+            "_utf8mb4'x'",
+            "ON",
+            "DEFAULT",
+            "NULL",
+            "TRADITIONAL",
+        ] {
+            assert!(constant(v), "{v}");
+        }
+        for v in [
+            "@x + 1",
+            "UUID()",
+            "(SELECT 1)",
+            "1 - 1",
+            "@x",
+            "@@sql_mode",
+            "CONCAT('a', 'b')",
+            "'a' 'b'",
+        ] {
+            assert!(!constant(v), "{v}");
+        }
+    }
+
+    #[test]
+    fn refusals_by_variable() {
+        assert!(refused("SET sql_log_bin = 0").is_some());
+        assert!(refused("SET @@global.x = 1").is_some());
+        assert!(refused("SET GLOBAL x = 1").is_some());
+        assert!(refused("SET STATEMENT wait_timeout = 1 FOR SELECT 1").is_some());
+        assert!(refused("SET @a = 1, sql_mode = ''").is_none());
     }
 }

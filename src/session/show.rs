@@ -17,6 +17,12 @@ use sqlparser::ast::{Ident, ObjectName, Spanned, Statement};
 impl Session {
     pub(crate) async fn show(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
         use crate::sql::classify::{show_kind, ShowKind};
+        if let Some(kind) = super::effects::DiagKind::of(sql) {
+            // The session's own diagnostics, never a pooled connection's.
+            self.diagnostic_statement = true;
+            self.show_diagnostics(kind, w).await?;
+            return Ok(());
+        }
         match show_kind(sql) {
             ShowKind::Databases => self.show_databases(sql, w).await,
             ShowKind::Tables { full } => self.show_tables(sql, full, w).await,

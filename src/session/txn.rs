@@ -34,6 +34,7 @@ impl Session {
     pub(crate) fn start_txn(&mut self) {
         self.in_txn = true;
         self.savepoints.clear();
+        self.txn_modes = self.next_txn.take();
         // XA START takes no characteristics (READ ONLY, WITH CONSISTENT SNAPSHOT): such
         // transactions stay local.
         let plain = self.begin_sql.eq_ignore_ascii_case("START TRANSACTION");
@@ -54,6 +55,9 @@ impl Session {
         let mut v = Vec::new();
         if let Some(t) = self.shared.config.server.lock_wait_timeout {
             v.push(format!("SET SESSION innodb_lock_wait_timeout = {t}"));
+        }
+        if let Some(m) = &self.txn_modes {
+            v.push(format!("SET TRANSACTION {m}"));
         }
         v.push(match self.xid(ds) {
             Some(x) => format!("XA START {}", x.sql()),
@@ -284,11 +288,20 @@ impl Session {
         self.xa_in_flight = None;
     }
 
-    /// After a transaction, connections return to the pool unless temporary tables hold them.
+    /// After a transaction, connections return to the pool unless temporary tables or named
+    /// locks hold them.
     fn unpin_unless_sticky(&mut self) {
-        if !self.sticky {
-            self.pinned.clear();
+        self.txn_modes = None;
+        if self.sticky {
+            return;
         }
+        let keep = if self.lock_pinned {
+            self.lock_data_source().ok()
+        } else {
+            None
+        };
+        self.pinned
+            .retain(|ds, _| keep.as_deref() == Some(ds.as_str()));
     }
 
     /// SAVEPOINT / ROLLBACK TO / RELEASE SAVEPOINT go to every connection in the

@@ -32,7 +32,9 @@ pub struct DecisionLog {
 
 /// Take the log's lock file, or say who holds it.
 fn lock(path: &Path) -> Result<File, LogError> {
-    let lock_path = path.with_extension("lock");
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
     let err = |source| LogError::Io {
         path: lock_path.display().to_string(),
         source,

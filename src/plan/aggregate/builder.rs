@@ -425,6 +425,7 @@ impl<'a> Builder<'a> {
         let e = &bound;
         let n_keys = self.keys.len();
         let n_out = self.projection().len();
+        let opts = self.ctx.eval;
         let items: Vec<(String, Option<String>)> = self
             .projection()
             .iter()
@@ -453,7 +454,7 @@ impl<'a> Builder<'a> {
             let _ = n_out;
             None
         };
-        let compiled = eval::compile(e, &mut resolve).map_err(|u| {
+        let compiled = eval::compile_with(e, &mut resolve, &opts).map_err(|u| {
             SqlError::unsupported(format!("{} in a grouped query across shards", u.0))
         })?;
         if let Some(err) = self.error.take() {

@@ -50,6 +50,8 @@ pub enum DistinctKind {
 /// the proxy's group row is `[keys][outputs][aggregates]`.
 #[derive(Debug, Clone)]
 pub struct AggPlan {
+    /// div_precision_increment of the session (AVG's precision).
+    pub div_incr: u8,
     /// Group keys (shard columns `0..keys`).
     pub keys: usize,
     /// Distinct-aggregate arguments (shard columns `keys..keys+distinct_args`).
@@ -403,6 +405,7 @@ pub fn plan_grouped(
         .any(|(_, a)| matches!(a, AggFinal::Distinct { .. }));
     let key_collations: Vec<Option<u16>> = b.keys.iter().map(|k| ctx.expr_collation(k)).collect();
     let agg = AggPlan {
+        div_incr: ctx.eval.div_precision.unwrap_or(crate::eval::DIV_INCR),
         key_collations,
         keys: n_keys,
         distinct_args: n_distinct,
