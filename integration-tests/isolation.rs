@@ -182,6 +182,40 @@ const SCENARIOS: &[Scenario] = &[
         ],
     },
     Scenario {
+        name: "mysqldump headers, DO and version comments",
+        steps: &[
+            ("A", "/*!40103 SET @OLD_TIME_ZONE=@@TIME_ZONE */"),
+            ("A", "/*!40103 SET TIME_ZONE='+00:00' */"),
+            ("A", "SELECT @@time_zone, @OLD_TIME_ZONE"),
+            ("B", "SELECT @@time_zone, @OLD_TIME_ZONE"),
+            ("A", "/*!40014 SET @OLD_UNIQUE_CHECKS=@@UNIQUE_CHECKS, UNIQUE_CHECKS=0 */"),
+            ("A", "SELECT @@unique_checks, @OLD_UNIQUE_CHECKS"),
+            ("B", "SELECT @@unique_checks"),
+            ("A", "/*!40014 SET UNIQUE_CHECKS=@OLD_UNIQUE_CHECKS */"),
+            ("A", "SELECT @@unique_checks"),
+            ("A", "/*!40103 SET TIME_ZONE=@OLD_TIME_ZONE */"),
+            ("A", "SELECT @@time_zone"),
+            ("A", "DO @d := 41 + 1"),
+            ("A", "SELECT @d"),
+            ("B", "SELECT @d"),
+            ("A", "DO GET_LOCK('sg_do', 0)"),
+            ("B", "SELECT IS_FREE_LOCK('sg_do')"),
+            ("A", "DO RELEASE_LOCK('sg_do')"),
+            ("B", "SELECT IS_FREE_LOCK('sg_do')"),
+        ],
+    },
+    Scenario {
+        name: "SQL_CALC_FOUND_ROWS and FOUND_ROWS()",
+        steps: &[
+            ("A", "INSERT INTO notes VALUES (1, 'a'), (2, 'b'), (3, 'c')"),
+            ("A", "SELECT SQL_CALC_FOUND_ROWS id FROM notes ORDER BY id LIMIT 1"),
+            ("A", "SELECT FOUND_ROWS()"),
+            ("B", "SELECT FOUND_ROWS()"),
+            ("A", "SELECT id FROM notes WHERE id > 1"),
+            ("A", "SELECT FOUND_ROWS()"),
+        ],
+    },
+    Scenario {
         name: "temporary tables and user variables across reset",
         steps: &[
             ("A", "CREATE TEMPORARY TABLE tt (a INT)"),
@@ -358,5 +392,113 @@ async fn two_clients_behave_as_two_mariadb_connections() {
         "{} difference(s):\n{}",
         failures.len(),
         failures.join("\n")
+    );
+}
+
+/// Many clients over two pooled connections per data source, each changing its own
+/// session state in every way the proxy keeps and checking it on every statement; every
+/// acknowledged write is there at the end, and nothing else. `SHARDGATE_SOAK_ROUNDS`
+/// (default 25) makes it longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_sessions_keep_their_own_state() {
+    use rand::{Rng, SeedableRng};
+    let rounds: usize = std::env::var("SHARDGATE_SOAK_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
+    let db = "sg_iso_soak";
+    let setup: Vec<String> = TABLES.iter().map(|s| s.replace("DB", db)).collect();
+    let rules = RULES
+        .replace("POOL", "2")
+        .replace("DS_", &format!("{db}_ds_"))
+        .replace("\"DB\"", &format!("\"{db}\""));
+    let (addr, _stop, _) = crate::harness::proxy_with_rules(&rules, &[db], &setup, |_| {}).await;
+    let url = format!("mysql://app:app@{addr}/iso");
+    let clients = 16usize;
+    let mut tasks = Vec::new();
+    for id in 0..clients {
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(id as u64);
+            let mut c = Conn::from_url(&url).await.expect("connect");
+            let mut var: i64 = -1;
+            let mut tz = "SYSTEM".to_string();
+            let mut counter: i64 = 0;
+            let mut written: Vec<i64> = Vec::new();
+            c.query_drop("SET @c = 0").await.unwrap();
+            for round in 0..rounds {
+                match rng.gen_range(0..7) {
+                    0 => {
+                        var = rng.gen_range(0..1_000_000) * 100 + id as i64;
+                        c.query_drop(format!("SET @v = {var}")).await.unwrap();
+                    }
+                    1 => {
+                        tz = format!("+{:02}:00", rng.gen_range(0..12));
+                        c.query_drop(format!("SET time_zone = '{tz}'")).await.unwrap();
+                    }
+                    2 => {
+                        let k = (id * 10_000 + round) as i64;
+                        c.query_drop(format!("INSERT INTO kv VALUES ({k}, 'c{id}')"))
+                            .await
+                            .unwrap();
+                        written.push(k);
+                    }
+                    3 => {
+                        let k = (id * 10_000 + 5_000 + round) as i64;
+                        c.query_drop("BEGIN").await.unwrap();
+                        c.query_drop(format!("INSERT INTO kv VALUES ({k}, 'x{id}')"))
+                            .await
+                            .unwrap();
+                        c.query_drop("ROLLBACK").await.unwrap();
+                    }
+                    4 => {
+                        counter += 1;
+                        let n: Option<i64> = c.query_first("SELECT @c := @c + 1").await.unwrap();
+                        assert_eq!(n, Some(counter), "client {id}: @c");
+                    }
+                    5 => {
+                        let x: Option<i64> = c.query_first(format!("SELECT GET_LOCK('sg_soak_{id}', 5)")).await.unwrap();
+                        assert_eq!(x, Some(1), "client {id}: own lock");
+                        let y: Option<i64> = c.query_first(format!("SELECT RELEASE_LOCK('sg_soak_{id}')")).await.unwrap();
+                        assert_eq!(y, Some(1));
+                    }
+                    _ => {
+                        let k = (id * 10_000 + round) as i64;
+                        c.query_drop(format!("SET STATEMENT max_statement_time = 30 FOR INSERT INTO kv VALUES ({k}, 's{id}')"))
+                            .await
+                            .unwrap();
+                        written.push(k);
+                    }
+                }
+                // The session's own state, whatever connection answers.
+                let row: Option<(Option<i64>, String, i64, String)> = c
+                    .query_first("SELECT @v, @@time_zone, @c, @@max_statement_time")
+                    .await
+                    .unwrap();
+                let (v, t, cc, mst) = row.unwrap();
+                assert_eq!(v, (var >= 0).then_some(var), "client {id} round {round}: @v");
+                assert_eq!(t, tz, "client {id} round {round}: time_zone");
+                assert_eq!(cc, counter, "client {id} round {round}: @c");
+                assert_eq!(mst, "0.000000", "client {id} round {round}: SET STATEMENT leaked");
+                let n: Option<i64> = c
+                    .query_first(format!("SELECT COUNT(*) FROM kv WHERE v IN ('c{id}', 's{id}', 'x{id}')"))
+                    .await
+                    .unwrap();
+                assert_eq!(n, Some(written.len() as i64), "client {id} round {round}: own rows");
+            }
+            c.disconnect().await.ok();
+            written.len()
+        }));
+    }
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.expect("client task");
+    }
+    let mut c = Conn::from_url(&url).await.unwrap();
+    let n: Option<i64> = c.query_first("SELECT COUNT(*) FROM kv").await.unwrap();
+    assert_eq!(
+        n,
+        Some(total as i64),
+        "acknowledged writes, and nothing else"
     );
 }

@@ -39,18 +39,24 @@ pub(crate) struct Effects {
     pub sets_last_insert_id: bool,
     /// Named lock functions.
     pub named_locks: bool,
+    /// `SELECT SQL_CALC_FOUND_ROWS ...`: FOUND_ROWS() is the count without LIMIT.
+    pub calc_found_rows: bool,
 }
 
 impl Effects {
-    pub fn of(stmt: &Statement) -> Effects {
+    pub fn of(stmt: &Statement, text: &str) -> Effects {
         let mut v = EffectsVisitor(Effects::default());
         let _ = stmt.visit(&mut v);
+        v.0.calc_found_rows = text.to_ascii_lowercase().contains("sql_calc_found_rows")
+            && crate::sql::words(text)
+                .iter()
+                .any(|w| w == "sql_calc_found_rows");
         v.0
     }
 
     /// Something must be read back from the connection after the statement.
     pub fn reads_back(&self) -> bool {
-        !self.assigned_vars.is_empty() || self.sets_last_insert_id
+        !self.assigned_vars.is_empty() || self.sets_last_insert_id || self.calc_found_rows
     }
 }
 
@@ -107,6 +113,8 @@ pub(crate) struct Diagnostics {
     /// The running statement reads or writes tables (it then replaces the diagnostics even
     /// when it has none, as MariaDB's statements that use tables do).
     pub uses_tables: bool,
+    /// FOUND_ROWS() of a `SQL_CALC_FOUND_ROWS` statement, read from its connection.
+    pub found_rows_override: Option<u64>,
 }
 
 impl Default for Diagnostics {
@@ -117,6 +125,7 @@ impl Default for Diagnostics {
             found_rows: 0,
             pending: Vec::new(),
             uses_tables: false,
+            found_rows_override: None,
         }
     }
 }
@@ -172,13 +181,23 @@ impl Session {
         if lift_limit {
             vars.push("sql_select_limit = 18446744073709551615");
         }
-        if vars.is_empty() {
+        if vars.is_empty() && !self.do_statement {
             return None;
         }
-        let prefix = format!("SET STATEMENT {} FOR ", vars.join(", "));
+        let prefix = if vars.is_empty() {
+            String::new()
+        } else {
+            format!("SET STATEMENT {} FOR ", vars.join(", "))
+        };
         let mut p = plan.clone();
         for n in p.nodes.iter_mut() {
-            n.sql = format!("{prefix}{}", n.sql);
+            let body = match n.sql.get(..6) {
+                Some(s) if self.do_statement && s.eq_ignore_ascii_case("SELECT") => {
+                    format!("DO{}", &n.sql[6..])
+                }
+                _ => n.sql.clone(),
+            };
+            n.sql = format!("{prefix}{body}");
         }
         Some(p)
     }
@@ -215,6 +234,9 @@ impl Session {
         if effects.sets_last_insert_id {
             items.push("LAST_INSERT_ID()".into());
         }
+        if effects.calc_found_rows {
+            items.push("FOUND_ROWS()".into());
+        }
         let Ok((cols, rows)) =
             crate::backend::query_collect(lease, &format!("SELECT {}", items.join(", "))).await
         else {
@@ -231,6 +253,16 @@ impl Session {
             let lit = crate::sql::literal::cell_literal(col, cell, nbe);
             let stmt = format!("SET @`{}` = {lit}", var.replace('`', "``"));
             self.record_state(&format!("@{var}"), &stmt);
+        }
+        let num = |i: usize| {
+            row.get(i)
+                .cloned()
+                .flatten()
+                .and_then(|b| String::from_utf8_lossy(&b).parse::<u64>().ok())
+        };
+        if effects.calc_found_rows {
+            let i = effects.assigned_vars.len() + usize::from(effects.sets_last_insert_id);
+            self.diag.found_rows_override = num(i);
         }
         if effects.sets_last_insert_id {
             let i = effects.assigned_vars.len();
@@ -276,6 +308,7 @@ impl Session {
     pub(crate) fn note_outcome(&mut self, w: &ResultWriter<'_>, diagnostic: bool) {
         let pending = std::mem::take(&mut self.diag.pending);
         let uses_tables = std::mem::take(&mut self.diag.uses_tables);
+        let found_override = self.diag.found_rows_override.take();
         self.effects = Effects::default();
         if diagnostic {
             return;
@@ -283,7 +316,7 @@ impl Session {
         match w.outcome {
             Outcome::Rows(n) => {
                 self.diag.row_count = -1;
-                self.diag.found_rows = n;
+                self.diag.found_rows = found_override.unwrap_or(n);
             }
             Outcome::Ok(n) => self.diag.row_count = n as i64,
             Outcome::Error => self.diag.row_count = -1,

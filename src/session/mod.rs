@@ -102,6 +102,8 @@ pub struct Session {
     client_host: String,
     /// The session holds named locks: its connection to the lock data source stays pinned.
     lock_pinned: bool,
+    /// The running statement is `DO expr`, planned as `SELECT expr`.
+    do_statement: bool,
     last_insert_id: u64,
     /// One backend connection per data source while a transaction is open (or for the rest
     /// of the session once it created a temporary table).
@@ -149,6 +151,7 @@ impl Session {
             diagnostic_statement: false,
             client_host: "%".into(),
             lock_pinned: false,
+            do_statement: false,
             last_insert_id: 0,
             pinned: BTreeMap::new(),
             sticky: false,

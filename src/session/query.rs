@@ -239,6 +239,14 @@ impl Session {
                 return Ok(());
             }
             "PREPARE" | "EXECUTE" | "DEALLOCATE" => return self.sql_prepared(sql, w).await,
+            // `DO expr`: planned and checked as `SELECT expr`, sent as DO.
+            "DO" => {
+                let select = format!("SELECT {}", sql.trim_start()[2..].trim_start());
+                let prev = std::mem::replace(&mut self.do_statement, true);
+                let r = Box::pin(self.dispatch(&select, bound, w)).await;
+                self.do_statement = prev;
+                return r;
+            }
             "DROP" if second() == "PREPARE" => return self.sql_prepared(sql, w).await,
             "SELECT" if sql.contains('@') && self.select_into_vars(sql, w).await? => return Ok(()),
             _ => {}
@@ -313,10 +321,10 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
-        let effects = super::effects::Effects::of(stmt);
+        let effects = super::effects::Effects::of(stmt, sql);
         if effects.reads_back() && plan.nodes.len() > 1 {
             return Err(SqlError::unsupported(
-                "a user variable assignment (or LAST_INSERT_ID(expr)) in a statement over several nodes",
+                "a user variable assignment, LAST_INSERT_ID(expr) or SQL_CALC_FOUND_ROWS in a statement over several nodes",
             )
             .into());
         }
@@ -497,6 +505,8 @@ impl Session {
         let ds = self.default_ds()?;
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
+        // Read in the session's sql_mode, as the statement itself would be.
+        lease.apply_state(&self.state).await?;
         let check = format!(
             "PREPARE __sg_syntax_check FROM {}",
             crate::sql::literal::quote_str(sql, false)

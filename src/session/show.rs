@@ -204,6 +204,7 @@ impl Session {
         let logical = db.name.clone();
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
+        lease.apply_state(&self.state).await?;
         let (cols, rows) = query_collect(
             &mut lease,
             &format!("SHOW CREATE DATABASE {}", crate::rewrite::ident(&physical)),
@@ -426,6 +427,7 @@ impl Session {
         // Tables the rules do not name live on the default data source.
         let backend = self.shared.backends.get(&db.default_data_source)?.clone();
         let mut lease = backend.acquire().await?;
+        lease.apply_state(&self.state).await?;
         let (_, rows) = query_collect(&mut lease, "SHOW FULL TABLES").await?;
         drop(lease);
         for r in rows {

@@ -452,6 +452,7 @@ impl Session {
         let (ds, phys) = self.first_node(&name)?;
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
+        lease.apply_state(&self.state).await?;
         let (cols, _) = crate::backend::query_collect(
             &mut lease,
             &format!("SELECT * FROM {} LIMIT 0", crate::rewrite::ident(&phys)),

@@ -55,14 +55,20 @@ impl Session {
         let Ok((plan, None)) = planned else {
             return Ok(false);
         };
+        self.diag.uses_tables = true;
         self.run_plan(&plan, w).await?;
         Ok(true)
     }
 
     fn parse_template(&self, t: &Template) -> Option<ParsedStmt> {
         let p = self.parse_for_execute(&t.text)?;
-        // A statement refused by the checks is not a template: the normal path answers it.
+        // A statement refused by the checks is not a template: the normal path answers it;
+        // nor is one that changes its session beyond its answer.
         self.check_statement(&t.text, &p.stmt, &p.refs).ok()?;
+        let effects = super::effects::Effects::of(&p.stmt, &t.text);
+        if effects.reads_back() || effects.named_locks || p.refs.tables.is_empty() {
+            return None;
+        }
         only_compared_values(&p.stmt, t.literals.len()).then_some(p)
     }
 }

@@ -238,14 +238,17 @@ impl Session {
                 let Ok(b) = shared.backends.get(&ds) else {
                     return;
                 };
-                let Ok(mut lease) = b.clone().acquire().await else {
+                // A connection of its own, in the server's default state.
+                let Ok(mut conn) = b.connect_unpooled().await else {
                     continue;
                 };
-                match exec_drop(&mut lease, &format!("XA COMMIT {xid_sql}")).await {
-                    Ok(()) => return,
+                let r = conn.exec_drop(&format!("XA COMMIT {xid_sql}")).await;
+                conn.quit().await;
+                match r {
+                    Ok(_) => return,
                     // Unknown xid: already committed (by recovery or a late success).
-                    Err(e) if e.code == 1397 => return,
-                    Err(_) => lease.mark_broken(),
+                    Err(crate::backend::BackendError::Server(e)) if e.code == 1397 => return,
+                    Err(_) => {}
                 }
             }
         });

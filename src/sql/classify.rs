@@ -118,7 +118,6 @@ pub fn by_keyword(text: &str) -> Option<Refusal> {
         "CALL" => Refusal::Unsupported("CALL (stored procedures)".into()),
         "HANDLER" => Refusal::Unsupported("HANDLER".into()),
         "HELP" => Refusal::Unsupported("HELP".into()),
-        "DO" => Refusal::Unsupported("DO".into()),
         "OPTIMIZE" | "CHECK" | "REPAIR" | "CHECKSUM" => Refusal::Unsupported(format!("{w0} TABLE")),
         "SIGNAL" | "RESIGNAL" | "GET" | "DECLARE" => Refusal::Unsupported(w0.to_string()),
         "CREATE" | "ALTER" | "DROP" | "RENAME" => {
@@ -525,7 +524,6 @@ mod tests {
             "DROP FUNCTION f",
             "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW SET @a=1",
             "HANDLER t OPEN",
-            "DO SLEEP(1)",
             "OPTIMIZE TABLE t",
             "CHECK TABLE t",
             "CREATE SEQUENCE s",
