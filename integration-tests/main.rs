@@ -22,4 +22,5 @@ mod security;
 mod session;
 mod subqueries;
 mod tls;
+mod values;
 mod xa;

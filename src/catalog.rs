@@ -5,7 +5,7 @@
 
 use crate::backend::Backends;
 use crate::error::SqlResult;
-use crate::rules::{Config, ShardValue, TableRule};
+use crate::rules::{Config, TableRule};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -33,10 +33,6 @@ impl ColKind {
             _ => ColKind::Other,
         }
     }
-
-    fn numeric(self) -> bool {
-        matches!(self, ColKind::Integer | ColKind::Decimal | ColKind::Float)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +46,8 @@ pub struct Column {
     pub collation: Option<u16>,
     /// AUTO_INCREMENT: the server picks the value for NULL or 0.
     pub auto_increment: bool,
+    /// The type as value conversions need it (see [`crate::convert`]).
+    pub ty: crate::convert::SqlType,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -158,7 +156,8 @@ impl Catalog {
                 .map(|t| crate::sql::literal::quote_str(&t.2, false))
                 .collect();
             let sql = format!(
-                "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY, COLLATION_NAME, EXTRA FROM information_schema.COLUMNS \
+                "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_KEY, COLLATION_NAME, EXTRA, COLUMN_TYPE, \
+                 NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION FROM information_schema.COLUMNS \
                  WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ({}) ORDER BY TABLE_NAME, ORDINAL_POSITION",
                 list.join(", ")
             );
@@ -182,8 +181,12 @@ impl Catalog {
                     .map(|b| String::from_utf8_lossy(b).into_owned())
                     .unwrap_or_default()
             };
+            let num = |c: &Option<bytes::Bytes>| -> Option<u32> {
+                c.as_ref()
+                    .and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
+            };
             for r in rows {
-                if r.len() < 6 {
+                if r.len() < 10 {
                     continue;
                 }
                 let phys = text(&r[0]);
@@ -201,6 +204,13 @@ impl Catalog {
                                 auto_increment: text(&r[5])
                                     .to_ascii_lowercase()
                                     .contains("auto_increment"),
+                                ty: crate::convert::SqlType::from_info(
+                                    &text(&r[2]),
+                                    &text(&r[6]),
+                                    num(&r[7]),
+                                    num(&r[8]),
+                                    num(&r[9]),
+                                ),
                             });
                     }
                 }
@@ -211,146 +221,5 @@ impl Catalog {
             *m = missing;
         }
         Ok(())
-    }
-}
-
-/// A value compared with (or stored into) a column of `kind`, as MySQL converts it.
-/// `None`: MySQL would compare as numbers where the rules compare strings (a number against
-/// a string column), so the value cannot route.
-pub fn coerce(kind: ColKind, v: &ShardValue, for_insert: bool) -> Option<ShardValue> {
-    match (kind, v) {
-        (k, ShardValue::Str(s)) if k.numeric() => {
-            let text = std::str::from_utf8(s).ok().map(str::trim).unwrap_or("");
-            let n = numeric_text(text).unwrap_or_else(|| v.clone());
-            match (&n, k) {
-                (ShardValue::Decimal(d), ColKind::Integer) => Some(integral(d).unwrap_or(n)),
-                _ => Some(n),
-            }
-        }
-        // 20.0 = 20 on an integer column: route (and intersect IN lists) as the integer.
-        (ColKind::Integer, ShardValue::Decimal(d)) => {
-            Some(integral(d).unwrap_or_else(|| v.clone()))
-        }
-        (ColKind::String, ShardValue::Int(_) | ShardValue::Decimal(_) | ShardValue::Float(_)) => {
-            if for_insert {
-                Some(ShardValue::Str(v.to_string().into_bytes()))
-            } else {
-                None
-            }
-        }
-        _ => Some(v.clone()),
-    }
-}
-
-/// A decimal literal with only zeros after the point, as an integer (`20.00` → 20).
-fn integral(d: &str) -> Option<ShardValue> {
-    let (int, frac) = d.split_once('.').unwrap_or((d, ""));
-    if !frac.bytes().all(|b| b == b'0') {
-        return None;
-    }
-    int.parse::<i128>().ok().map(ShardValue::Int)
-}
-
-/// A string that is wholly a number, as the number (`'17'`, `'-1.50'`, `'1e3'`).
-fn numeric_text(t: &str) -> Option<ShardValue> {
-    if let Ok(i) = t.parse::<i128>() {
-        return Some(ShardValue::Int(i));
-    }
-    let body = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let mut parts = body.splitn(2, '.');
-    let int = parts.next().unwrap_or("");
-    let frac = parts.next().unwrap_or("");
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !body.is_empty() && body != "." && digits(int) && digits(frac) {
-        return Some(ShardValue::Decimal(t.trim_start_matches('+').to_string()));
-    }
-    if t.contains(['e', 'E']) {
-        return t
-            .parse::<f64>()
-            .ok()
-            .filter(|f| f.is_finite())
-            .map(ShardValue::Float);
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn coercion_follows_mysql() {
-        let cases: Vec<(ColKind, ShardValue, bool, Option<ShardValue>)> = vec![
-            (
-                ColKind::Integer,
-                ShardValue::str("17"),
-                false,
-                Some(ShardValue::Int(17)),
-            ),
-            (
-                ColKind::Integer,
-                ShardValue::str(" 17 "),
-                false,
-                Some(ShardValue::Int(17)),
-            ),
-            (
-                ColKind::Decimal,
-                ShardValue::str("1.50"),
-                false,
-                Some(ShardValue::Decimal("1.50".into())),
-            ),
-            (
-                ColKind::Integer,
-                ShardValue::Int(3),
-                false,
-                Some(ShardValue::Int(3)),
-            ),
-            (ColKind::String, ShardValue::Int(3), false, None),
-            (
-                ColKind::String,
-                ShardValue::Int(3),
-                true,
-                Some(ShardValue::str("3")),
-            ),
-            (
-                ColKind::String,
-                ShardValue::str("a"),
-                false,
-                Some(ShardValue::str("a")),
-            ),
-            (
-                ColKind::Integer,
-                ShardValue::str("12abc"),
-                false,
-                Some(ShardValue::str("12abc")),
-            ),
-            (
-                ColKind::Float,
-                ShardValue::str("1e3"),
-                false,
-                Some(ShardValue::Float(1000.0)),
-            ),
-            (
-                ColKind::Integer,
-                ShardValue::Decimal("20.0".into()),
-                false,
-                Some(ShardValue::Int(20)),
-            ),
-            (
-                ColKind::Integer,
-                ShardValue::str("20.00"),
-                false,
-                Some(ShardValue::Int(20)),
-            ),
-            (
-                ColKind::Integer,
-                ShardValue::Decimal("20.5".into()),
-                false,
-                Some(ShardValue::Decimal("20.5".into())),
-            ),
-        ];
-        for (k, v, ins, want) in cases {
-            assert_eq!(coerce(k, &v, ins), want, "{k:?} {v:?}");
-        }
     }
 }

@@ -20,6 +20,7 @@
 pub mod backend;
 pub mod catalog;
 pub mod collation;
+pub mod convert;
 pub mod demo;
 pub mod error;
 pub mod eval;

@@ -33,6 +33,10 @@ pub struct Shared {
     /// The backends' `max_allowed_packet`: the largest client packet (and prepared-statement
     /// long data) accepted, as one MariaDB would.
     pub max_allowed_packet: usize,
+    /// The servers' system time zone is UTC (so `time_zone = SYSTEM` is an offset of 0).
+    pub system_utc: bool,
+    /// A new session's time zone as an offset from UTC (None: a named zone).
+    pub initial_utc_offset: Option<i64>,
     /// Physical table name → logical table name, for result metadata and messages.
     pub physical_to_logical: HashMap<String, String>,
     /// Physical database names of the data sources → logical database name.
@@ -71,7 +75,12 @@ impl Shared {
         for (ds, e) in backends.warm_up().await {
             tracing::warn!("data source {ds} is not reachable at start: {e}");
         }
-        let (actual, max_allowed_packet) = backend_version(&config, &backends).await;
+        let (actual, max_allowed_packet, zones) = backend_version(&config, &backends).await;
+        let system_utc = matches!(
+            zones.1.to_ascii_uppercase().as_str(),
+            "UTC" | "GMT" | "ETC/UTC" | "UNIVERSAL" | "ZULU" | "+00:00"
+        );
+        let initial_utc_offset = crate::convert::utc_offset(&zones.0, system_utc);
         let server_version = match &config.server.server_version {
             Some(v) => v.clone(),
             None => actual.clone(),
@@ -113,6 +122,8 @@ impl Shared {
             backend_version_id,
             backend_is_mariadb,
             max_allowed_packet,
+            system_utc,
+            initial_utc_offset,
             physical_to_logical,
             physical_dbs,
             started: Instant::now(),
@@ -158,7 +169,10 @@ const FALLBACK_MAX_PACKET: usize = 16 << 20;
 
 /// The version and `max_allowed_packet` of the first data source that answers (the default
 /// data source of the first logical database first).
-async fn backend_version(config: &Config, backends: &Backends) -> (String, usize) {
+async fn backend_version(
+    config: &Config,
+    backends: &Backends,
+) -> (String, usize, (String, String)) {
     let first = config
         .databases
         .values()
@@ -172,7 +186,7 @@ async fn backend_version(config: &Config, backends: &Backends) -> (String, usize
         };
         let Ok((_, rows)) = crate::backend::query_collect(
             &mut lease,
-            "SELECT VERSION(), @@GLOBAL.max_allowed_packet",
+            "SELECT VERSION(), @@GLOBAL.max_allowed_packet, @@GLOBAL.time_zone, @@system_time_zone",
         )
         .await
         else {
@@ -183,6 +197,13 @@ async fn backend_version(config: &Config, backends: &Backends) -> (String, usize
             .and_then(|r| r.get(1).cloned().flatten())
             .and_then(|b| std::str::from_utf8(&b).ok()?.parse::<usize>().ok())
             .unwrap_or(FALLBACK_MAX_PACKET);
+        let text = |i: usize| {
+            rows.first()
+                .and_then(|r| r.get(i).cloned().flatten())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default()
+        };
+        let zones = (text(2), text(3));
         let Some(v) = rows
             .first()
             .and_then(|r| r.first().cloned().flatten())
@@ -196,10 +217,14 @@ async fn backend_version(config: &Config, backends: &Backends) -> (String, usize
         } else {
             v
         };
-        return (v, max_packet);
+        return (v, max_packet, zones);
     }
     tracing::warn!("no data source answered at start: assuming {FALLBACK_VERSION}");
-    (FALLBACK_VERSION.to_string(), FALLBACK_MAX_PACKET)
+    (
+        FALLBACK_VERSION.to_string(),
+        FALLBACK_MAX_PACKET,
+        ("SYSTEM".into(), String::new()),
+    )
 }
 
 /// `5.5.5-10.11.19-MariaDB-0+deb12u1` → (101119, true); `8.0.36` → (80036, false).

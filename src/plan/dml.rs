@@ -291,14 +291,24 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
                 "23000",
                 format!("Column '{}' cannot be null", columns[p]),
             )),
-            // Stored as the column's type: '17' into an integer column is 17.
-            Some(v) => Ok(Values::eq(
-                match cc.column_kind(0, &columns[p]) {
-                    Some(k) => crate::catalog::coerce(k, &v, true),
-                    None => None,
-                }
-                .unwrap_or(v),
-            )),
+            // Placed by the value MariaDB stores: '17' into an integer column is 17, 999.5 is
+            // 1000, a TIMESTAMP is placed by its UTC time.
+            Some(v) => match cc.store_value(0, &columns[p], &v) {
+                Ok(stored) => Ok(Values::eq(stored.unwrap_or(v))),
+                Err(()) => Err(SqlError::unsupported(format!(
+                    "INSERT of {v} into sharding column {}.{} (its stored value is not known exactly: write it in the column's own format{})",
+                    table.name,
+                    columns[p],
+                    if matches!(
+                        cc.column_type(0, &columns[p]),
+                        Some(crate::convert::SqlType::Timestamp { .. })
+                    ) {
+                        ", and use a time_zone given as an offset, such as '+00:00'"
+                    } else {
+                        ""
+                    }
+                ))),
+            },
             None => Err(SqlError::unsupported(format!(
                 "INSERT with a non-literal value {e} for sharding column {}",
                 columns[p]
@@ -313,6 +323,17 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
             .route(&value_at(i, row, db_pos)?, &value_at(i, row, tbl_pos)?)
             .map_err(|e| SqlError::new(1105, "HY000", format!("routing {}: {e}", table.name)))?;
         let [node] = nodes.as_slice() else {
+            if nodes.is_empty() {
+                return Err(SqlError::new(
+                    1526,
+                    "HY000",
+                    format!(
+                        "Table has no partition for value of row {}: no data node of {} takes its sharding value (outside the ranges of the sharding rules)",
+                        i + 1,
+                        table.name
+                    ),
+                ));
+            }
             return Err(SqlError::unsupported(format!(
                 "an INSERT row of {} that does not route to exactly one node",
                 table.name
@@ -441,7 +462,15 @@ pub fn plan_update(ctx: &PlanCtx, u: &Update) -> SqlResult<Plan> {
             if !cols.contains(&col) {
                 continue;
             }
-            let fixed = match (conds.get(&(i, col.clone())), cc.value_of(&a.value)) {
+            // Compared as stored: `SET k = '999' WHERE k = 999` keeps the row where it is.
+            let stored = cc
+                .value_of(&a.value)
+                .and_then(|v| match cc.store_value(i, &col, &v) {
+                    Ok(Some(s)) => Some(s),
+                    Ok(None) => Some(v),
+                    Err(()) => None,
+                });
+            let fixed = match (conds.get(&(i, col.clone())), stored) {
                 (Some(Values::List(l)), Some(v)) => l.len() == 1 && l[0] == v,
                 _ => false,
             };

@@ -116,6 +116,8 @@ pub struct PlanCtx<'a> {
     pub catalog: Option<&'a crate::catalog::Snapshot>,
     /// Session settings for what the proxy evaluates itself (sql_mode PIPES_AS_CONCAT).
     pub eval: crate::eval::CompileOptions,
+    /// Session settings value conversions depend on (sql_mode, time zone).
+    pub conv: crate::convert::ConvCtx,
 }
 
 /// Apply per-key collation overrides to a sort spec built from reported metadata.
@@ -150,6 +152,7 @@ impl<'a> PlanCtx<'a> {
             keys: None,
             catalog: None,
             eval: Default::default(),
+            conv: Default::default(),
         }
     }
 
@@ -226,6 +229,7 @@ impl<'a> PlanCtx<'a> {
             params: self.params,
             catalog: self.catalog,
             db: &self.db.name,
+            conv: self.conv,
         }
     }
 

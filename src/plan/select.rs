@@ -334,6 +334,7 @@ fn plan_text(ctx: &PlanCtx, text: &str) -> SqlResult<Plan> {
         keys: ctx.keys,
         catalog: ctx.catalog,
         eval: ctx.eval,
+        conv: ctx.conv,
     };
     match &stmt {
         sqlparser::ast::Statement::Query(q) => plan_query(&ctx2, q),

@@ -20,6 +20,7 @@ fn catalog() -> crate::catalog::Snapshot {
         primary_key: false,
         collation,
         auto_increment: false,
+        ty: Default::default(),
     };
     let mut s = crate::catalog::Snapshot::new();
     let int = ColKind::Integer;

@@ -21,6 +21,18 @@ pub struct CondCtx<'a> {
     /// Column types of the logical tables (values are compared as the column's type).
     pub catalog: Option<&'a crate::catalog::Snapshot>,
     pub db: &'a str,
+    /// Session settings value conversions depend on.
+    pub conv: crate::convert::ConvCtx,
+}
+
+/// A value compared with a column, for routing.
+enum Cmp {
+    /// Route by this value.
+    Value(ShardValue),
+    /// No row can match.
+    Nothing,
+    /// Cannot route by it.
+    Unknown,
 }
 
 impl CondCtx<'_> {
@@ -47,8 +59,21 @@ impl CondCtx<'_> {
                         return Conditions::new();
                     };
                 let mut m = Conditions::new();
+                let equality = matches!(op, BinaryOperator::Eq | BinaryOperator::Spaceship);
                 for c in cols {
-                    if let Some(v) = self.coerce(&c, &v) {
+                    if equality {
+                        match self.coerce_eq(&c, &v) {
+                            Cmp::Value(v) => {
+                                if let Some(vals) = compare(op, v, flipped) {
+                                    m.insert(c, vals);
+                                }
+                            }
+                            Cmp::Nothing => {
+                                m.insert(c, Values::List(Vec::new()));
+                            }
+                            Cmp::Unknown => {}
+                        }
+                    } else if let Some(v) = self.coerce_bound(&c, &v) {
                         if let Some(vals) = compare(op, v, flipped) {
                             m.insert(c, vals);
                         }
@@ -73,12 +98,17 @@ impl CondCtx<'_> {
                     return Conditions::new();
                 };
                 let mut m = Conditions::new();
-                for c in cols {
-                    let typed: Option<Vec<ShardValue>> =
-                        vals.iter().map(|v| self.coerce(&c, v)).collect();
-                    if let Some(t) = typed {
-                        m.insert(c, Values::List(t));
+                'cols: for c in cols {
+                    let mut typed = Vec::with_capacity(vals.len());
+                    for v in &vals {
+                        match self.coerce_eq(&c, v) {
+                            Cmp::Value(x) => typed.push(x),
+                            // A value no row can equal takes no node.
+                            Cmp::Nothing => {}
+                            Cmp::Unknown => continue 'cols,
+                        }
                     }
+                    m.insert(c, Values::List(typed));
                 }
                 m
             }
@@ -91,7 +121,9 @@ impl CondCtx<'_> {
                 (Some(cols), Some(lo), Some(hi)) => {
                     let mut m = Conditions::new();
                     for c in cols {
-                        if let (Some(l), Some(h)) = (self.coerce(&c, &lo), self.coerce(&c, &hi)) {
+                        if let (Some(l), Some(h)) =
+                            (self.coerce_bound(&c, &lo), self.coerce_bound(&c, &hi))
+                        {
                             m.insert(c, Values::between(l, h));
                         }
                     }
@@ -137,12 +169,78 @@ impl CondCtx<'_> {
             .map(|c| c.kind)
     }
 
-    /// A value compared with a sharding column, converted as MySQL compares it; `None` when
-    /// it cannot route.
-    fn coerce(&self, col: &(usize, String), v: &ShardValue) -> Option<ShardValue> {
-        match self.column_kind(col.0, &col.1) {
-            Some(k) => crate::catalog::coerce(k, v, false),
-            None => Some(v.clone()),
+    /// The column's type, when the catalog knows the table.
+    pub fn column_type(&self, table: usize, col: &str) -> Option<crate::convert::SqlType> {
+        let t = self.refs.tables.get(table)?;
+        let schema = t.schema.as_deref().unwrap_or(self.db);
+        let snap = self.catalog?;
+        snap.get(&(schema.to_string(), t.name.to_ascii_lowercase()))
+            .or_else(|| snap.get(&(self.db.to_string(), t.name.to_ascii_lowercase())))?
+            .column(col)
+            .map(|c| c.ty)
+    }
+
+    /// The value MariaDB stores when `v` is written into the column (see
+    /// [`crate::convert::store`]): `Ok(None)` when the catalog does not know the column
+    /// (the value is used as written), `Err(())` when the stored value cannot be known.
+    pub fn store_value(
+        &self,
+        table: usize,
+        col: &str,
+        v: &ShardValue,
+    ) -> Result<Option<ShardValue>, ()> {
+        use crate::convert::{store, Converted};
+        match self.column_type(table, col) {
+            Some(t) => match store(t, v, &self.conv) {
+                Converted::Value(x) => Ok(Some(x)),
+                _ => Err(()),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// `column = v` as MariaDB compares it (see [`crate::convert::compare`]). Without the
+    /// column's type the value routes as written.
+    fn coerce_eq(&self, col: &(usize, String), v: &ShardValue) -> Cmp {
+        use crate::convert::{compare, Converted};
+        match self.column_type(col.0, &col.1) {
+            Some(t) => match compare(t, v, &self.conv) {
+                Converted::Value(x) => Cmp::Value(x),
+                Converted::Nothing => Cmp::Nothing,
+                Converted::Unknown => Cmp::Unknown,
+            },
+            None => Cmp::Value(v.clone()),
+        }
+    }
+
+    /// A bound of `column < v` (and the like): the number or time the comparison uses;
+    /// `None` where the column compares in a way range pruning cannot follow (strings
+    /// compare by collation, not as numbers).
+    fn coerce_bound(&self, col: &(usize, String), v: &ShardValue) -> Option<ShardValue> {
+        use crate::convert::{compare, number, Converted, SqlType};
+        let Some(t) = self.column_type(col.0, &col.1) else {
+            return Some(v.clone());
+        };
+        match t {
+            SqlType::Str => None,
+            SqlType::Int { .. } | SqlType::Decimal { .. } => match v {
+                ShardValue::Int(_) | ShardValue::Decimal(_) | ShardValue::Float(_) => {
+                    Some(v.clone())
+                }
+                // A string against a number column compares as the double its prefix reads.
+                ShardValue::Str(b) => {
+                    let f = number::prefix(b).0.to_f64();
+                    (f.is_finite() && f.abs() < 9.0e15).then_some(ShardValue::Float(f))
+                }
+                _ => None,
+            },
+            SqlType::Date | SqlType::DateTime { .. } | SqlType::Timestamp { .. } => {
+                match compare(t, v, &self.conv) {
+                    Converted::Value(x) => Some(x),
+                    _ => None,
+                }
+            }
+            SqlType::Float | SqlType::Other => Some(v.clone()),
         }
     }
 
@@ -187,7 +285,14 @@ impl CondCtx<'_> {
                     let i = self.refs.placeholders.iter().position(|x| *x == r)?;
                     self.params.get(i).cloned()
                 }
-                other => literal(other),
+                other => {
+                    let v = literal(other)?;
+                    Some(if self.conv.nbe_standin {
+                        crate::sql::restore_standin(v)
+                    } else {
+                        v
+                    })
+                }
             },
             Expr::UnaryOp {
                 op: UnaryOperator::Minus,
@@ -202,6 +307,11 @@ impl CondCtx<'_> {
                 op: UnaryOperator::Plus,
                 expr,
             } => self.value(expr),
+            // DATE '...', TIMESTAMP '...', TIME '...'.
+            Expr::TypedString(t) => match &t.value.value {
+                Value::SingleQuotedString(s) => Some(ShardValue::DateTime(s.clone())),
+                _ => None,
+            },
             _ => None,
         }
     }
@@ -212,9 +322,7 @@ pub fn literal(v: &Value) -> Option<ShardValue> {
     match v {
         Value::Number(n, _) => Some(number(n)),
         Value::SingleQuotedString(s) | Value::DoubleQuotedString(s) => {
-            // A backslash read under NO_BACKSLASH_ESCAPES (see sql::nbe_for_parsing).
-            let s = s.replace(crate::sql::NBE_BACKSLASH, "\\");
-            Some(ShardValue::Str(s.into_bytes()))
+            Some(ShardValue::Str(s.clone().into_bytes()))
         }
         Value::Boolean(b) => Some(ShardValue::Int(*b as i128)),
         Value::Null => Some(ShardValue::Null),

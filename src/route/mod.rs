@@ -11,7 +11,7 @@ use crate::sql::refs::{Refs, TableRef};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-pub use conditions::{CondCtx, Conditions};
+pub use conditions::{literal, CondCtx, Conditions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RouteKind {

@@ -275,12 +275,10 @@ impl Algorithm {
             },
             AlgorithmKind::Interval { lower, upper, .. } => match datetime_of(v) {
                 Some(t) => {
+                    // No table holds a value outside [lower, upper]: it takes no node (an
+                    // INSERT of it is refused by its caller; a WHERE matches nothing there).
                     if t < *lower || t > *upper {
-                        return Err(format!(
-                            "value {v} is outside [{}, {}]",
-                            datetime::format(*lower),
-                            datetime::format(*upper)
-                        ));
+                        return Ok(());
                     }
                     let suffix = self.interval_suffix(t);
                     for (i, name) in targets.iter().enumerate() {
@@ -293,21 +291,14 @@ impl Algorithm {
             },
             AlgorithmKind::Inline { template } => match to_num(v).and_then(Num::as_int) {
                 Some(i) => {
-                    let name = template
-                        .eval(i)
-                        .map_err(|e| format!("`{}` for value {v}: {e}", template.source()))?;
-                    let mut found = false;
+                    // A value the expression maps to no existing table takes no node.
+                    let Ok(name) = template.eval(i) else {
+                        return Ok(());
+                    };
                     for (k, t) in targets.iter().enumerate() {
                         if *t == name {
                             mask[k] = true;
-                            found = true;
                         }
-                    }
-                    if !found {
-                        return Err(format!(
-                            "`{}` maps value {v} to `{name}`, which is not a target",
-                            template.source()
-                        ));
                     }
                 }
                 None => mark_all(mask),

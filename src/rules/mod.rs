@@ -19,7 +19,7 @@
 
 mod algorithm;
 mod config;
-mod datetime;
+pub(crate) mod datetime;
 mod error;
 mod inline;
 mod model;

@@ -92,6 +92,10 @@ pub struct Session {
     select_limit: Option<u64>,
     /// The session's div_precision_increment when not the default 4.
     div_precision: Option<u8>,
+    /// sql_mode has TIME_ROUND_FRACTIONAL.
+    round_fractional: bool,
+    /// The session's time zone as an offset from UTC (None: a named zone).
+    utc_offset: Option<i64>,
     /// What the running statement changes in the session beyond its answer.
     effects: effects::Effects,
     /// What the last statement reported (ROW_COUNT(), warnings, ...).
@@ -125,6 +129,7 @@ pub struct Session {
 
 impl Session {
     pub fn new(shared: Arc<Shared>, conn_id: u32, user: String) -> Session {
+        let utc_offset = shared.initial_utc_offset;
         Session {
             shared,
             conn_id,
@@ -146,6 +151,8 @@ impl Session {
             txn_modes: None,
             select_limit: None,
             div_precision: None,
+            round_fractional: false,
+            utc_offset,
             effects: Default::default(),
             diag: Default::default(),
             diagnostic_statement: false,
@@ -235,6 +242,8 @@ impl Session {
         self.stmt_modifier = None;
         self.select_limit = None;
         self.div_precision = None;
+        self.round_fractional = false;
+        self.utc_offset = self.shared.initial_utc_offset;
         self.diag = Default::default();
         self.last_insert_id = 0;
         self.stmts.clear();

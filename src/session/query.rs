@@ -71,6 +71,12 @@ impl Session {
     /// see [`crate::sql::scan`]), if it is exactly one statement.
     pub(crate) fn scan(&self, sql: &str) -> Result<String, SqlError> {
         let scanned = crate::sql::scan::scan(sql, &self.scan_mode()).map_err(SqlError::parse)?;
+        if self.no_backslash_escapes && scanned.text.contains(crate::sql::NBE_BACKSLASH) {
+            // The byte stands for backslashes while such a statement is parsed.
+            return Err(SqlError::unsupported(
+                "the control character U+001F in a statement under sql_mode NO_BACKSLASH_ESCAPES",
+            ));
+        }
         let limit = crate::server::MAX_EXPRESSION_DEPTH;
         if scanned.depth > limit {
             return Err(SqlError::new(
@@ -91,6 +97,15 @@ impl Session {
                     format!("You have an error in your SQL syntax; multi-statements are not enabled (send one statement per query) near '{near}'"),
                 ))
             }
+        }
+    }
+
+    /// Session settings value conversions depend on.
+    pub(crate) fn conv_ctx(&self) -> crate::convert::ConvCtx {
+        crate::convert::ConvCtx {
+            round_fractional: self.round_fractional,
+            utc_offset: self.utc_offset,
+            nbe_standin: self.no_backslash_escapes,
         }
     }
 
@@ -467,6 +482,7 @@ impl Session {
                 catalog: Some(catalog),
                 keys: Some(&keys),
                 eval: self.eval_options(),
+                conv: self.conv_ctx(),
             };
             plan::plan(&ctx, stmt)?
         } else {
@@ -484,12 +500,16 @@ impl Session {
                 catalog: Some(catalog),
                 keys: Some(&keys),
                 eval: self.eval_options(),
+                conv: self.conv_ctx(),
             };
             plan::plan(&ctx2, &stmt2)?
         };
         let mut p = p;
-        // Backslashes read under NO_BACKSLASH_ESCAPES go back into the SQL sent.
-        crate::sql::restore_backslashes(&mut p);
+        // Backslashes read under NO_BACKSLASH_ESCAPES go back into the SQL sent (and only
+        // then: a U+001F the client wrote is data).
+        if self.no_backslash_escapes {
+            crate::sql::restore_backslashes(&mut p);
+        }
         Ok((p, keys.first_generated()))
     }
 

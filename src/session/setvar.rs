@@ -334,6 +334,14 @@ impl Session {
                     .to_lowercase();
                 self.apply_session_set(&key, &s).await?;
             }
+            SetStmt::NextTransaction(_) if self.in_txn => {
+                return Err(SqlError::new(
+                    1568,
+                    "25001",
+                    "Transaction characteristics can't be changed while a transaction is in progress",
+                )
+                .into());
+            }
             SetStmt::NextTransaction(modes) => {
                 // Checked on a backend (the one-shot characteristic it leaves there is
                 // reported by session tracking, so that connection is reset after).
@@ -494,6 +502,16 @@ impl Session {
             // ANSI (and ORACLE, MSSQL, ... combination modes) include ANSI_QUOTES.
             self.ansi_quotes = mode.split(',').any(|m| m == "ANSI_QUOTES");
             self.pipes_as_concat = mode.split(',').any(|m| m == "PIPES_AS_CONCAT");
+            self.round_fractional = mode.split(',').any(|m| m == "TIME_ROUND_FRACTIONAL");
+        }
+        if key.contains("time_zone") {
+            let (_, rows) = query_collect(&mut lease, "SELECT @@SESSION.time_zone").await?;
+            let tz = rows
+                .first()
+                .and_then(|r| r.first().cloned().flatten())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            self.utc_offset = crate::convert::utc_offset(&tz, self.shared.system_utc);
         }
         for p in self.pinned.values_mut() {
             exec_drop(&mut p.lease, sql).await?;

@@ -334,7 +334,11 @@ impl Session {
             .unwrap_or_else(|| sql.trim_end().trim_end_matches(';').trim_end().len());
         let mut text = crate::rewrite::rewrite_slice(sql, 0..body_end, &edits);
         text.push_str("\nLIMIT 0");
-        let text = text.replace(crate::sql::NBE_BACKSLASH, "\\");
+        let text = if self.no_backslash_escapes {
+            text.replace(crate::sql::NBE_BACKSLASH, "\\")
+        } else {
+            text
+        };
         let backend = self.shared.backends.get(&ds)?.clone();
         let mut lease = backend.acquire().await?;
         lease.apply_state(&self.state).await?;

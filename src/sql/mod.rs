@@ -229,6 +229,21 @@ pub fn nbe_for_parsing(sql: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A routing value read from text that had [`nbe_for_parsing`] applied: its stand-ins
+/// are backslashes again.
+pub fn restore_standin(v: crate::rules::ShardValue) -> crate::rules::ShardValue {
+    match v {
+        crate::rules::ShardValue::Str(b) if b.contains(&(NBE_BACKSLASH as u8)) => {
+            crate::rules::ShardValue::Str(
+                b.into_iter()
+                    .map(|c| if c == NBE_BACKSLASH as u8 { b'\\' } else { c })
+                    .collect(),
+            )
+        }
+        other => other,
+    }
+}
+
 /// Put back the backslashes [`nbe_for_parsing`] replaced, in the SQL a plan sends.
 pub fn restore_backslashes(plan: &mut crate::plan::Plan) {
     for n in plan.nodes.iter_mut() {

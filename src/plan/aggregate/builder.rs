@@ -396,7 +396,7 @@ impl<'a> Builder<'a> {
                         &mut v.value
                     {
                         // Backslashes read under NO_BACKSLASH_ESCAPES (sql::nbe_for_parsing).
-                        if t.contains(crate::sql::NBE_BACKSLASH) {
+                        if self.b.ctx.conv.nbe_standin && t.contains(crate::sql::NBE_BACKSLASH) {
                             *t = t.replace(crate::sql::NBE_BACKSLASH, "\\");
                         }
                     }
