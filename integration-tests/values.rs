@@ -549,3 +549,98 @@ async fn timestamps_route_by_utc_across_time_zones() {
         assert_eq!(got[0], got[1], "{tz}: {sql}");
     }
 }
+
+/// A client in latin1: its bytes are read as MariaDB reads latin1, routed, stored, and its
+/// results come back in latin1, as from one MariaDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latin1_clients_work_as_on_mariadb() {
+    let ep = crate::harness::shared();
+    let rules = r#"
+[data_sources.l1_0]
+host = "127.0.0.1"
+port = {p0}
+user = "root"
+database = "sg_latin1"
+
+[data_sources.l1_1]
+host = "127.0.0.1"
+port = {p1}
+user = "root"
+database = "sg_latin1"
+
+[databases.l1]
+default_data_source = "l1_0"
+
+[[databases.l1.users]]
+name = "app"
+password = "app"
+
+[databases.l1.algorithms.by_name]
+type = "hash_mod"
+sharding_count = 2
+
+[databases.l1.tables.people]
+actual_data_nodes = "l1_${0..1}.people"
+database_strategy = { column = "name", algorithm = "by_name" }
+"#;
+    let ddl = "CREATE TABLE sg_latin1.people (id INT PRIMARY KEY, name VARCHAR(40), note VARBINARY(40)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci";
+    let (addr, _stop, _) =
+        crate::harness::proxy_with_rules(rules, &["sg_latin1"], &[ddl.to_string()], |_| {}).await;
+    let mut o = Conn::from_url(ep.oracle_url()).await.unwrap();
+    o.query_drop("DROP DATABASE IF EXISTS sg_latin1")
+        .await
+        .unwrap();
+    o.query_drop("CREATE DATABASE sg_latin1").await.unwrap();
+    o.query_drop(ddl).await.unwrap();
+    let mut o = Conn::from_url(format!(
+        "mysql://root@127.0.0.1:{}/sg_latin1",
+        ep.oracle_port
+    ))
+    .await
+    .unwrap();
+    let mut p = Conn::from_url(format!("mysql://app:app@{addr}/l1"))
+        .await
+        .unwrap();
+    for c in [&mut p, &mut o] {
+        c.query_drop("SET NAMES latin1").await.unwrap();
+    }
+    let statements: Vec<Vec<u8>> = vec![
+        b"INSERT INTO people VALUES (1, 'Jos\xe9', _binary'\xe9\x00\xff')".to_vec(),
+        b"INSERT INTO people VALUES (2, '\x80uro \x9f', 'caf\xe9')".to_vec(),
+        b"INSERT INTO people VALUES (3, 'JOS\xc9', NULL)".to_vec(),
+        b"INSERT INTO people VALUES (4, 'plain', 'x')".to_vec(),
+        b"SELECT id, name, HEX(name), note FROM people WHERE name = 'jos\xe9' ORDER BY id".to_vec(),
+        b"SELECT id, name FROM people WHERE name IN ('\x80uro \x9f', 'plain') ORDER BY id".to_vec(),
+        b"SELECT id, name, LENGTH(name), CHAR_LENGTH(name) FROM people ORDER BY name, id".to_vec(),
+        b"SELECT name FROM people WHERE id = 2".to_vec(),
+        b"SELECT CONCAT(name, '\xe9') FROM people WHERE id = 1".to_vec(),
+    ];
+    for sql in &statements {
+        let mut got = Vec::new();
+        for c in [&mut p, &mut o] {
+            let r: Result<Vec<mysql_async::Row>, _> = c.query(sql.clone()).await;
+            got.push(
+                r.map(|rows| {
+                    rows.into_iter()
+                        .map(|r| format!("{:?}", r.unwrap()))
+                        .collect::<Vec<_>>()
+                })
+                .map_err(|e| e.to_string()),
+            );
+        }
+        assert_eq!(got[0], got[1], "{}", String::from_utf8_lossy(sql));
+    }
+    // Prepared: the parameter arrives in latin1 too.
+    for c in [&mut p, &mut o] {
+        c.exec_drop(
+            "INSERT INTO people VALUES (?, ?, NULL)",
+            (5, Value::Bytes(b"na\xefve".to_vec())),
+        )
+        .await
+        .unwrap();
+    }
+    let q = "SELECT HEX(name) FROM people WHERE id = 5";
+    let a: Option<String> = p.query_first(q).await.unwrap();
+    let b: Option<String> = o.query_first(q).await.unwrap();
+    assert_eq!(a, b);
+}

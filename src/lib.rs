@@ -19,6 +19,7 @@
 //! - [`localdb`]: starts local `mariadbd` servers (demo and integration tests).
 pub mod backend;
 pub mod catalog;
+pub mod charset;
 pub mod collation;
 pub mod convert;
 pub mod demo;

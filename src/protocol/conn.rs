@@ -64,6 +64,9 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std:
     };
     let mut session = Session::new(shared.clone(), conn_id, login.user);
     session.set_client_host(host);
+    session.set_charset(crate::charset::Charset::from_collation_id(u16::from(
+        login.collation,
+    )));
     if let Some(db) = login.db {
         if let Err(e) = session.use_db(&db) {
             io.write_with(|b| wire::err_packet(b, e.code, &e.state, &e.message));
@@ -115,6 +118,7 @@ async fn command_loop(
         let status = session.status();
         let binary = cmd == CMD_STMT_EXECUTE;
         let mut w = ResultWriter::new(io, deprecate_eof, binary, status);
+        w.transcode = session.results_transcode();
         match cmd {
             CMD_QUIT => return Ok(()),
             CMD_QUERY => session.query_bytes(body, &mut w).await?,
@@ -138,7 +142,7 @@ async fn command_loop(
                 w.io().flush().await?;
             }
             CMD_STMT_PREPARE => {
-                let sql = String::from_utf8_lossy(body);
+                let sql = session.decode_text(body);
                 session.prepare(&sql, &mut w).await?;
             }
             CMD_STMT_EXECUTE => session.execute(body, &mut w).await?,

@@ -42,6 +42,8 @@ pub struct Login {
     pub db: Option<String>,
     pub deprecate_eof: bool,
     pub scramble: [u8; 20],
+    /// The collation the client asked for (its character set is the session's).
+    pub collation: u8,
 }
 
 /// Run the connection phase over `stream`. `Ok(None)`: the client went away or was refused
@@ -132,6 +134,7 @@ pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
         db,
         deprecate_eof: client_caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF),
         scramble,
+        collation: resp.collation(),
     };
     Ok(Some((io, login)))
 }

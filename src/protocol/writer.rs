@@ -41,6 +41,11 @@ pub struct ResultWriter<'a> {
     /// Send at most this many rows of the result set (the session's sql_select_limit when
     /// the proxy merged the rows itself); the rest are read and dropped.
     pub row_cap: Option<u64>,
+    /// The client's character_set_results when the proxy converts text for it (latin1):
+    /// text columns are sent in it, as MariaDB would send them.
+    pub transcode: Option<crate::charset::Charset>,
+    /// Per column of the current result set: its cells are text to convert.
+    text_cols: Vec<bool>,
 }
 
 /// What the last answer was.
@@ -89,6 +94,8 @@ impl<'a> ResultWriter<'a> {
             last_warnings: 0,
             last_error_detail: None,
             row_cap: None,
+            transcode: None,
+            text_cols: Vec::new(),
         }
     }
 
@@ -124,6 +131,26 @@ impl<'a> ResultWriter<'a> {
             self.columns = columns.to_vec();
             return Ok(());
         }
+        let converted;
+        let columns = match self.transcode {
+            Some(cs) => {
+                self.text_cols = columns.iter().map(|c| c.charset != 63).collect();
+                converted = columns
+                    .iter()
+                    .map(|c| {
+                        let mut c = c.clone();
+                        if c.charset != 63 {
+                            let from = crate::charset::Charset::from_collation_id(c.charset);
+                            c.column_length = c.column_length / from.max_len() * cs.max_len();
+                            c.charset = cs.collation_id();
+                        }
+                        c
+                    })
+                    .collect::<Vec<_>>();
+                &converted[..]
+            }
+            None => columns,
+        };
         self.io
             .write_with(|b| wire::put_lenenc_int(b, columns.len() as u64));
         for c in columns {
@@ -168,6 +195,23 @@ impl<'a> ResultWriter<'a> {
             }
             *n += 1;
         }
+        let converted: Row;
+        let cells = match self.transcode {
+            Some(cs) => {
+                converted = cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| match c {
+                        Some(b) if self.text_cols.get(i).copied().unwrap_or(false) => {
+                            Some(bytes::Bytes::from(cs.encode(b).into_owned()))
+                        }
+                        other => other.clone(),
+                    })
+                    .collect();
+                &converted[..]
+            }
+            None => cells,
+        };
         if self.binary {
             let cols = &self.columns;
             self.io.write_with(|b| binary_row(b, cols, cells));

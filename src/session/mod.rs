@@ -2,6 +2,7 @@
 //! prepared statements, and the backend connections pinned while a transaction is open.
 
 mod access;
+mod charsets;
 mod effects;
 mod exec;
 mod grouped;
@@ -104,6 +105,10 @@ pub struct Session {
     diagnostic_statement: bool,
     /// The client's address, as USER() reports it.
     client_host: String,
+    /// character_set_client.
+    client_cs: crate::charset::Charset,
+    /// character_set_results (None: NULL, no conversion).
+    results_cs: Option<crate::charset::Charset>,
     /// The session holds named locks: its connection to the lock data source stays pinned.
     lock_pinned: bool,
     /// The running statement is `DO expr`, planned as `SELECT expr`.
@@ -157,6 +162,8 @@ impl Session {
             diag: Default::default(),
             diagnostic_statement: false,
             client_host: "%".into(),
+            client_cs: Default::default(),
+            results_cs: Some(Default::default()),
             lock_pinned: false,
             do_statement: false,
             last_insert_id: 0,

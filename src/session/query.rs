@@ -43,17 +43,13 @@ impl Session {
         sql: &[u8],
         w: &mut ResultWriter<'_>,
     ) -> std::io::Result<()> {
-        match std::str::from_utf8(sql) {
-            Ok(text) => self.query(text, w).await,
-            Err(_) => {
-                let text = crate::sql::binlit::hex_invalid_literals(
-                    sql,
-                    self.no_backslash_escapes,
-                    self.ansi_quotes,
-                );
-                self.query(&text, w).await
+        if !self.client_cs.converts() {
+            if let Ok(text) = std::str::from_utf8(sql) {
+                return self.query(text, w).await;
             }
         }
+        let text = self.query_text(sql);
+        self.query(&text, w).await
     }
 
     pub async fn query(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> std::io::Result<()> {

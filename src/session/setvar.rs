@@ -328,7 +328,11 @@ impl Session {
             return Err(self.refuse(r).into());
         }
         match parse_set(sql)? {
-            SetStmt::Names(s) | SetStmt::SessionTransaction(s) => {
+            SetStmt::Names(s) => {
+                let backend_sql = self.names(&s)?;
+                self.apply_session_set("names", &backend_sql).await?;
+            }
+            SetStmt::SessionTransaction(s) => {
                 let key = crate::sql::classify::leading_words(&s, 3)[1..]
                     .join(" ")
                     .to_lowercase();
@@ -403,7 +407,13 @@ impl Session {
             self.autocommit = on;
             return Ok(());
         }
-        let value = if constant(&a.value) {
+        let charset_var = matches!(
+            name.as_str(),
+            "character_set_client" | "character_set_results" | "character_set_connection"
+        );
+        let value = if charset_var && constant(&a.value) {
+            self.charset_variable(&name, &a.value)
+        } else if constant(&a.value) {
             a.value.clone()
         } else {
             let (cols, row) = self.evaluate_cell(&a.value, w).await?;

@@ -326,17 +326,36 @@ impl Session {
             )
             .into());
         }
-        let p = parse_execute(
+        let mut p = parse_execute(
             body,
             st.placeholders.len(),
             st.param_types.as_deref(),
             &st.long_data,
         )
         .map_err(|m| SqlError::new(1210, "HY000", m))?;
-        if let Some(t) = p.types {
+        if let Some(t) = p.types.take() {
             st.param_types = Some(t);
         }
         let types = st.param_types.clone().unwrap_or_default();
+        if self.client_cs.converts() {
+            // Text parameters arrive in the client's character set.
+            for (i, v) in p.values.iter_mut().enumerate() {
+                let ty = types.get(i).map(|t| t.0);
+                let text = !matches!(
+                    ty,
+                    Some(
+                        ColumnType::MYSQL_TYPE_BLOB
+                            | ColumnType::MYSQL_TYPE_TINY_BLOB
+                            | ColumnType::MYSQL_TYPE_MEDIUM_BLOB
+                            | ColumnType::MYSQL_TYPE_LONG_BLOB
+                    )
+                );
+                if let (true, mysql_common::value::Value::Bytes(b)) = (text, &*v) {
+                    let utf8 = self.client_cs.decode(b).into_owned().into_bytes();
+                    *v = mysql_common::value::Value::Bytes(utf8);
+                }
+            }
+        }
         if let Some(ParsedStmt { stmt, ansi, refs }) = st.parsed.clone() {
             if ansi == self.ansi_quotes {
                 // Parsed at PREPARE: plan with the parameters bound (they route like literals).

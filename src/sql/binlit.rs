@@ -67,6 +67,70 @@ pub fn hex_invalid_literals(sql: &[u8], no_backslash_escapes: bool, ansi_quotes:
     }
 }
 
+/// A query from a client whose character set is not UTF-8 (latin1), as UTF-8 text: every
+/// byte decoded in the client's set, except the bytes of `_binary` string literals, which
+/// become hex literals (they are bytes, not characters).
+pub fn decode_query(
+    sql: &[u8],
+    cs: crate::charset::Charset,
+    no_backslash_escapes: bool,
+    ansi_quotes: bool,
+) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut plain_from = 0;
+    let mut i = 0;
+    while i < sql.len() {
+        let b = sql[i];
+        match b {
+            b'\'' | b'"' if b == b'\'' || !ansi_quotes => {
+                let (end, bytes) = string_literal(sql, i, no_backslash_escapes);
+                let before = &sql[plain_from..i];
+                let trimmed = before.trim_ascii_end();
+                let binary = trimmed.len() >= 7
+                    && trimmed[trimmed.len() - 7..].eq_ignore_ascii_case(b"_binary")
+                    && trimmed.len().checked_sub(8).is_none_or(|k| {
+                        !(trimmed[k].is_ascii_alphanumeric() || trimmed[k] == b'_')
+                    });
+                match bytes.filter(|_| binary) {
+                    Some(bytes) => {
+                        out.push_str(&cs.decode(before));
+                        if before
+                            .last()
+                            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                        {
+                            out.push(' ');
+                        }
+                        out.push_str("X'");
+                        for c in bytes {
+                            out.push_str(&format!("{c:02X}"));
+                        }
+                        out.push('\'');
+                        plain_from = end;
+                    }
+                    None => {}
+                }
+                i = end;
+            }
+            b'`' | b'"' => i = quoted_end(sql, i, b, false),
+            b'#' => {
+                while i < sql.len() && sql[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if sql.get(i + 1) == Some(&b'*') => {
+                let mut j = i + 2;
+                while j < sql.len() && !(sql[j] == b'*' && sql.get(j + 1) == Some(&b'/')) {
+                    j += 1;
+                }
+                i = (j + 2).min(sql.len());
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&cs.decode(&sql[plain_from..]));
+    out
+}
+
 fn copy_until(
     sql: &[u8],
     i: usize,
@@ -173,6 +237,16 @@ mod tests {
         assert_eq!(hex(sql, true, false), "SELECT X'615CFF', X'FE'");
         // Under ANSI_QUOTES "..." is an identifier: not a literal.
         assert_eq!(hex(sql, true, true), "SELECT X'615CFF', \"\u{FFFD}\"");
+    }
+
+    #[test]
+    fn latin1_queries_decode_except_binary_literals() {
+        let cs = crate::charset::Charset::Latin1;
+        let sql = b"SELECT 'caf\xe9', _binary'\xe9\x00\\'', _BINARY 'x' FROM t";
+        assert_eq!(
+            super::decode_query(sql, cs, false, false),
+            "SELECT 'café', _binary X'E90027', _BINARY X'78' FROM t"
+        );
     }
 
     #[test]
