@@ -10,7 +10,7 @@ use shardgate::server::{Server, Shared};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn kill9(pid: u32) {
+pub(crate) fn kill9(pid: u32) {
     std::process::Command::new("kill")
         .arg("-9")
         .arg(pid.to_string())
@@ -19,7 +19,7 @@ fn kill9(pid: u32) {
 }
 
 /// Kill a shard of the cluster (kill -9) and hand back what restarts it.
-fn kill_shard(cluster: &mut Cluster, i: usize) -> (LocalMariaDb, LocalOptions) {
+pub(crate) fn kill_shard(cluster: &mut Cluster, i: usize) -> (LocalMariaDb, LocalOptions) {
     let victim = cluster.shards.remove(i);
     let mut opts = LocalOptions::new(format!("ds_{i}-again"), victim.workdir());
     opts.port = victim.port();
@@ -28,7 +28,7 @@ fn kill_shard(cluster: &mut Cluster, i: usize) -> (LocalMariaDb, LocalOptions) {
 }
 
 /// A proxy (in this process) over the cluster's shards with the example rules.
-async fn proxy(
+pub(crate) async fn proxy(
     ep: &Endpoints,
     f: impl FnOnce(&mut shardgate::rules::Config),
 ) -> (std::net::SocketAddr, tokio::sync::watch::Sender<bool>) {
@@ -53,7 +53,7 @@ async fn proxy(
 }
 
 /// Query until it succeeds or `within` passes; the time it took.
-async fn eventually(url: &str, sql: &str, within: Duration) -> Result<Duration, String> {
+pub(crate) async fn eventually(url: &str, sql: &str, within: Duration) -> Result<Duration, String> {
     let start = Instant::now();
     let mut last = String::new();
     while start.elapsed() < within {

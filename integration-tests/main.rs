@@ -14,6 +14,7 @@ mod insert_select;
 mod isolation;
 mod joins;
 mod keys;
+mod protection;
 mod protocol;
 mod protofuzz;
 mod queries;

@@ -421,11 +421,10 @@ async fn shard_killed_before_prepare_rolls_back_everywhere() {
     cluster.stop().await;
 }
 
-/// Two transactions each holding one shard's only pooled connection and asking for the
-/// other's: the wait ends with 1205 (the transaction is rolled back, its connections freed)
-/// instead of hanging both for good.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exhausted_pools_do_not_hang_transactions() {
+/// A proxy over the shared cluster with one pooled connection per data source.
+async fn one_connection_pools(
+    max_transactions: Option<u32>,
+) -> (String, tokio::sync::watch::Sender<bool>) {
     let ep = crate::harness::shared();
     let mut config =
         shardgate::rules::parse(shardgate::demo::RULES, "examples/ecommerce/rules.toml")
@@ -436,6 +435,7 @@ async fn exhausted_pools_do_not_hang_transactions() {
         ds.pool_size = 1;
         ds.pool_timeout_ms = 500;
     }
+    config.limits.max_transactions = max_transactions;
     config.server.xa_log = crate::harness::xa_log_path();
     let shared = std::sync::Arc::new(shardgate::server::Shared::new(config).await.expect("start"));
     let server = shardgate::server::Server::bind("127.0.0.1:0", shared)
@@ -447,6 +447,48 @@ async fn exhausted_pools_do_not_hang_transactions() {
     );
     let (stop, rx) = tokio::sync::watch::channel(false);
     tokio::spawn(server.run(rx));
+    (url, stop)
+}
+
+/// With one pooled connection per shard, transactions are admitted one at a time (the
+/// default `max_transactions` is below the smallest pool): a second transaction waits, and
+/// fails with "too busy" (1040, its transaction still open) rather than deadlock the first,
+/// which goes on to the other shard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exhausted_pools_do_not_hang_transactions() {
+    let (url, stop) = one_connection_pools(None).await;
+    let mut a = Conn::from_url(url.as_str()).await.unwrap();
+    let mut b = Conn::from_url(url.as_str()).await.unwrap();
+    a.query_drop("BEGIN").await.unwrap();
+    a.query_drop("SELECT name FROM t_user WHERE user_id = 2")
+        .await
+        .unwrap();
+    b.query_drop("BEGIN").await.unwrap();
+    let started = std::time::Instant::now();
+    let rb = b
+        .query_drop("SELECT name FROM t_user WHERE user_id = 1")
+        .await;
+    assert_eq!(rb.as_ref().err().map(code), Some(1040), "{rb:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    // The first transaction takes the other shard's connection without waiting.
+    a.query_drop("SELECT name FROM t_user WHERE user_id = 1")
+        .await
+        .unwrap();
+    a.query_drop("COMMIT").await.unwrap();
+    // The second one is still open and goes on once the first ended.
+    b.query_drop("SELECT name FROM t_user WHERE user_id = 1")
+        .await
+        .unwrap();
+    b.query_drop("ROLLBACK").await.unwrap();
+    let _ = stop.send(true);
+}
+
+/// With more transactions admitted than the pools hold, two transactions each holding one
+/// shard's only connection and asking for the other's wait at most `pool_timeout_ms`: the
+/// wait ends with 1040 (never 1205, and no transaction is rolled back), both sessions usable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overcommitted_transactions_wait_then_report_too_busy() {
+    let (url, stop) = one_connection_pools(Some(2)).await;
     let mut a = Conn::from_url(url.as_str()).await.unwrap();
     let mut b = Conn::from_url(url.as_str()).await.unwrap();
     a.query_drop("BEGIN").await.unwrap();
@@ -474,12 +516,10 @@ async fn exhausted_pools_do_not_hang_transactions() {
         .iter()
         .map(|r| r.as_ref().err().map(code).unwrap_or(0))
         .collect();
-    assert!(codes.contains(&1205), "{codes:?}");
-    // Both sessions are usable afterwards.
-    a.query_drop("ROLLBACK").await.unwrap();
-    b.query_drop("ROLLBACK").await.unwrap();
-    // (A cross-shard COUNT needs two connections on ds_0 at once, its data query and the
-    // metadata query: with one per pool it fails with 1205 rather than hang.)
+    assert!(codes.contains(&1040) && !codes.contains(&1205), "{codes:?}");
+    for c in [&mut a, &mut b] {
+        c.query_drop("ROLLBACK").await.unwrap();
+    }
     let n: Option<i64> = a
         .query_first("SELECT user_id FROM t_user ORDER BY user_id LIMIT 1")
         .await

@@ -20,6 +20,9 @@ bash scripts/ensure-deps.sh
 # Unit tests and every test target (src/**, tests/, examples, benches as tests).
 # Tests that need MariaDB start their own servers via shardgate::localdb.
 suite_cargo() {
+    # The flash-sale test opens thousands of client connections: raise the soft open-files
+    # limit to the hard one (the test scales itself down when it stays low).
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
     cargo test --all-targets --no-fail-fast
 }
 

@@ -19,6 +19,14 @@ struct Cli {
     /// Tokio worker threads (default: one per CPU core).
     #[arg(long, global = true)]
     worker_threads: Option<usize>,
+    /// Log lines as `text` or `json` (also SHARDGATE_LOG_FORMAT).
+    #[arg(
+        long,
+        global = true,
+        env = "SHARDGATE_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -68,15 +76,29 @@ enum Cmd {
     },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SHARDGATE_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_env("SHARDGATE_LOG")
+            .unwrap_or_else(|_| "info".into())
+    };
+    match cli.log_format {
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init(),
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter())
+            .with_writer(std::io::stderr)
+            .init(),
+    }
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder
         .enable_all()

@@ -52,6 +52,12 @@ pub struct Shared {
     pub txn: crate::txn::Coordinator,
     /// Client TLS and authentication settings (`[server]`).
     pub security: crate::protocol::security::Security,
+    /// Client sessions (SHOW PROCESSLIST, KILL).
+    pub sessions: Arc<crate::sessions::Sessions>,
+    pub metrics: crate::metrics::Metrics,
+    pub slow: crate::slowlog::SlowLog,
+    /// `[limits]` and `[firewall]`.
+    pub limits: crate::limits::Limits,
     /// Tests only: a statement text that makes its session panic (fault injection; not
     /// reachable from the rules file or a client).
     pub inject_panic: std::sync::OnceLock<String>,
@@ -111,7 +117,24 @@ impl Shared {
             let report = txn.recover(&backends).await?;
             tracing::info!("{report}");
         }
+        let slow_path = config
+            .server
+            .slow_log
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let p = std::path::PathBuf::from(p);
+                if p.is_absolute() {
+                    p
+                } else {
+                    config.server.state_dir_path().join(p)
+                }
+            });
         Ok(Shared {
+            sessions: Default::default(),
+            metrics: crate::metrics::Metrics::new(),
+            slow: crate::slowlog::SlowLog::open(config.limits.slow_query_ms, slow_path),
+            limits: crate::limits::Limits::from_config(&config),
             security,
             catalog,
             txn,
@@ -240,6 +263,34 @@ fn version_id(v: &str) -> (u32, bool) {
     (at(0) * 10000 + at(1) * 100 + at(2), mariadb)
 }
 
+/// Pending connections the kernel queues before they are accepted: a flash sale opens
+/// thousands at once, and a short queue drops some of them silently (the client then
+/// waits for a greeting that never comes).
+const ACCEPT_BACKLOG: u32 = 4096;
+
+/// A listener on the first address `addr` resolves to, with [`ACCEPT_BACKLOG`].
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for a in tokio::net::lookup_host(addr).await? {
+        let socket = if a.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(a).and_then(|()| socket.listen(ACCEPT_BACKLOG)) {
+            Ok(l) => return Ok(l),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{addr}: no address"),
+        )
+    }))
+}
+
 /// A running proxy: bound listener plus shutdown handle.
 pub struct Server {
     listener: TcpListener,
@@ -249,7 +300,7 @@ pub struct Server {
 impl Server {
     pub async fn bind(addr: &str, shared: Arc<Shared>) -> std::io::Result<Server> {
         Ok(Server {
-            listener: TcpListener::bind(addr).await?,
+            listener: listen(addr).await?,
             shared,
         })
     }
@@ -261,6 +312,19 @@ impl Server {
     /// Accept until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tokio::spawn(crate::upkeep::run(self.shared.clone(), shutdown.clone()));
+        if let Some(addr) = self.shared.config.server.metrics_listen.clone() {
+            match TcpListener::bind(&addr).await {
+                Ok(l) => {
+                    tracing::info!("metrics on http://{addr}/metrics");
+                    tokio::spawn(crate::metrics::serve(
+                        l,
+                        self.shared.clone(),
+                        shutdown.clone(),
+                    ));
+                }
+                Err(e) => tracing::warn!("metrics_listen {addr}: {e}; no metrics endpoint"),
+            }
+        }
         let next_id = AtomicU32::new(1);
         loop {
             tokio::select! {

@@ -1,5 +1,5 @@
-//! Background upkeep of a running proxy: data sources that were down are probed until they
-//! answer, the catalog is loaded again while some data source's tables are missing from it,
+//! Background upkeep of a running proxy: every data source is probed by its own task (its
+//! circuit breaker, see [`crate::backend`]); when one answers again after being down, the catalog is loaded again while some data source's tables are missing from it,
 //! and this proxy's in-doubt XA branches are resolved (never its transactions in flight,
 //! never another proxy's).
 
@@ -16,6 +16,9 @@ pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Run until `stop` turns true.
 pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+    for b in shared.backends.all() {
+        tokio::spawn(b.clone().monitor(stop.clone()));
+    }
     let mut last_recovery = Instant::now();
     loop {
         tokio::select! {
@@ -28,7 +31,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         }
         let mut came_back = false;
         for b in shared.backends.all() {
-            if b.is_down() && b.probe().await {
+            if b.take_recovered() {
                 tracing::info!("data source {} answers again", b.name());
                 came_back = true;
             }

@@ -7,6 +7,7 @@
 //! change of session state is reported by the server and the pool knows when a connection
 //! is no longer clean.
 
+use super::interrupt::{self, Interrupt};
 use super::packets::{self, Cursor};
 use super::wire::Framed;
 use super::BackendError;
@@ -19,6 +20,7 @@ use mysql_common::proto::MySerialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 
 const COM_QUIT: u8 = 0x01;
 const COM_QUERY: u8 = 0x03;
@@ -40,6 +42,8 @@ pub struct ConnOpts {
     pub connect_timeout: Duration,
     /// Largest packet accepted from the server.
     pub max_packet: usize,
+    /// Turns true when the data source's circuit breaker opens: reads in flight give up.
+    pub trip: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 /// Statement run once on every new (or reset) connection. `net_write_timeout`: a slow client
@@ -89,11 +93,22 @@ pub struct BackendConn {
     send_failed: bool,
     version: (u16, u16, u16),
     opened: Instant,
+    opts: Arc<ConnOpts>,
+    /// The breaker of the data source (see [`ConnOpts::trip`]).
+    trip: Option<watch::Receiver<bool>>,
+    /// The leasing session's interrupt signal (see [`super::interrupt`]).
+    interrupt: Option<watch::Receiver<Interrupt>>,
+    /// The interrupt acted on for the command in flight (a `KILL QUERY` was sent).
+    interrupted: Interrupt,
+    /// The command in flight must not be stopped (transaction control).
+    shielded: bool,
+    /// A `KILL QUERY` for this connection's thread that may not have reached the server.
+    kill: Option<tokio::task::JoinHandle<bool>>,
 }
 
 impl BackendConn {
     /// Open and authenticate a connection, then run the session setup.
-    pub async fn connect(opts: &ConnOpts) -> Result<BackendConn, BackendError> {
+    pub async fn connect(opts: &Arc<ConnOpts>) -> Result<BackendConn, BackendError> {
         let name: Arc<str> = Arc::from(opts.name.as_str());
         let fail = |detail: String| BackendError::Connect {
             data_source: opts.name.clone(),
@@ -127,6 +142,12 @@ impl BackendConn {
             send_failed: false,
             version: (0, 0, 0),
             opened: Instant::now(),
+            opts: opts.clone(),
+            trip: opts.trip.clone(),
+            interrupt: None,
+            interrupted: Interrupt::None,
+            shielded: false,
+            kill: None,
         };
         match tokio::time::timeout(opts.connect_timeout, conn.handshake(opts)).await {
             Err(_) => Err(fail(format!(
@@ -317,13 +338,75 @@ impl BackendConn {
     }
 
     async fn read(&mut self) -> Result<Bytes, BackendError> {
-        match self.io.read_packet().await {
+        let r = if self.trip.is_none() && self.interrupt.is_none() {
+            self.io.read_packet().await
+        } else {
+            self.watched_read().await?
+        };
+        match r {
             Ok(p) => {
                 self.awaiting_reply = false;
                 Ok(p)
             }
             Err(e) => Err(self.lost(e)),
         }
+    }
+
+    /// A read that gives up when the breaker opens, and asks the server to stop the
+    /// statement (then keeps reading its answer) when the session is interrupted.
+    async fn watched_read(&mut self) -> Result<std::io::Result<Bytes>, BackendError> {
+        let read = self.io.read_packet();
+        tokio::pin!(read);
+        loop {
+            tokio::select! {
+                biased;
+                r = &mut read => return Ok(r),
+                _ = interrupt::tripped(&mut self.trip) => {
+                    self.broken = true;
+                    return Err(BackendError::Lost {
+                        data_source: self.name.to_string(),
+                        detail: "the data source stopped answering (its circuit breaker opened)".into(),
+                    });
+                }
+                why = interrupt::raised(&mut self.interrupt),
+                    if self.interrupted == Interrupt::None && !self.shielded =>
+                {
+                    self.interrupted = why;
+                    self.kill = Some(interrupt::spawn_kill(self.opts.clone(), self.thread_id));
+                }
+            }
+        }
+    }
+
+    /// Before the next command: a `KILL QUERY` sent for the previous one must have reached
+    /// the server, or it could stop the wrong statement.
+    async fn settle_kill(&mut self) -> Result<(), BackendError> {
+        let Some(kill) = self.kill.take() else {
+            return Ok(());
+        };
+        let wait = self.opts.connect_timeout + Duration::from_secs(1);
+        match tokio::time::timeout(wait, kill).await {
+            Ok(Ok(true)) => Ok(()),
+            _ => {
+                Err(self
+                    .protocol("a KILL QUERY for the previous statement did not complete".into()))
+            }
+        }
+    }
+
+    /// Watch this session's interrupt signal while leased (None: back in the pool).
+    pub fn set_interrupt(&mut self, rx: Option<watch::Receiver<Interrupt>>) {
+        self.interrupt = rx;
+    }
+
+    /// The server's error for a statement, as the client gets it: a statement this proxy
+    /// stopped ends with the reason it was stopped for.
+    fn server_error(&self, pkt: &[u8]) -> BackendError {
+        let e = packets::err_packet(pkt);
+        if self.interrupted != Interrupt::None && e.code == 1317 {
+            return BackendError::Server(self.interrupted.error());
+        }
+        BackendError::Server(e)
     }
 
     async fn flush(&mut self) -> Result<(), BackendError> {
@@ -396,6 +479,9 @@ impl BackendConn {
         if self.broken || self.phase != Phase::Idle {
             return Err(self.protocol("command sent while a result is pending".into()));
         }
+        self.settle_kill().await?;
+        self.interrupted = Interrupt::None;
+        self.shielded = interrupt::is_transaction_control(sql);
         self.io.write_command(COM_QUERY, sql.as_bytes());
         self.send_failed = false;
         if let Err(e) = self.flush().await {
@@ -438,7 +524,7 @@ impl BackendConn {
             }
             Some(0xff) => {
                 self.phase = Phase::Idle;
-                Err(BackendError::Server(packets::err_packet(&pkt)))
+                Err(self.server_error(&pkt))
             }
             Some(0xfb) => {
                 // LOCAL INFILE request: never asked for (no CLIENT_LOCAL_FILES). Refuse it
@@ -484,7 +570,7 @@ impl BackendConn {
             }
             Some(0xff) => {
                 self.phase = Phase::Idle;
-                Err(BackendError::Server(packets::err_packet(&pkt)))
+                Err(self.server_error(&pkt))
             }
             _ => match packets::text_row(pkt, n) {
                 Ok(r) => Ok(Some(r)),
@@ -506,7 +592,7 @@ impl BackendConn {
             }
             Some(0xff) => {
                 self.phase = Phase::Idle;
-                Err(BackendError::Server(packets::err_packet(&pkt)))
+                Err(self.server_error(&pkt))
             }
             _ => Ok(Some(pkt)),
         }
@@ -607,6 +693,7 @@ impl BackendConn {
         if self.broken || self.phase != Phase::Idle {
             return Err(self.protocol("command sent while a result is pending".into()));
         }
+        self.settle_kill().await?;
         self.io.write_command(COM_STMT_PREPARE, sql.as_bytes());
         self.flush().await?;
         let pkt = self.read().await?;
@@ -649,6 +736,7 @@ impl BackendConn {
         if self.broken || self.phase != Phase::Idle {
             return Err(self.protocol("reset while a result is pending".into()));
         }
+        self.settle_kill().await?;
         self.io.write_command(COM_RESET_CONNECTION, &[]);
         self.flush().await?;
         let pkt = self.read().await?;
@@ -675,6 +763,7 @@ impl BackendConn {
         if self.broken || self.phase != Phase::Idle {
             return Err(self.protocol("ping while a result is pending".into()));
         }
+        self.settle_kill().await?;
         self.io.write_command(COM_PING, &[]);
         self.flush().await?;
         let pkt = self.read().await?;

@@ -8,12 +8,16 @@
 //! such a connection is reset before anyone else uses it.
 
 mod conn;
+mod health;
+mod interrupt;
 mod packets;
 mod pool;
 mod query;
 mod wire;
 
 pub use conn::{BackendConn, ConnOpts, Head};
+pub use health::{BreakerState, HealthSettings, HealthSnapshot};
+pub use interrupt::{Interrupt, Scope};
 pub use pool::{Backend, Lease, SessionState};
 pub use query::{
     describe, exec_drop, query_collect, query_text, spawn_query, NodeMsg, RowStream, TextResult,
@@ -85,7 +89,10 @@ impl Backends {
         let map = config
             .data_sources
             .iter()
-            .map(|(name, ds)| (name.clone(), Arc::new(Backend::new(name, ds))))
+            .map(|(name, ds)| {
+                let b = Backend::new(name, ds, config.health.settings());
+                (name.clone(), Arc::new(b))
+            })
             .collect();
         Backends { map: Arc::new(map) }
     }

@@ -1,4 +1,6 @@
 use super::conn::{BackendConn, ConnOpts};
+use super::health::{Health, HealthSettings};
+use super::interrupt::{self, Scope};
 use super::BackendError;
 use crate::error::{SqlError, SqlResult};
 use crate::rules::DataSourceConfig;
@@ -45,7 +47,15 @@ const MAX_IDLE: Duration = Duration::from_secs(600);
 
 pub struct Backend {
     name: String,
-    opts: ConnOpts,
+    opts: Arc<ConnOpts>,
+    /// The probes' settings: the probe timeout as connect timeout, no breaker watch.
+    probe_opts: Arc<ConnOpts>,
+    pub health: Health,
+    /// Statements waiting for a connection now, and the most allowed (0: no bound).
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+    /// The data source was unhealthy and answers again (see [`Backend::take_recovered`]).
+    recovered: std::sync::atomic::AtomicBool,
     idle: Mutex<Vec<Pooled>>,
     limit: Arc<Semaphore>,
     /// Longest wait for a free connection.
@@ -61,7 +71,8 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub fn new(name: &str, ds: &DataSourceConfig) -> Backend {
+    pub fn new(name: &str, ds: &DataSourceConfig, settings: HealthSettings) -> Backend {
+        let health = Health::new(name, settings);
         let opts = ConnOpts {
             name: name.to_string(),
             host: ds.host.clone(),
@@ -71,10 +82,21 @@ impl Backend {
             database: ds.database.clone(),
             connect_timeout: Duration::from_millis(ds.connect_timeout_ms.max(1)),
             max_packet: 1 << 30,
+            trip: settings.enabled.then(|| health.subscribe()),
+        };
+        let probe_opts = ConnOpts {
+            connect_timeout: settings.timeout,
+            trip: None,
+            ..opts.clone()
         };
         Backend {
             name: name.to_string(),
-            opts,
+            opts: Arc::new(opts),
+            probe_opts: Arc::new(probe_opts),
+            health,
+            waiting: Default::default(),
+            max_waiting: ds.max_waiting as usize,
+            recovered: Default::default(),
             idle: Mutex::new(Vec::new()),
             limit: Arc::new(Semaphore::new(ds.pool_size.max(1) as usize)),
             timeout: Duration::from_millis(ds.pool_timeout_ms.max(1)),
@@ -85,25 +107,90 @@ impl Backend {
         }
     }
 
-    /// The last attempt to connect failed: statements that can run anywhere go elsewhere,
-    /// and the upkeep task probes it until it answers.
+    /// The data source is not usable now: the last attempt to connect failed, or its
+    /// breaker is open. Statements that can run anywhere go elsewhere.
     pub fn is_down(&self) -> bool {
-        self.down.load(Ordering::Relaxed)
+        self.down.load(Ordering::Relaxed) || self.health.is_open()
     }
 
-    /// Try to connect once (a probe); records the outcome.
-    pub async fn probe(&self) -> bool {
-        match BackendConn::connect(&self.opts).await {
-            Ok(c) => {
-                self.down.store(false, Ordering::Relaxed);
-                c.quit().await;
-                true
+    /// Whether the data source answers again since it was down or its breaker opened
+    /// (clears it): the upkeep task then reloads what it missed.
+    pub fn take_recovered(&self) -> bool {
+        self.recovered.swap(false, Ordering::Relaxed)
+    }
+
+    /// Statements waiting for a connection of this data source now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Probe the data source every `interval` until `stop` turns true: a ping on a
+    /// connection of its own, within the probe timeout. Outcomes drive the breaker. With
+    /// the breaker disabled, only a data source found down is probed (until it answers).
+    pub async fn monitor(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let settings = self.health.settings;
+        let mut conn: Option<BackendConn> = None;
+        loop {
+            tokio::select! {
+                _ = stop.changed() => {
+                    if *stop.borrow() {
+                        break;
+                    }
+                }
+                _ = tokio::time::sleep(settings.interval) => {}
             }
-            Err(_) => {
-                self.down.store(true, Ordering::Relaxed);
-                false
+            if !settings.enabled && !self.down.load(Ordering::Relaxed) {
+                continue;
+            }
+            let unhealthy = self.is_down();
+            if unhealthy {
+                self.health.set_probing(true);
+            }
+            let outcome = tokio::time::timeout(settings.timeout, async {
+                if let Some(c) = conn.as_mut() {
+                    if c.ping().await.is_ok() {
+                        return Ok(());
+                    }
+                    conn = None;
+                }
+                let mut c = BackendConn::connect(&self.probe_opts).await?;
+                c.ping().await?;
+                conn = Some(c);
+                Ok::<(), BackendError>(())
+            })
+            .await;
+            match outcome {
+                Ok(Ok(())) => {
+                    self.down.store(false, Ordering::Relaxed);
+                    self.health.record_success();
+                    if unhealthy {
+                        self.recovered.store(true, Ordering::Relaxed);
+                    }
+                }
+                Ok(Err(e)) => {
+                    conn = None;
+                    if matches!(e, BackendError::Connect { .. }) {
+                        self.down.store(true, Ordering::Relaxed);
+                    }
+                    self.health.record_failure(&e.to_sql().message);
+                }
+                Err(_) => {
+                    conn = None;
+                    self.health.record_failure(&format!(
+                        "no answer to a ping within {} ms",
+                        settings.timeout.as_millis()
+                    ));
+                }
             }
         }
+        if let Some(c) = conn {
+            c.quit().await;
+        }
+    }
+
+    /// Longest wait for a free connection (`pool_timeout_ms`).
+    pub fn pool_timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Connections this pool may hold at once.
@@ -142,25 +229,14 @@ impl Backend {
     /// statement's connections per data source as one batch, data sources in a fixed order,
     /// means statements never hold some connections while waiting for more of the same pool.
     pub async fn acquire_many(self: &Arc<Self>, n: usize) -> SqlResult<Vec<Lease>> {
+        if self.health.is_open() {
+            return Err(self.health.open_error());
+        }
         let n32 = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
-        let mut permit = match tokio::time::timeout(
-            self.timeout,
-            self.limit.clone().acquire_many_owned(n32),
-        )
-        .await
-        {
-            Ok(p) => p.map_err(|_| SqlError::internal("backend pool closed"))?,
-            Err(_) => {
-                return Err(SqlError::new(
-                    1205,
-                    "HY000",
-                    format!(
-                        "Lock wait timeout exceeded; try restarting transaction (no free connection to data source {} within {} ms)",
-                        self.name,
-                        self.timeout.as_millis()
-                    ),
-                ))
-            }
+        let scope = Scope::current();
+        let mut permit = match self.limit.clone().try_acquire_many_owned(n32) {
+            Ok(p) => p,
+            Err(_) => self.wait_for_permits(n32, scope.as_deref()).await?,
         };
         let count = n.max(1);
         let mut permits = Vec::with_capacity(count);
@@ -178,28 +254,84 @@ impl Backend {
                 Some(p) => (p, true),
                 None => (self.open().await.map_err(SqlError::from)?, false),
             };
-            out.push(Lease {
+            let mut lease = Lease {
                 pooled: Some(pooled),
                 backend: self.clone(),
                 _permit: Some(one),
                 broken: false,
                 reused,
-            });
+                scope: None,
+                slot: None,
+            };
+            lease.attach(scope.clone());
+            out.push(lease);
         }
         Ok(out)
+    }
+
+    /// Wait for `n` pool slots: at most `pool_timeout_ms`, with at most `max_waiting`
+    /// statements waiting; given up when the breaker opens or the session is interrupted.
+    async fn wait_for_permits(
+        &self,
+        n: u32,
+        scope: Option<&Scope>,
+    ) -> SqlResult<OwnedSemaphorePermit> {
+        let before = self.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waiting = Waiting(&self.waiting);
+        if self.max_waiting > 0 && before >= self.max_waiting {
+            return Err(self.too_busy(&format!(
+                "{before} statements are already waiting for one of its {} connections (max_waiting = {})",
+                self.size, self.max_waiting
+            )));
+        }
+        let mut trip = self.opts.trip.clone();
+        let mut raised = scope.map(|s| s.subscribe());
+        tokio::select! {
+            p = tokio::time::timeout(self.timeout, self.limit.clone().acquire_many_owned(n)) => match p {
+                Ok(p) => p.map_err(|_| SqlError::internal("backend pool closed")),
+                Err(_) => Err(self.too_busy(&format!(
+                    "no free connection within {} ms (pool_size = {}, {} waiting)",
+                    self.timeout.as_millis(),
+                    self.size,
+                    self.waiting()
+                ))),
+            },
+            _ = interrupt::tripped(&mut trip) => Err(self.health.open_error()),
+            why = interrupt::raised(&mut raised) => Err(why.error()),
+        }
+    }
+
+    /// A statement could not get a connection in time: the server is busy, not a lock
+    /// wait (a transaction keeps going; the client may retry the statement).
+    fn too_busy(&self, detail: &str) -> SqlError {
+        SqlError::new(
+            1040,
+            "HY000",
+            format!(
+                "Too many connections: data source {} is too busy: {detail}",
+                self.name
+            ),
+        )
     }
 
     /// A connection of its own for a session that holds it for its lifetime (temporary
     /// tables, named locks): outside the pool's size, never returned to it.
     pub async fn dedicated(self: &Arc<Self>) -> SqlResult<Lease> {
+        if self.health.is_open() {
+            return Err(self.health.open_error());
+        }
         let pooled = self.open().await.map_err(SqlError::from)?;
-        Ok(Lease {
+        let mut lease = Lease {
             pooled: Some(pooled),
             backend: self.clone(),
             _permit: None,
             broken: false,
             reused: false,
-        })
+            scope: None,
+            slot: None,
+        };
+        lease.attach(Scope::current());
+        Ok(lease)
     }
 
     async fn open(&self) -> Result<Pooled, BackendError> {
@@ -211,6 +343,7 @@ impl Backend {
             Err(e) => {
                 if matches!(e, BackendError::Connect { .. }) {
                     self.down.store(true, Ordering::Relaxed);
+                    self.health.record_failure(&e.to_sql().message);
                 }
                 return Err(e);
             }
@@ -281,6 +414,11 @@ pub struct Lease {
     broken: bool,
     /// Taken from the pool (not opened for this lease).
     reused: bool,
+    /// The session this lease serves (its interrupt signal; its list of backend threads).
+    scope: Option<(Arc<Scope>, u64)>,
+    /// The session's transaction slot (see [`crate::session`]'s transaction admission),
+    /// held while any of its pinned connections is.
+    slot: Option<Arc<OwnedSemaphorePermit>>,
 }
 
 impl Lease {
@@ -291,6 +429,26 @@ impl Lease {
 
     pub fn data_source(&self) -> &str {
         &self.backend.name
+    }
+
+    /// Serve `scope`'s session: watch its interrupt signal, list the thread in it.
+    fn attach(&mut self, scope: Option<Arc<Scope>>) {
+        let Some(scope) = scope else { return };
+        let Some(p) = self.pooled.as_mut() else {
+            return;
+        };
+        p.conn.set_interrupt(Some(scope.subscribe()));
+        let key = scope.register(Arc::from(self.backend.name.as_str()), p.conn.thread_id());
+        self.scope = Some((scope, key));
+    }
+
+    /// Hold the session's transaction slot with this connection.
+    pub fn hold_slot(&mut self, slot: Arc<OwnedSemaphorePermit>) {
+        self.slot = Some(slot);
+    }
+
+    pub fn slot(&self) -> Option<&Arc<OwnedSemaphorePermit>> {
+        self.slot.as_ref()
     }
 
     /// Whether the connection came from the pool rather than being opened for this lease.
@@ -313,7 +471,11 @@ impl Lease {
 
     /// Swap the connection for a newly opened one (after the pooled one was found dead).
     pub async fn reconnect(&mut self) -> Result<(), BackendError> {
-        let fresh = self.backend.open().await?;
+        let mut fresh = self.backend.open().await?;
+        if let Some((scope, key)) = &self.scope {
+            fresh.conn.set_interrupt(Some(scope.subscribe()));
+            scope.update(*key, fresh.conn.thread_id());
+        }
         if let Some(old) = self.pooled.replace(fresh) {
             drop(old);
         }
@@ -369,10 +531,14 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        if let Some((scope, key)) = self.scope.take() {
+            scope.unregister(key);
+        }
         let Some(mut p) = self.pooled.take() else {
             return;
         };
         let c = &mut p.conn;
+        c.set_interrupt(None);
         let clean = self._permit.is_some()
             && !self.broken
             && !c.is_broken()
@@ -389,5 +555,14 @@ impl Drop for Lease {
         if let Ok(mut idle) = self.backend.idle.lock() {
             idle.push(p);
         }
+    }
+}
+
+/// Counts a statement among a pool's waiters while it waits.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }

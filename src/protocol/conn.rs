@@ -36,6 +36,12 @@ pub async fn refuse(stream: TcpStream, e: &SqlError) -> std::io::Result<()> {
 
 /// Serve one client until it quits or the connection breaks.
 pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std::io::Result<()> {
+    // A second handle on the socket: the session watches it for the client hanging up
+    // while a statement runs (the main handle is busy writing the answer).
+    let std_stream = stream.into_std()?;
+    let watch = std_stream.try_clone().ok();
+    let stream = TcpStream::from_std(std_stream)?;
+    let watch = watch.and_then(|d| TcpStream::from_std(d).ok());
     let host = match stream.peer_addr() {
         Ok(a) if a.ip().is_loopback() => "localhost".to_string(),
         Ok(a) => a.ip().to_string(),
@@ -63,6 +69,7 @@ pub async fn serve(stream: TcpStream, shared: Arc<Shared>, conn_id: u32) -> std:
         return Ok(());
     };
     let mut session = Session::new(shared.clone(), conn_id, login.user);
+    session.set_client_watch(watch);
     session.set_client_host(host);
     session.set_charset(crate::charset::Charset::from_collation_id(u16::from(
         login.collation,
@@ -102,9 +109,18 @@ async fn command_loop(
     deprecate_eof: bool,
     scramble: &[u8; 20],
 ) -> std::io::Result<()> {
+    let mut killed = session.killed();
     loop {
         io.reset_seq();
-        let Some(pkt) = io.read_packet().await? else {
+        if *killed.borrow() {
+            return Ok(());
+        }
+        // A killed session closes even while it waits for its next command.
+        let read = tokio::select! {
+            r = io.read_packet() => r?,
+            _ = killed.wait_for(|k| *k) => return Ok(()),
+        };
+        let Some(pkt) = read else {
             return Ok(());
         };
         let Some((&cmd, body)) = pkt.split_first() else {

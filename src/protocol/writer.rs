@@ -46,6 +46,19 @@ pub struct ResultWriter<'a> {
     pub transcode: Option<crate::charset::Charset>,
     /// Per column of the current result set: its cells are text to convert.
     text_cols: Vec<bool>,
+    /// `[limits] max_result_rows` / `max_result_bytes` (0: none) and the error a result past
+    /// them ends with instead of its end packet.
+    limits: ResultLimits,
+    result_bytes: u64,
+    over_limit: Option<SqlError>,
+}
+
+/// Most rows and bytes one result may have (0: no limit), and the user named in the error.
+#[derive(Debug, Clone, Default)]
+pub struct ResultLimits {
+    pub rows: u64,
+    pub bytes: u64,
+    pub user: String,
 }
 
 /// What the last answer was.
@@ -96,7 +109,15 @@ impl<'a> ResultWriter<'a> {
             row_cap: None,
             transcode: None,
             text_cols: Vec::new(),
+            limits: ResultLimits::default(),
+            result_bytes: 0,
+            over_limit: None,
         }
+    }
+
+    /// Apply result limits to what this writer sends (not to captures).
+    pub fn set_limits(&mut self, limits: ResultLimits) {
+        self.limits = limits;
     }
 
     /// Whether the answer is kept in memory (a subquery the proxy evaluates).
@@ -131,6 +152,8 @@ impl<'a> ResultWriter<'a> {
             self.columns = columns.to_vec();
             return Ok(());
         }
+        self.result_bytes = 0;
+        self.over_limit = None;
         let converted;
         let columns = match self.transcode {
             Some(cs) => {
@@ -189,11 +212,36 @@ impl<'a> ResultWriter<'a> {
             c.rows.push(cells.to_vec());
             return Ok(());
         }
+        if self.over_limit.is_some() {
+            return Ok(());
+        }
         if let Outcome::Rows(n) = &mut self.outcome {
             if self.row_cap.is_some_and(|cap| *n >= cap) {
                 return Ok(());
             }
+            if self.limits.rows > 0 && *n >= self.limits.rows {
+                self.over_limit = Some(crate::limits::Limits::result_error(
+                    &self.limits.user,
+                    "max_result_rows",
+                    self.limits.rows,
+                ));
+                return Ok(());
+            }
             *n += 1;
+        }
+        if self.limits.bytes > 0 {
+            self.result_bytes += cells
+                .iter()
+                .map(|c| c.as_ref().map_or(1, |b| b.len() as u64 + 1))
+                .sum::<u64>();
+            if self.result_bytes > self.limits.bytes {
+                self.over_limit = Some(crate::limits::Limits::result_error(
+                    &self.limits.user,
+                    "max_result_bytes",
+                    self.limits.bytes,
+                ));
+                return Ok(());
+            }
         }
         let converted: Row;
         let cells = match self.transcode {
@@ -229,6 +277,10 @@ impl<'a> ResultWriter<'a> {
         self.last_warnings = warnings;
         if self.capture.is_some() {
             return Ok(());
+        }
+        if let Some(e) = self.over_limit.take() {
+            // The rows past the limit were dropped: the result ends with the error.
+            return self.error(&e).await;
         }
         let st = self.status;
         if self.deprecate_eof {

@@ -72,6 +72,12 @@ pub struct ServerConfig {
     /// `connect_timeout`, default 10).
     #[serde(default = "default_connect_timeout")]
     pub connect_timeout: u32,
+    /// Prometheus metrics over HTTP (`GET /metrics`) on this address (None: off).
+    #[serde(default)]
+    pub metrics_listen: Option<String>,
+    /// Slow-query log file (relative: in the state directory; None: the log stream only).
+    #[serde(default)]
+    pub slow_log: Option<String>,
 }
 
 fn default_connect_timeout() -> u32 {
@@ -120,6 +126,8 @@ impl Default for ServerConfig {
             caching_sha2_cache: Sha2Cache::default(),
             rsa_private_key: None,
             connect_timeout: default_connect_timeout(),
+            metrics_listen: None,
+            slow_log: None,
         }
     }
 }
@@ -216,14 +224,17 @@ pub struct DataSourceConfig {
     /// Connection pool size (default 16).
     #[serde(default = "default_pool_size")]
     pub pool_size: u32,
-    /// How long a statement waits for a free pooled connection before failing with 1205
-    /// (inside a transaction that rolls it back, freeing its connections: two transactions
-    /// each holding one shard's last connection and waiting for the other's cannot hang).
+    /// How long a statement waits for a free pooled connection before failing with 1040
+    /// ("too busy"; a transaction stays open and the statement may be retried).
     #[serde(default = "default_pool_timeout_ms")]
     pub pool_timeout_ms: u64,
     /// Longest wait for a new backend connection to be established and logged in.
     #[serde(default = "default_connect_timeout_ms")]
     pub connect_timeout_ms: u64,
+    /// Most statements waiting for a connection at once; past it a statement fails at once
+    /// with 1040 (0: no bound but `pool_timeout_ms`).
+    #[serde(default)]
+    pub max_waiting: u32,
 }
 
 fn default_pool_timeout_ms() -> u64 {
@@ -278,6 +289,12 @@ pub(crate) struct RawConfig {
     pub data_sources: BTreeMap<String, DataSourceConfig>,
     #[serde(default)]
     pub databases: BTreeMap<String, RawDatabase>,
+    #[serde(default)]
+    pub health: super::protect::HealthConfig,
+    #[serde(default)]
+    pub limits: super::protect::LimitsConfig,
+    #[serde(default)]
+    pub firewall: super::protect::FirewallConfig,
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,6 +23,7 @@ pub(crate) mod datetime;
 mod error;
 mod inline;
 mod model;
+mod protect;
 mod route;
 mod validate;
 mod validate_algo;
@@ -49,6 +50,9 @@ pub use inline::{expand_node_expression, InlineTemplate};
 pub use model::{
     Account, Config, DataNode, KeyGenerator, KeyGeneratorKind, LogicalDatabase, ShardedTable,
     Strategy, TableRule,
+};
+pub use protect::{
+    DatabaseLimits, FirewallConfig, HealthConfig, LimitsConfig, StatementLimit, UserLimits,
 };
 pub use values::{shard_hash, ShardValue, Values};
 

@@ -16,6 +16,9 @@ pub struct Config {
     pub databases: BTreeMap<String, LogicalDatabase>,
     /// Client accounts by name: from `[[users]]` and every `[[databases.<db>.users]]`.
     pub accounts: BTreeMap<String, Account>,
+    pub health: super::protect::HealthConfig,
+    pub limits: super::protect::LimitsConfig,
+    pub firewall: super::protect::FirewallConfig,
 }
 
 /// A client account of the proxy.

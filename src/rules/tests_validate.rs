@@ -44,7 +44,7 @@ fn syntax_and_shape_errors() {
         ("[server\nlisten = 1\n".to_string(), "test.toml:1:8: invalid table header: expected `.`, `]`"),
         (
             "[server]\nlisten = \"a:1\"\nport = 5\n".to_string(),
-            "test.toml:3:1: unknown field `port`, expected one of `listen`, `server_version`, `worker_id`, `snowflake_epoch`, `max_clock_backwards_ms`, `max_connections`, `transaction_mode`, `xa_log`, `state_dir`, `lock_wait_timeout`, `max_memory_rows`, `tls_cert`, `tls_key`, `require_secure_transport`, `default_auth_plugin`, `caching_sha2_cache`, `rsa_private_key`, `connect_timeout`",
+            "test.toml:3:1: unknown field `port`, expected one of `listen`, `server_version`, `worker_id`, `snowflake_epoch`, `max_clock_backwards_ms`, `max_connections`, `transaction_mode`, `xa_log`, `state_dir`, `lock_wait_timeout`, `max_memory_rows`, `tls_cert`, `tls_key`, `require_secure_transport`, `default_auth_plugin`, `caching_sha2_cache`, `rsa_private_key`, `connect_timeout`, `metrics_listen`, `slow_log`",
         ),
         (format!("{ds}pool_size = \"big\"\n"), "test.toml:6:13: invalid type: string \"big\", expected u32"),
         ("[data_sources.ds_0]\nhost = \"h\"\n".to_string(), "test.toml:1:1: missing field `port`"),

@@ -95,12 +95,89 @@ pub(crate) fn build(raw: RawConfig, origin: &str) -> Result<Config, RulesError> 
             ));
         }
     }
+    check_protection(&cx, &raw, &databases, &accounts)?;
     Ok(Config {
         server: raw.server,
         data_sources: raw.data_sources,
         databases,
         accounts,
+        health: raw.health,
+        limits: raw.limits,
+        firewall: raw.firewall,
     })
+}
+
+/// `[health]`, `[limits]`, `[firewall]` and `[server] metrics_listen`: names that exist,
+/// values that mean something.
+fn check_protection(
+    cx: &Ctx,
+    raw: &RawConfig,
+    databases: &BTreeMap<String, LogicalDatabase>,
+    accounts: &BTreeMap<String, Account>,
+) -> Result<(), RulesError> {
+    let h = &raw.health;
+    if h.probe_interval_ms == 0 || h.probe_timeout_ms == 0 {
+        return Err(cx.err(
+            "health",
+            "probe_interval_ms and probe_timeout_ms must be at least 1",
+        ));
+    }
+    if h.failures == 0 {
+        return Err(cx.err("health.failures", "must be at least 1"));
+    }
+    if let Some(addr) = &raw.server.metrics_listen {
+        if addr.parse::<std::net::SocketAddr>().is_err() {
+            return Err(cx.err(
+                "server.metrics_listen",
+                format!("`{addr}` is not an `ip:port` address"),
+            ));
+        }
+    }
+    let l = &raw.limits;
+    if l.max_transactions == Some(0) {
+        return Err(cx.err("limits.max_transactions", "must be at least 1"));
+    }
+    for name in l.users.keys() {
+        if !accounts.contains_key(name) {
+            return Err(cx.err(format!("limits.users.{name}"), "no such user"));
+        }
+    }
+    for name in l.databases.keys() {
+        if !databases.contains_key(name) {
+            return Err(cx.err(
+                format!("limits.databases.{name}"),
+                "no such logical database",
+            ));
+        }
+    }
+    for (i, s) in l.statements.iter().enumerate() {
+        if s.max_qps == 0 {
+            return Err(cx.err(
+                format!("limits.statements[{i}].max_qps"),
+                "must be at least 1",
+            ));
+        }
+        if crate::sql::fingerprint::fingerprint(&s.statement).is_empty() {
+            return Err(cx.err(format!("limits.statements[{i}].statement"), "is empty"));
+        }
+    }
+    for t in &raw.firewall.deny_full_scatter {
+        let (db, table) = match t.split_once('.') {
+            Some((d, t)) => (Some(d), t),
+            None => (None, t.as_str()),
+        };
+        let found = databases
+            .iter()
+            .filter(|(name, _)| db.is_none_or(|d| d == name.as_str()))
+            .any(|(_, d)| matches!(d.tables.get(table), Some(TableRule::Sharded(_))));
+        if !found {
+            return Err(cx.err(
+                "firewall.deny_full_scatter",
+                format!("`{t}` is not a sharded table of the rules"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Accounts from `[[users]]` and the per-database user lists. One name is one account: it

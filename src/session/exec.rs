@@ -11,6 +11,7 @@ use crate::plan::Plan;
 use crate::protocol::writer::ResultWriter;
 use crate::result::{ColumnDef, OkInfo, Row};
 use bytes::Bytes;
+use std::sync::Arc;
 
 impl Session {
     /// Execute a plan and answer the client.
@@ -21,6 +22,7 @@ impl Session {
     ) -> FlowResult<()> {
         let adjusted = self.adjust_plan(plan, w);
         let plan = adjusted.as_ref().unwrap_or(plan);
+        self.last_route = Some((plan.kind, plan.nodes.len()));
         if self.next_txn.is_some() && !self.in_txn && !plan.ddl {
             // `SET TRANSACTION ...` applies to the next transaction: in autocommit mode the
             // statement's own, so it runs as a transaction of its own.
@@ -315,7 +317,11 @@ impl Session {
                 let mut lease = if lifetime {
                     backend.dedicated().await?
                 } else {
-                    backend.acquire().await?
+                    // Admission first, then the connection: never hold one while waiting.
+                    let slot = self.transaction_slot(&backend).await?;
+                    let mut lease = backend.acquire().await?;
+                    lease.hold_slot(slot);
+                    lease
                 };
                 lease.apply_state(&self.state).await?;
                 super::Pinned {
@@ -334,6 +340,41 @@ impl Session {
             }
         }
         Ok(p.lease)
+    }
+
+    /// The session's transaction slot (see [`crate::limits::Limits::transactions`]): the one
+    /// its pinned connections hold, or a new one, waited for like a pooled connection.
+    async fn transaction_slot(
+        &self,
+        backend: &crate::backend::Backend,
+    ) -> Result<Arc<tokio::sync::OwnedSemaphorePermit>, SqlError> {
+        if let Some(s) = self.pinned.values().find_map(|p| p.lease.slot().cloned()) {
+            return Ok(s);
+        }
+        let sem = self.shared.limits.transactions.clone();
+        if let Ok(p) = sem.clone().try_acquire_owned() {
+            return Ok(Arc::new(p));
+        }
+        let wait = backend.pool_timeout();
+        let mut raised = self.scope().subscribe();
+        tokio::select! {
+            p = tokio::time::timeout(wait, sem.acquire_owned()) => match p {
+                Ok(Ok(p)) => Ok(Arc::new(p)),
+                Ok(Err(_)) => Err(SqlError::internal("transaction admission closed")),
+                Err(_) => Err(SqlError::new(
+                    1040,
+                    "HY000",
+                    format!(
+                        "Too many connections: {} transactions hold connections (the [limits] max_transactions) and none ended within {} ms",
+                        self.shared.limits.max_transactions,
+                        wait.as_millis()
+                    ),
+                )),
+            },
+            why = raised.wait_for(|i| *i != crate::backend::Interrupt::None) => {
+                Err(why.map(|v| v.error()).unwrap_or_else(|_| SqlError::internal("interrupt")))
+            }
+        }
     }
 
     pub(super) fn repin(&mut self, lease: Lease) {

@@ -2,10 +2,12 @@
 //! prepared statements, and the backend connections pinned while a transaction is open.
 
 mod access;
+mod admin;
 mod charsets;
 mod effects;
 mod exec;
 mod grouped;
+mod guard;
 mod infoschema;
 mod insert_select;
 mod query;
@@ -130,12 +132,22 @@ pub struct Session {
     shipped_derived: Vec<(Bytes, Vec<crate::result::ColumnDef>)>,
     /// Parsed templates of repeated text SELECTs.
     templates: template::Templates,
+    /// The session's entry among the proxy's sessions (processlist, KILL, interrupts).
+    registration: crate::sessions::Registration,
+    /// Route kind and node count of the statement's last plan (metrics, slow log).
+    last_route: Option<(crate::route::RouteKind, usize)>,
+    /// A second handle on the client's socket, watched for the client hanging up.
+    client_watch: Option<Arc<tokio::net::TcpStream>>,
 }
 
 impl Session {
     pub fn new(shared: Arc<Shared>, conn_id: u32, user: String) -> Session {
         let utc_offset = shared.initial_utc_offset;
+        let registration = shared.sessions.register(conn_id, &user, "%");
         Session {
+            registration,
+            last_route: None,
+            client_watch: None,
             shared,
             conn_id,
             user,
@@ -182,8 +194,20 @@ impl Session {
         &self.shared
     }
 
+    /// Turns true when the session is killed (`KILL <id>`): the connection closes.
+    pub fn killed(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.registration.info.killed()
+    }
+
+    /// Watch this handle on the client's socket while statements run (see
+    /// [`guard`]).
+    pub fn set_client_watch(&mut self, s: Option<tokio::net::TcpStream>) {
+        self.client_watch = s.map(Arc::new);
+    }
+
     /// The client's host, as USER() reports it.
     pub fn set_client_host(&mut self, host: String) {
+        self.registration.info.set_host(&host);
         self.client_host = host;
     }
 
@@ -207,6 +231,7 @@ impl Session {
         match allowed.iter().find(|d| d.name.eq_ignore_ascii_case(name)) {
             Some(d) => {
                 self.db = Some(d.name.clone());
+                self.registration.info.set_db(Some(&d.name));
                 Ok(())
             }
             None if self.shared.database(name).is_some() => Err(SqlError::new(
@@ -258,6 +283,8 @@ impl Session {
 
     pub async fn change_user(&mut self, user: String) {
         self.reset().await;
+        self.registration.info.set_user(&user);
+        self.registration.info.set_db(None);
         self.user = user;
         self.db = None;
     }

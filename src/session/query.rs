@@ -56,11 +56,21 @@ impl Session {
         self.shared
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let r = match self.scan(sql) {
-            Ok(text) => self.dispatch(&text, &Bound::default(), w).await,
+        let started = std::time::Instant::now();
+        let r = match self.admit(sql, w).and_then(|()| self.scan(sql)) {
+            Ok(text) => {
+                let timeout = self.statement_timeout(sql);
+                let scope = self.scope();
+                let client = self.client_watch();
+                let bound = Bound::default();
+                let run = self.dispatch(&text, &bound, w);
+                super::guard::run(&scope, timeout, client, run).await
+            }
             Err(e) => Err(e.into()),
         };
-        self.finish(r, w).await
+        let out = self.finish(r, w).await;
+        self.account(sql, started, w);
+        out
     }
 
     /// The client's text as the server reads it (comments gone, version comments resolved:
@@ -190,6 +200,11 @@ impl Session {
         };
         let kw = first_keyword(sql);
         let second = || first_keyword(sql.trim_start().get(kw.len()..).unwrap_or(""));
+        if matches!(kw.as_str(), "SHOW" | "KILL") {
+            if let Some(cmd) = super::admin::parse(sql) {
+                return self.admin(cmd, w).await;
+            }
+        }
         if let Some(r) = crate::sql::classify::by_keyword(sql) {
             return Err(self.refuse(r).into());
         }
@@ -332,6 +347,7 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
+        self.firewall(Some(stmt), r, &plan)?;
         let effects = super::effects::Effects::of(stmt, sql);
         if effects.reads_back() && plan.nodes.len() > 1 {
             return Err(SqlError::unsupported(

@@ -302,8 +302,29 @@ impl Session {
         self.shared
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let r = self.execute_inner(body, w).await;
-        self.finish(r, w).await
+        let started = std::time::Instant::now();
+        let id = body
+            .get(..4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .unwrap_or(0);
+        let sql = self
+            .stmts
+            .get(&id)
+            .map(|s| s.sql.clone())
+            .unwrap_or_default();
+        let r = match self.admit(&sql, w) {
+            Ok(()) => {
+                let timeout = self.statement_timeout(&sql);
+                let scope = self.scope();
+                let client = self.client_watch();
+                let run = self.execute_inner(body, w);
+                super::guard::run(&scope, timeout, client, run).await
+            }
+            Err(e) => Err(e.into()),
+        };
+        let out = self.finish(r, w).await;
+        self.account(&sql, started, w);
+        out
     }
 
     async fn execute_inner(&mut self, body: &[u8], w: &mut ResultWriter<'_>) -> Result<(), Flow> {

@@ -55,6 +55,7 @@ impl Session {
         let Ok((plan, None)) = planned else {
             return Ok(false);
         };
+        self.firewall(None, &parsed.refs, &plan)?;
         self.diag.uses_tables = true;
         self.run_plan(&plan, w).await?;
         Ok(true)

@@ -4,6 +4,8 @@ pub mod binlit;
 pub mod classify;
 pub mod clauses;
 pub mod edit;
+pub mod fingerprint;
+pub mod hints;
 pub mod literal;
 pub mod refs;
 pub mod scan;

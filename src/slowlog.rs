@@ -1,0 +1,136 @@
+//! The slow-query log: statements that ran at least `[limits] slow_query_ms`, one JSON
+//! object per line (fingerprint — never the literals —, route kind, nodes, rows, duration),
+//! to `[server] slow_log` when set and always to the log stream (target `shardgate::slow`).
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// One slow statement.
+pub struct SlowEntry<'a> {
+    pub session: u32,
+    pub user: &'a str,
+    pub db: Option<&'a str>,
+    pub fingerprint: &'a str,
+    pub route: Option<&'a str>,
+    pub nodes: usize,
+    pub rows: u64,
+    pub took: Duration,
+    pub error: Option<u16>,
+}
+
+pub struct SlowLog {
+    threshold: Option<Duration>,
+    file: Option<Mutex<std::fs::File>>,
+}
+
+impl SlowLog {
+    /// `threshold_ms` 0: off. A file that cannot be opened is reported and skipped.
+    pub fn open(threshold_ms: u64, path: Option<std::path::PathBuf>) -> SlowLog {
+        let file = path.and_then(|p| {
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::create_dir_all(dir);
+            }
+            match std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&p)
+            {
+                Ok(f) => Some(Mutex::new(f)),
+                Err(e) => {
+                    tracing::warn!(
+                        "slow-query log {}: {e}; logging to the log stream only",
+                        p.display()
+                    );
+                    None
+                }
+            }
+        });
+        SlowLog {
+            threshold: (threshold_ms > 0).then(|| Duration::from_millis(threshold_ms)),
+            file,
+        }
+    }
+
+    /// Whether a statement that took `took` is slow.
+    pub fn is_slow(&self, took: Duration) -> bool {
+        self.threshold.is_some_and(|t| took >= t)
+    }
+
+    pub fn record(&self, e: &SlowEntry<'_>) {
+        let line = e.to_json();
+        tracing::warn!(target: "shardgate::slow", "{line}");
+        if let Some(f) = &self.file {
+            if let Ok(mut f) = f.lock() {
+                let _ = writeln!(f, "{line}");
+            }
+        }
+    }
+}
+
+impl SlowEntry<'_> {
+    pub fn to_json(&self) -> String {
+        let at = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        format!(
+            "{{\"ts_ms\":{at},\"session\":{},\"user\":{},\"db\":{},\"duration_ms\":{:.3},\"route\":{},\"nodes\":{},\"rows\":{},\"error\":{},\"fingerprint\":{}}}",
+            self.session,
+            json_str(self.user),
+            self.db.map(json_str).unwrap_or_else(|| "null".into()),
+            self.took.as_secs_f64() * 1000.0,
+            self.route.map(json_str).unwrap_or_else(|| "null".into()),
+            self.nodes,
+            self.rows,
+            self.error.map(|c| c.to_string()).unwrap_or_else(|| "null".into()),
+            json_str(self.fingerprint),
+        )
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_are_json_lines() {
+        let e = SlowEntry {
+            session: 7,
+            user: "app",
+            db: Some("shop"),
+            fingerprint: "select * from t where a = ? and b = \"?\"\n",
+            route: Some("Scatter"),
+            nodes: 4,
+            rows: 10,
+            took: Duration::from_millis(1500),
+            error: None,
+        };
+        let line = e.to_json();
+        assert!(line.contains("\"duration_ms\":1500.000"), "{line}");
+        assert!(line.contains("\\\"?\\\"\\n"), "{line}");
+        assert!(!line.contains('\n'));
+        let off = SlowLog::open(0, None);
+        assert!(!off.is_slow(Duration::from_secs(100)));
+        let on = SlowLog::open(1000, None);
+        assert!(on.is_slow(Duration::from_secs(1)) && !on.is_slow(Duration::from_millis(999)));
+    }
+}
