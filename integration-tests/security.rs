@@ -120,6 +120,33 @@ async fn refused_statements_never_reach_a_shard() {
         ("USE mysql", &[1044, 1049]),
         ("USE shop_0", &[1044, 1049]),
         ("SELECT * FROM performance_schema.threads", &[1142]),
+        // Hints are comments: they hide no keyword from the proxy.
+        ("SET sql_log_bin/*+*/=0", &[1227]),
+        ("CREATE /*+ TABLE */ USER sg_evil", &[1227]),
+        ("SHOW /*+ STATUS */ BINLOG EVENTS", &[1227]),
+        // SET NAMES is rebuilt by the proxy; what follows it is checked like any SET.
+        ("SET NAMES utf8mb4, sql_log_bin = 0", &[1227]),
+        ("SET NAMES utf8mb4 sql_log_bin", &[1064]),
+        ("SET NAMES utf8mb4, GLOBAL max_connections = 5", &[1227]),
+        (
+            "SET SESSION TRANSACTION READ WRITE, sql_log_bin = 0",
+            &[1064],
+        ),
+        ("SET @@session . sql_log_bin = 0", &[1227]),
+        ("SET character_set_client = cp1251", &[1235]),
+        ("SET CHARACTER SET koi8r", &[1235]),
+        // `--` before a non-ASCII character: comment or not depends on tables the proxy
+        // does not model.
+        ("SELECT 1 --\u{a0}+1", &[1064]),
+        // Statement text prepared in SQL is read as a query.
+        ("PREPARE sg_s FROM '/*!40101 SHUTDOWN */'", &[1227]),
+        ("PREPARE sg_s FROM 'SELECT 1; SHUTDOWN'", &[1064]),
+        (
+            "CREATE TRIGGER sg_tr BEFORE INSERT ON t_config FOR EACH ROW SET @a = 1",
+            &[1235],
+        ),
+        ("CREATE FUNCTION sg_f() RETURNS INT RETURN 1", &[1235]),
+        ("DROP PROCEDURE IF EXISTS sg_p", &[1235]),
     ];
     for (sql, want) in cases {
         let got = code(&mut p, sql).await;
@@ -189,11 +216,52 @@ async fn driver_and_tool_statements_still_work() {
         "SELECT 1;",
         "/* a comment */ SELECT 1",
         "SELECT 1 -- trailing",
+        "SET NAMES 'utf8mb4' COLLATE 'utf8mb4_general_ci'",
+        "SET NAMES utf8mb4, @sg_after_names = 7",
+        "SET CHARACTER SET utf8mb4",
+        "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ WRITE",
+        "SELECT /*+ MAX_EXECUTION_TIME(10000) */ 1",
+        "SELECT `get_lock`('sg_quoted', 0), `release_lock`('sg_quoted')",
+        "SELECT `connection_id`() > 0, `last_insert_id`()",
     ] {
         if let Err(e) = text(&mut p, sql).await {
             panic!("{sql}: {e:?}");
         }
     }
+    let after: Option<i64> = p.query_first("SELECT @sg_after_names").await.unwrap();
+    assert_eq!(after, Some(7));
+    // A quoted lock function is a lock function: the lock lives on the session's own
+    // connection, and another session sees it held.
+    let got: Option<i64> = p
+        .query_first("SELECT `GET_LOCK`('sg_held', 0)")
+        .await
+        .unwrap();
+    assert_eq!(got, Some(1));
+    let (mut other, _) = connect(&ep).await;
+    let free: Option<i64> = other
+        .query_first("SELECT IS_FREE_LOCK('sg_held')")
+        .await
+        .unwrap();
+    assert_eq!(free, Some(0));
+    let released: Option<i64> = p
+        .query_first("SELECT RELEASE_LOCK('sg_held')")
+        .await
+        .unwrap();
+    assert_eq!(released, Some(1));
+    // Under NO_BACKSLASH_ESCAPES a backslash ends no quote early or late.
+    p.query_drop("SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'")
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&mut p, r"SET @a = 'x\', sql_log_bin = 0, @b = 'y'").await,
+        1227
+    );
+    p.query_drop(r"SET @a = 'x\', @b = 'y'").await.unwrap();
+    let ab: Option<(String, String)> = p.query_first("SELECT @a, @b").await.unwrap();
+    assert_eq!(ab, Some((r"x\".to_string(), "y".to_string())));
+    p.query_drop("SET SESSION sql_mode = DEFAULT")
+        .await
+        .unwrap();
     // SHOW INDEX names the logical table, never the physical one.
     let rows: Vec<mysql_async::Row> = p.query("SHOW INDEX FROM t_order").await.unwrap();
     for r in rows {
@@ -339,6 +407,7 @@ read_only = true
         "ALTER TABLE notes ADD c INT",
         "TRUNCATE TABLE notes",
         "SELECT * FROM notes FOR UPDATE",
+        "ALTER VIEW sg_nv AS SELECT 1",
     ] {
         assert_eq!(code(&mut r, sql).await, 1142, "reader: {sql}");
     }

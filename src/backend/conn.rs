@@ -537,8 +537,13 @@ impl BackendConn {
                 let n = Cursor::new(pkt)
                     .lenenc_int()
                     .ok_or_else(|| self.protocol("column count".into()))?;
-                let n = usize::try_from(n).map_err(|_| self.protocol("column count".into()))?;
-                let mut cols = Vec::with_capacity(n);
+                // A result set has at most 65535 columns (the prepared-statement protocol's
+                // count is 16 bits); more is a broken stream, not something to allocate for.
+                let n = usize::try_from(n)
+                    .ok()
+                    .filter(|&n| n <= usize::from(u16::MAX))
+                    .ok_or_else(|| self.protocol(format!("column count {n}")))?;
+                let mut cols = Vec::with_capacity(n.min(1024));
                 for _ in 0..n {
                     let p = self.read().await?;
                     cols.push(packets::column_def(p).map_err(|e| self.protocol(e.to_string()))?);

@@ -104,7 +104,7 @@ pub fn parse_str(text: &[u8]) -> Option<Stamp> {
             .get(lead + 1..)
             .unwrap_or_default()
             .iter()
-            .map(|c| c - b'0')
+            .map(|c| c.wrapping_sub(b'0'))
             .collect();
         if !s
             .get(lead + 1..)
@@ -165,7 +165,11 @@ pub fn parse_str(text: &[u8]) -> Option<Stamp> {
         4 => n[0],
         _ => return None,
     };
-    let frac: Vec<u8> = frac.unwrap_or_default().iter().map(|c| c - b'0').collect();
+    let frac: Vec<u8> = frac
+        .unwrap_or_default()
+        .iter()
+        .map(|c| c.wrapping_sub(b'0'))
+        .collect();
     match n.len() {
         3 => stamp(y, n[1], n[2], 0, 0, 0, &[]),
         5 => stamp(y, n[1], n[2], n[3], n[4], 0, &[]),
@@ -176,10 +180,14 @@ pub fn parse_str(text: &[u8]) -> Option<Stamp> {
 
 /// A number used as a date or datetime (`20260301`, `20260301123456`, `20260131235959.6`).
 pub fn parse_number(int_digits: &str, frac: &str) -> Option<Stamp> {
-    let frac: Vec<u8> = frac.bytes().map(|c| c - b'0').collect();
-    if !int_digits.bytes().all(|c| c.is_ascii_digit()) {
+    if !int_digits
+        .bytes()
+        .chain(frac.bytes())
+        .all(|c| c.is_ascii_digit())
+    {
         return None;
     }
+    let frac: Vec<u8> = frac.bytes().map(|c| c - b'0').collect();
     compact(int_digits.as_bytes(), &frac)
 }
 

@@ -276,6 +276,7 @@ pub fn is_ddl(stmt: &Statement) -> bool {
             | Statement::Truncate(_)
             | Statement::CreateIndex(_)
             | Statement::CreateView(_)
+            | Statement::AlterView { .. }
             | Statement::RenameTable(_)
     )
 }

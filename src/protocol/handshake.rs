@@ -13,6 +13,9 @@ use mysql_common::packets::HandshakeResponse;
 use mysql_common::proto::MyDeserialize;
 use tokio::io::{AsyncRead, AsyncWrite};
 
+/// Largest packet read before the client has logged in.
+const LOGIN_PACKET: usize = 64 * 1024;
+
 /// Capabilities this server implements (and so may advertise); CLIENT_SSL is added when a
 /// certificate is configured.
 pub fn server_capabilities() -> CapabilityFlags {
@@ -57,6 +60,9 @@ pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
     password_of: impl Fn(&str) -> Option<String>,
 ) -> std::io::Result<Option<(PacketIo<ClientStream<S>>, Login)>> {
     let mut io = PacketIo::new(ClientStream::Plain(stream));
+    // Before login a client is anonymous: its packets are small (a handshake response with
+    // connection attributes), and none may make the proxy buffer max_allowed_packet.
+    io.set_max_packet(LOGIN_PACKET);
     let scramble = auth::new_scramble();
     let mut caps = server_capabilities();
     if sec.tls.is_some() {
@@ -79,6 +85,7 @@ pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
         };
         let tls = acceptor.accept(plain).await?;
         io = PacketIo::resume(ClientStream::Tls(Box::new(tls)), seq);
+        io.set_max_packet(LOGIN_PACKET);
         pkt = match io.read_packet().await? {
             Some(p) => p,
             None => return Ok(None),

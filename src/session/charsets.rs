@@ -10,6 +10,7 @@ use crate::error::SqlError;
 impl Session {
     /// The character set the client logged in with.
     pub fn set_charset(&mut self, cs: Charset) {
+        self.login_cs = cs;
         self.client_cs = cs;
         self.results_cs = Some(cs);
         if cs != Charset::Utf8mb4 && !cs.converts() {
@@ -89,18 +90,29 @@ impl Session {
     }
 
     /// `SET character_set_client | character_set_results | character_set_connection = x`:
-    /// the value the backends get (utf8mb4 for a set the proxy converts).
-    pub(crate) fn charset_variable(&mut self, name: &str, value: &str) -> String {
+    /// the value the backends get (utf8mb4 for a set the proxy converts). A client or
+    /// connection set the proxy cannot read text in is refused (1235).
+    pub(crate) fn charset_variable(&mut self, name: &str, value: &str) -> Result<String, SqlError> {
         let v = value.trim();
-        let cs = Charset::from_name(v);
+        // An evaluated value comes back as a literal, perhaps with an introducer.
+        let unintroduced = match v.strip_prefix('_') {
+            Some(r) => r.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_'),
+            None => v,
+        };
+        let cs = Charset::from_name(unintroduced);
+        let keyword = unintroduced.trim_matches(['\'', '"']).to_ascii_uppercase();
+        let default = matches!(keyword.as_str(), "DEFAULT");
         match name {
+            "character_set_client" | "character_set_connection" if cs.is_none() && !default => {
+                return Err(SqlError::unsupported(format!(
+                    "{name} = {v} (shardgate reads client text in latin1, utf8mb3, utf8mb4 and binary)"
+                )));
+            }
             "character_set_client" => {
-                if let Some(c) = cs {
-                    self.client_cs = c;
-                }
+                self.client_cs = cs.unwrap_or(Charset::Utf8mb4);
             }
             "character_set_results" => {
-                self.results_cs = if v.eq_ignore_ascii_case("NULL") {
+                self.results_cs = if keyword == "NULL" {
                     None
                 } else {
                     cs.or(Some(Charset::Utf8mb4))
@@ -108,9 +120,9 @@ impl Session {
             }
             _ => {}
         }
-        match cs {
+        Ok(match cs {
             Some(c) if c.converts() => "utf8mb4".to_string(),
             _ => value.to_string(),
-        }
+        })
     }
 }

@@ -81,7 +81,7 @@ impl Visitor for EffectsVisitor {
                 }
             }
             Expr::Function(f) => {
-                let name = f.name.to_string().to_ascii_lowercase();
+                let (name, _) = crate::sql::function_name(&f.name);
                 let has_args = match &f.args {
                     FunctionArguments::List(l) => !l.args.is_empty(),
                     _ => false,
@@ -404,4 +404,30 @@ fn condition(r: &Row) -> (String, u16, String) {
             .unwrap_or_default()
     };
     (text(0), text(1).parse().unwrap_or(0), text(2))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Effects;
+
+    #[test]
+    fn quoted_native_function_names_count() {
+        let cases = [
+            ("SELECT GET_LOCK('a', 1)", true, false),
+            ("SELECT `get_lock`('a', 1)", true, false),
+            ("SELECT `IS_USED_LOCK`('a')", true, false),
+            ("SELECT `last_insert_id`(5)", false, true),
+            ("SELECT LAST_INSERT_ID()", false, false),
+            ("SELECT 1", false, false),
+        ];
+        for (sql, locks, sets_id) in cases {
+            let stmt = crate::sql::parse_one(sql).unwrap();
+            let e = Effects::of(&stmt, sql);
+            assert_eq!(
+                (e.named_locks, e.sets_last_insert_id),
+                (locks, sets_id),
+                "{sql}"
+            );
+        }
+    }
 }

@@ -109,6 +109,8 @@ pub struct Session {
     client_host: String,
     /// character_set_client.
     client_cs: crate::charset::Charset,
+    /// The character set the client logged in with (restored by a connection reset).
+    login_cs: crate::charset::Charset,
     /// character_set_results (None: NULL, no conversion).
     results_cs: Option<crate::charset::Charset>,
     /// The session holds named locks: its connection to the lock data source stays pinned.
@@ -175,6 +177,7 @@ impl Session {
             diagnostic_statement: false,
             client_host: "%".into(),
             client_cs: Default::default(),
+            login_cs: Default::default(),
             results_cs: Some(Default::default()),
             lock_pinned: false,
             do_statement: false,
@@ -279,6 +282,13 @@ impl Session {
         self.diag = Default::default();
         self.last_insert_id = 0;
         self.stmts.clear();
+        self.txn_modes = None;
+        self.effects = Default::default();
+        // Templates were checked against this user's rights and state: a reset or another
+        // user starts without them.
+        self.templates = Default::default();
+        let cs = self.login_cs;
+        self.set_charset(cs);
     }
 
     pub async fn change_user(&mut self, user: String) {

@@ -225,7 +225,7 @@ impl Session {
             "SAVEPOINT" | "RELEASE" => return self.savepoint(sql, w).await,
             "SET" => return self.set_statement(sql, w).await,
             "USE" => {
-                let name = sql.trim().trim_end_matches(';').trim()[3..]
+                let name = after_word(sql.trim().trim_end_matches(';'), 3)
                     .trim()
                     .to_string();
                 self.use_db(&name)?;
@@ -233,15 +233,11 @@ impl Session {
                 return Ok(());
             }
             "SHOW" => return self.show(sql, w).await,
-            "PREVIEW" => {
-                return self
-                    .explain_sharding(sql.trim_start()[7..].trim_start(), bound, w)
-                    .await
-            }
+            "PREVIEW" => return self.explain_sharding(after_word(sql, 7), bound, w).await,
             "EXPLAIN" | "DESCRIBE" | "DESC" if second() == "SHARDING" => {
-                let rest = sql.trim_start()[kw.len()..].trim_start();
+                let rest = after_word(sql, kw.len());
                 return self
-                    .explain_sharding(rest["SHARDING".len()..].trim_start(), bound, w)
+                    .explain_sharding(after_word(rest, "SHARDING".len()), bound, w)
                     .await;
             }
             "XA" => {
@@ -267,7 +263,7 @@ impl Session {
             "PREPARE" | "EXECUTE" | "DEALLOCATE" => return self.sql_prepared(sql, w).await,
             // `DO expr`: planned and checked as `SELECT expr`, sent as DO.
             "DO" => {
-                let select = format!("SELECT {}", sql.trim_start()[2..].trim_start());
+                let select = format!("SELECT {}", after_word(sql, 2));
                 let prev = std::mem::replace(&mut self.do_statement, true);
                 let r = Box::pin(self.dispatch(&select, bound, w)).await;
                 self.do_statement = prev;
@@ -541,7 +537,7 @@ impl Session {
         lease.apply_state(&self.state).await?;
         let check = format!(
             "PREPARE __sg_syntax_check FROM {}",
-            crate::sql::literal::quote_str(sql, false)
+            crate::sql::literal::quote_str(sql, self.no_backslash_escapes)
         );
         let outcome = crate::backend::exec_drop(&mut lease, &check).await;
         // The check leaves a prepared statement (or nothing) behind: reset before reuse.
@@ -621,4 +617,10 @@ mod tests {
         assert_eq!(t.len(), s.len());
         assert!(crate::sql::parse_one(&t).is_ok());
     }
+}
+
+/// The text after a leading keyword of `len` bytes (leading space skipped), trimmed; empty
+/// when the text is shorter.
+fn after_word(sql: &str, len: usize) -> &str {
+    sql.trim_start().get(len..).unwrap_or("").trim_start()
 }

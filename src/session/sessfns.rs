@@ -137,7 +137,17 @@ impl Visitor for SessionFns<'_, '_> {
         if !no_args {
             return ControlFlow::Continue(());
         }
-        let value = match f.name.to_string().to_ascii_lowercase().as_str() {
+        // Native functions resolve quoted or not; DATABASE(), USER() and CURRENT_USER() are
+        // keywords, so a quoted `database`() is some stored function instead.
+        let (name, quoted) = crate::sql::function_name(&f.name);
+        let keyword = matches!(
+            name.as_str(),
+            "database" | "schema" | "user" | "current_user"
+        );
+        if quoted && keyword {
+            return ControlFlow::Continue(());
+        }
+        let value = match name.as_str() {
             // NULLIF keeps the column nullable, as DATABASE() is.
             "database" | "schema" => match &self.db {
                 Some(d) => format!("NULLIF({}, '')", crate::sql::literal::quote_str(d, false)),

@@ -72,12 +72,16 @@ impl Assignment {
 /// What a SET statement is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum SetStmt {
-    /// `SET NAMES ...`, `SET CHARACTER SET ...`, `SET CHARSET ...`: kept as written.
-    Names(String),
-    /// `SET TRANSACTION ...`: the next transaction's characteristics (the text after
-    /// `TRANSACTION`).
+    /// `SET NAMES ...`, `SET CHARACTER SET ...`, `SET CHARSET ...` as the proxy rebuilt it,
+    /// and the assignments after it.
+    Names {
+        sql: String,
+        rest: Vec<Assignment>,
+    },
+    /// `SET TRANSACTION ...`: the next transaction's characteristics (rebuilt by the
+    /// proxy).
     NextTransaction(String),
-    /// `SET SESSION TRANSACTION ...`: kept as written.
+    /// `SET SESSION TRANSACTION ...`, rebuilt by the proxy.
     SessionTransaction(String),
     /// `SET STATEMENT <assignments> FOR <statement>`.
     Statement {
@@ -87,31 +91,49 @@ pub(crate) enum SetStmt {
     Assignments(Vec<Assignment>),
 }
 
+/// How quotes end in the session's sql_mode: with NO_BACKSLASH_ESCAPES a backslash is an
+/// ordinary character, with ANSI_QUOTES `"` quotes identifiers (no escapes either). The
+/// backend reads the text in that mode, so the proxy must split it the same way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Quoting {
+    pub no_backslash_escapes: bool,
+    pub ansi_quotes: bool,
+}
+
+impl Quoting {
+    /// The index of the quote closing the one at `open` (`b.len()` when unterminated).
+    fn end(self, b: &[u8], open: usize) -> usize {
+        let q = b[open];
+        let escapes = q == b'\'' || (q == b'"' && !self.ansi_quotes);
+        let escapes = escapes && !self.no_backslash_escapes;
+        let mut i = open + 1;
+        while i < b.len() {
+            if escapes && b[i] == b'\\' {
+                i += 2;
+                continue;
+            }
+            if b[i] == q {
+                if b.get(i + 1) == Some(&q) {
+                    i += 2;
+                    continue;
+                }
+                return i;
+            }
+            i += 1;
+        }
+        b.len()
+    }
+}
+
 /// Split `text` at top-level occurrences of `sep` (outside quotes and parentheses). The
 /// text is scanned already: it has no comments.
-fn split_top(text: &str, sep: u8) -> Vec<&str> {
+fn split_top(text: &str, sep: u8, m: Quoting) -> Vec<&str> {
     let b = text.as_bytes();
     let mut out = Vec::new();
     let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-            }
+            b'\'' | b'"' | b'`' => i = m.end(b, i),
             b'(' => depth += 1,
             b')' => depth -= 1,
             c if c == sep && depth == 0 => {
@@ -122,38 +144,22 @@ fn split_top(text: &str, sep: u8) -> Vec<&str> {
         }
         i += 1;
     }
-    out.push(&text[start..]);
+    out.push(text.get(start..).unwrap_or(""));
     out
 }
 
 /// The byte offset of the first top-level word `kw` (outside quotes and parentheses).
-fn find_top_word(text: &str, kw: &str) -> Option<usize> {
+fn find_top_word(text: &str, kw: &str, m: Quoting) -> Option<usize> {
     let b = text.as_bytes();
     let (mut depth, mut i) = (0i32, 0usize);
     let word_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'@' || c >= 0x80;
     while i < b.len() {
         match b[i] {
-            q @ (b'\'' | b'"' | b'`') => {
-                i += 1;
-                while i < b.len() {
-                    if b[i] == b'\\' && q != b'`' {
-                        i += 2;
-                        continue;
-                    }
-                    if b[i] == q {
-                        if b.get(i + 1) == Some(&q) {
-                            i += 2;
-                            continue;
-                        }
-                        break;
-                    }
-                    i += 1;
-                }
-            }
+            b'\'' | b'"' | b'`' => i = m.end(b, i),
             b'(' => depth += 1,
             b')' => depth -= 1,
             _ if depth == 0
-                && text[i..].len() >= kw.len()
+                && text.is_char_boundary(i)
                 && text.is_char_boundary(i + kw.len())
                 && text[i..i + kw.len()].eq_ignore_ascii_case(kw)
                 && (i == 0 || !word_char(b[i - 1]))
@@ -168,32 +174,94 @@ fn find_top_word(text: &str, kw: &str) -> Option<usize> {
     None
 }
 
-/// One `[scope] name = value` (or `name := value`).
-fn assignment(part: &str) -> Option<Assignment> {
+/// `word` (ASCII, case-insensitive) at the start of `text`, followed by a space or the end.
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let head = text.get(..word.len())?;
+    let rest = &text[word.len()..];
+    (head.eq_ignore_ascii_case(word) && rest.as_bytes().first().is_none_or(u8::is_ascii_whitespace))
+        .then(|| rest.trim_start())
+}
+
+/// An identifier: plain (letters, digits, `_`, `$`) or backtick-quoted without backticks
+/// inside; its text without quotes.
+fn identifier(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let inner = t
+        .strip_prefix('`')
+        .and_then(|r| r.strip_suffix('`'))
+        .filter(|r| !r.contains('`'))
+        .unwrap_or(t);
+    (!inner.is_empty()
+        && inner
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'$'))
+    .then_some(inner)
+}
+
+/// The variable an assignment names, as the proxy writes it to the backends: a user
+/// variable (`@x`, `@'a b'`, `@`x``) as written, a system variable as `name`,
+/// `@@session.name` or `@@global.name`. Anything else (spaces inside the name, structured
+/// variables, expressions) is not a variable name the proxy accepts.
+fn variable_name(name: &str, m: Quoting) -> Option<String> {
+    let n = name.trim();
+    if let Some(user) = n.strip_prefix('@').filter(|r| !r.starts_with('@')) {
+        let b = user.as_bytes();
+        let whole = match b.first() {
+            Some(b'\'' | b'"' | b'`') => m.end(b, 0) + 1 == b.len(),
+            Some(_) => user
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.')),
+            None => false,
+        };
+        return whole.then(|| n.to_string());
+    }
+    let (sys, rest) = match n.strip_prefix("@@") {
+        Some(r) => (true, r),
+        None => (false, n),
+    };
+    let parts: Vec<&str> = rest.split('.').collect();
+    match parts.as_slice() {
+        [v] => {
+            let v = identifier(v)?.to_ascii_lowercase();
+            Some(if sys { format!("@@{v}") } else { v })
+        }
+        [scope, v] => {
+            let scope = identifier(scope)?.to_ascii_lowercase();
+            let v = identifier(v)?.to_ascii_lowercase();
+            if !matches!(scope.as_str(), "session" | "local" | "global") {
+                return None;
+            }
+            Some(if sys {
+                format!("@@{scope}.{v}")
+            } else {
+                format!("{scope}.{v}")
+            })
+        }
+        _ => None,
+    }
+}
+
+/// One `[scope] name = value` (or `name := value`), its name rewritten as
+/// [`variable_name`] reads it.
+fn assignment(part: &str, m: Quoting) -> Option<Assignment> {
     let part = part.trim();
     let mut scope = None;
     let mut rest = part;
     for s in ["GLOBAL", "SESSION", "LOCAL"] {
-        if rest.len() > s.len()
-            && rest[..s.len()].eq_ignore_ascii_case(s)
-            && rest.as_bytes()[s.len()].is_ascii_whitespace()
-        {
+        if let Some(r) = strip_word(rest, s).filter(|r| !r.is_empty()) {
             scope = Some(s.to_string());
-            rest = rest[s.len()..].trim_start();
+            rest = r;
             break;
         }
     }
     // The name ends at the first `=` or `:=` outside quotes.
     let b = rest.as_bytes();
     let mut i = 0;
-    let mut quote: Option<u8> = None;
     while i < b.len() {
-        match (quote, b[i]) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, q @ (b'\'' | b'"' | b'`')) => quote = Some(q),
-            (None, b'=') => break,
-            (None, b':') if b.get(i + 1) == Some(&b'=') => break,
+        match b[i] {
+            b'\'' | b'"' | b'`' => i = m.end(b, i),
+            b'=' => break,
+            b':' if b.get(i + 1) == Some(&b'=') => break,
             _ => {}
         }
         i += 1;
@@ -201,44 +269,137 @@ fn assignment(part: &str) -> Option<Assignment> {
     if i >= b.len() {
         return None;
     }
-    let name = rest[..i].trim().to_string();
+    let name = variable_name(&rest[..i], m)?;
     let value = rest[i..]
         .trim_start_matches(':')
         .trim_start_matches('=')
         .trim()
         .to_string();
-    (!name.is_empty() && !value.is_empty()).then_some(Assignment { scope, name, value })
+    (!value.is_empty()).then_some(Assignment { scope, name, value })
+}
+
+/// A character set or collation name in `SET NAMES`: an identifier or a quoted string of
+/// identifier characters, or `DEFAULT`.
+fn charset_word(text: &str) -> Option<String> {
+    let t = text.trim();
+    let inner = ['\'', '"', '`']
+        .iter()
+        .find_map(|&q| t.strip_prefix(q).and_then(|r| r.strip_suffix(q)))
+        .unwrap_or(t);
+    (!inner.is_empty()
+        && inner
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_'))
+    .then(|| inner.to_ascii_lowercase())
+}
+
+/// `NAMES cs [COLLATE c]`, `CHARACTER SET cs`, `CHARSET cs` (the text after SET) rebuilt
+/// by the proxy: nothing the client wrote beyond the names reaches a backend.
+fn names_clause(part: &str) -> Result<String, SqlError> {
+    let bad = || SqlError::parse(format!("SET near '{}'", part.trim()));
+    let words: Vec<&str> = part.split_whitespace().collect();
+    let (at, keyword) = match words.first().map(|w| w.to_ascii_uppercase()).as_deref() {
+        Some("NAMES") => (1, "NAMES"),
+        Some("CHARSET") => (1, "CHARACTER SET"),
+        Some("CHARACTER") if words.get(1).is_some_and(|w| w.eq_ignore_ascii_case("SET")) => {
+            (2, "CHARACTER SET")
+        }
+        _ => return Err(bad()),
+    };
+    let cs = words
+        .get(at)
+        .and_then(|w| charset_word(w))
+        .ok_or_else(bad)?;
+    match &words[at + 1..] {
+        [] => Ok(format!("SET {keyword} {cs}")),
+        [c, coll] if keyword == "NAMES" && c.eq_ignore_ascii_case("COLLATE") => {
+            let coll = charset_word(coll).ok_or_else(bad)?;
+            Ok(format!("SET NAMES {cs} COLLATE {coll}"))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// Transaction characteristics (`ISOLATION LEVEL ...`, `READ WRITE`, `READ ONLY`,
+/// comma-separated) rebuilt by the proxy.
+fn transaction_modes(text: &str) -> Result<String, SqlError> {
+    let bad = || SqlError::parse(format!("SET TRANSACTION near '{}'", text.trim()));
+    let mut out = Vec::new();
+    for part in text.split(',') {
+        let words: Vec<String> = part
+            .split_whitespace()
+            .map(|w| w.to_ascii_uppercase())
+            .collect();
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let mode = match words.as_slice() {
+            ["ISOLATION", "LEVEL", "READ", "UNCOMMITTED"] => "ISOLATION LEVEL READ UNCOMMITTED",
+            ["ISOLATION", "LEVEL", "READ", "COMMITTED"] => "ISOLATION LEVEL READ COMMITTED",
+            ["ISOLATION", "LEVEL", "REPEATABLE", "READ"] => "ISOLATION LEVEL REPEATABLE READ",
+            ["ISOLATION", "LEVEL", "SERIALIZABLE"] => "ISOLATION LEVEL SERIALIZABLE",
+            ["READ", "WRITE"] => "READ WRITE",
+            ["READ", "ONLY"] => "READ ONLY",
+            _ => return Err(bad()),
+        };
+        out.push(mode);
+    }
+    Ok(out.join(", "))
 }
 
 /// Read a SET statement (scanned text, starting with `SET`).
-pub(crate) fn parse_set(sql: &str) -> Result<SetStmt, SqlError> {
+pub(crate) fn parse_set(sql: &str, m: Quoting) -> Result<SetStmt, SqlError> {
     let body = sql.trim().get(3..).unwrap_or("").trim();
     let words = crate::sql::classify::leading_words(body, 3);
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     if matches!(w(0), "NAMES" | "CHARSET") || (w(0) == "CHARACTER" && w(1) == "SET") {
-        return Ok(SetStmt::Names(sql.trim().to_string()));
+        // `SET NAMES x, a = 1` is one statement in MariaDB: the names, then assignments.
+        let parts = split_top(body, b',', m);
+        let names = names_clause(parts[0])?;
+        let mut rest = Vec::new();
+        for part in &parts[1..] {
+            rest.push(
+                assignment(part, m)
+                    .ok_or_else(|| SqlError::parse(format!("SET near '{}'", part.trim())))?,
+            );
+        }
+        return Ok(SetStmt::Names { sql: names, rest });
     }
     if w(0) == "TRANSACTION" {
-        let modes = body["TRANSACTION".len()..].trim().to_string();
+        let modes = transaction_modes(body.get("TRANSACTION".len()..).unwrap_or(""))?;
         return Ok(SetStmt::NextTransaction(modes));
     }
     if matches!(w(0), "SESSION" | "LOCAL") && w(1) == "TRANSACTION" {
-        return Ok(SetStmt::SessionTransaction(sql.trim().to_string()));
+        let after = strip_word(body, w(0))
+            .and_then(|r| strip_word(r, "TRANSACTION"))
+            .unwrap_or("");
+        let modes = transaction_modes(after)?;
+        return Ok(SetStmt::SessionTransaction(format!(
+            "SET SESSION TRANSACTION {modes}"
+        )));
     }
     if w(0) == "STATEMENT" {
-        let rest = body["STATEMENT".len()..].trim_start();
-        let at = find_top_word(rest, "FOR")
+        let rest = strip_word(body, "STATEMENT").unwrap_or("");
+        let at = find_top_word(rest, "FOR", m)
             .ok_or_else(|| SqlError::parse("SET STATEMENT ... FOR <statement>"))?;
-        let modifier = rest[..at].trim().to_string();
+        let modifier = rest[..at].trim();
         let inner = rest[at + 3..].trim().to_string();
         if modifier.is_empty() || inner.is_empty() {
             return Err(SqlError::parse("SET STATEMENT ... FOR <statement>"));
         }
-        return Ok(SetStmt::Statement { modifier, inner });
+        // The modifier is rebuilt from its assignments (each name checked).
+        let mut rebuilt = Vec::new();
+        for part in split_top(modifier, b',', m) {
+            let a = assignment(part, m)
+                .ok_or_else(|| SqlError::parse(format!("SET STATEMENT near '{}'", part.trim())))?;
+            rebuilt.push(format!("{} = {}", a.name, a.value));
+        }
+        return Ok(SetStmt::Statement {
+            modifier: rebuilt.join(", "),
+            inner,
+        });
     }
     let mut out = Vec::new();
-    for part in split_top(body, b',') {
-        let a = assignment(part)
+    for part in split_top(body, b',', m) {
+        let a = assignment(part, m)
             .ok_or_else(|| SqlError::parse(format!("SET near '{}'", part.trim())))?;
         out.push(a);
     }
@@ -247,10 +408,10 @@ pub(crate) fn parse_set(sql: &str) -> Result<SetStmt, SqlError> {
 
 /// The variables of a SET statement refused through the proxy (see
 /// [`crate::sql::classify::refused_variable`]).
-pub(crate) fn refused(sql: &str) -> Option<Refusal> {
+pub(crate) fn refused(sql: &str, m: Quoting) -> Option<Refusal> {
     use crate::sql::classify::refused_variable;
-    match parse_set(sql).ok()? {
-        SetStmt::Assignments(v) => v.iter().find_map(|a| {
+    match parse_set(sql, m).ok()? {
+        SetStmt::Assignments(v) | SetStmt::Names { rest: v, .. } => v.iter().find_map(|a| {
             let (global, name) = a.target();
             if global {
                 Some(Refusal::Admin {
@@ -261,9 +422,9 @@ pub(crate) fn refused(sql: &str) -> Option<Refusal> {
                 refused_variable(&name)
             }
         }),
-        SetStmt::Statement { modifier, .. } => split_top(&modifier, b',')
+        SetStmt::Statement { modifier, .. } => split_top(&modifier, b',', m)
             .into_iter()
-            .filter_map(assignment)
+            .filter_map(|p| assignment(p, m))
             .find_map(|a| refused_variable(&a.target().1)),
         _ => None,
     }
@@ -272,7 +433,7 @@ pub(crate) fn refused(sql: &str) -> Option<Refusal> {
 /// A value that evaluates to itself wherever it is evaluated: a number, a string (with an
 /// optional charset introducer or `N` / `X` / `B` prefix), or a bare word such as `ON`,
 /// `OFF`, `DEFAULT`, `NULL`, `SYSTEM` or a sql_mode name.
-fn constant(value: &str) -> bool {
+fn constant(value: &str, m: Quoting) -> bool {
     let v = value.trim();
     let Some(&first) = v.as_bytes().first() else {
         return false;
@@ -287,24 +448,13 @@ fn constant(value: &str) -> bool {
         .first()
         .filter(|q| matches!(q, b'\'' | b'"'))
     {
-        // Exactly one quoted token.
-        let b = rest.as_bytes();
-        let mut i = 1;
-        while i < b.len() {
-            if b[i] == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b[i] == q {
-                if b.get(i + 1) == Some(&q) {
-                    i += 2;
-                    continue;
-                }
-                return i + 1 == b.len();
-            }
-            i += 1;
+        // Exactly one quoted string (with ANSI_QUOTES `"` quotes a name, not a value).
+        if q == b'"' && m.ansi_quotes {
+            return false;
         }
-        return false;
+        let b = rest.as_bytes();
+        let end = m.end(b, 0);
+        return end < b.len() && end + 1 == b.len();
     }
     let num = v
         .strip_prefix('-')
@@ -319,18 +469,30 @@ fn constant(value: &str) -> bool {
 }
 
 impl Session {
+    /// How quotes end in this session's sql_mode.
+    pub(crate) fn quoting(&self) -> Quoting {
+        Quoting {
+            no_backslash_escapes: self.no_backslash_escapes,
+            ansi_quotes: self.ansi_quotes,
+        }
+    }
+
     pub(crate) async fn set_statement(
         &mut self,
         sql: &str,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
-        if let Some(r) = refused(sql) {
+        let m = self.quoting();
+        if let Some(r) = refused(sql, m) {
             return Err(self.refuse(r).into());
         }
-        match parse_set(sql)? {
-            SetStmt::Names(s) => {
-                let backend_sql = self.names(&s)?;
+        match parse_set(sql, m)? {
+            SetStmt::Names { sql, rest } => {
+                let backend_sql = self.names(&sql)?;
                 self.apply_session_set("names", &backend_sql).await?;
+                for a in rest {
+                    self.assign(&a, w).await?;
+                }
             }
             SetStmt::SessionTransaction(s) => {
                 let key = crate::sql::classify::leading_words(&s, 3)[1..]
@@ -411,9 +573,8 @@ impl Session {
             name.as_str(),
             "character_set_client" | "character_set_results" | "character_set_connection"
         );
-        let value = if charset_var && constant(&a.value) {
-            self.charset_variable(&name, &a.value)
-        } else if constant(&a.value) {
+        let m = self.quoting();
+        let value = if constant(&a.value, m) {
             a.value.clone()
         } else {
             let (cols, row) = self.evaluate_cell(&a.value, w).await?;
@@ -426,6 +587,11 @@ impl Session {
                 row.first().and_then(|c| c.as_deref()),
                 self.no_backslash_escapes,
             )
+        };
+        let value = if charset_var {
+            self.charset_variable(&name, &value)?
+        } else {
+            value
         };
         let stmt = a.statement(&value);
         self.apply_session_set(&name, &stmt).await?;
@@ -591,8 +757,13 @@ impl Session {
 mod tests {
     use super::*;
 
+    const Q: Quoting = Quoting {
+        no_backslash_escapes: false,
+        ansi_quotes: false,
+    };
+
     fn parts(sql: &str) -> Vec<(Option<String>, String, String)> {
-        match parse_set(sql).unwrap() {
+        match parse_set(sql, Quoting::default()).unwrap() {
             SetStmt::Assignments(v) => v.into_iter().map(|a| (a.scope, a.name, a.value)).collect(),
             other => panic!("{other:?}"),
         }
@@ -620,7 +791,8 @@ mod tests {
     fn set_forms() {
         assert_eq!(
             parse_set(
-                "SET STATEMENT max_statement_time = 60, a = 'for' FOR INSERT INTO t VALUES (1)"
+                "SET STATEMENT max_statement_time = 60, a = 'for' FOR INSERT INTO t VALUES (1)",
+                Q
             )
             .unwrap(),
             SetStmt::Statement {
@@ -629,21 +801,64 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_set("SET TRANSACTION READ ONLY").unwrap(),
+            parse_set("SET TRANSACTION READ ONLY", Q).unwrap(),
             SetStmt::NextTransaction("READ ONLY".into())
         );
-        assert!(matches!(
-            parse_set("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED").unwrap(),
-            SetStmt::SessionTransaction(_)
-        ));
-        assert!(matches!(
-            parse_set("SET NAMES utf8mb4").unwrap(),
-            SetStmt::Names(_)
-        ));
-        assert!(matches!(
-            parse_set("SET CHARACTER SET utf8").unwrap(),
-            SetStmt::Names(_)
-        ));
+        assert_eq!(
+            parse_set(
+                "SET SESSION TRANSACTION isolation level read committed, READ ONLY",
+                Q
+            )
+            .unwrap(),
+            SetStmt::SessionTransaction(
+                "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED, READ ONLY".into()
+            )
+        );
+        for bad in [
+            "SET TRANSACTION READ ONLY, sql_log_bin = 0",
+            "SET SESSION TRANSACTION ISOLATION LEVEL SERIALIZABLE x",
+        ] {
+            assert!(parse_set(bad, Q).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_are_rebuilt_by_the_proxy() {
+        let names = |sql: &str| match parse_set(sql, Q) {
+            Ok(SetStmt::Names { sql, rest }) => Ok((sql, rest.len())),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.code),
+        };
+        assert_eq!(
+            names("SET NAMES utf8mb4"),
+            Ok(("SET NAMES utf8mb4".into(), 0))
+        );
+        assert_eq!(
+            names("SET NAMES 'UTF8MB4' COLLATE 'utf8mb4_general_ci'"),
+            Ok(("SET NAMES utf8mb4 COLLATE utf8mb4_general_ci".into(), 0))
+        );
+        assert_eq!(
+            names("SET CHARACTER SET utf8"),
+            Ok(("SET CHARACTER SET utf8".into(), 0))
+        );
+        assert_eq!(
+            names("SET charset latin1"),
+            Ok(("SET CHARACTER SET latin1".into(), 0))
+        );
+        // Assignments after the names are assignments like any other.
+        assert_eq!(
+            names("SET NAMES utf8mb4, time_zone = '+00:00'"),
+            Ok(("SET NAMES utf8mb4".into(), 1))
+        );
+        assert!(refused("SET NAMES utf8mb4, sql_log_bin = 0", Q).is_some());
+        for bad in [
+            "SET NAMES utf8mb4 sql_log_bin",
+            "SET NAMES utf8mb4 COLLATE x y",
+            "SET NAMES 'a b'",
+            "SET NAMES utf8mb4 COLLATE utf8mb4_bin, sql_log_bin",
+        ] {
+            assert!(names(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
@@ -660,7 +875,7 @@ mod tests {
             "NULL",
             "TRADITIONAL",
         ] {
-            assert!(constant(v), "{v}");
+            assert!(constant(v, Q), "{v}");
         }
         for v in [
             "@x + 1",
@@ -672,16 +887,57 @@ mod tests {
             "CONCAT('a', 'b')",
             "'a' 'b'",
         ] {
-            assert!(!constant(v), "{v}");
+            assert!(!constant(v, Q), "{v}");
         }
     }
 
     #[test]
     fn refusals_by_variable() {
-        assert!(refused("SET sql_log_bin = 0").is_some());
-        assert!(refused("SET @@global.x = 1").is_some());
-        assert!(refused("SET GLOBAL x = 1").is_some());
-        assert!(refused("SET STATEMENT wait_timeout = 1 FOR SELECT 1").is_some());
-        assert!(refused("SET @a = 1, sql_mode = ''").is_none());
+        for sql in [
+            "SET sql_log_bin = 0",
+            "SET `sql_log_bin` = 0",
+            "SET @@SESSION.`sql_log_bin` = 0",
+            "SET @@global.x = 1",
+            "SET GLOBAL x = 1",
+            "SET STATEMENT wait_timeout = 1 FOR SELECT 1",
+        ] {
+            assert!(refused(sql, Q).is_some(), "{sql}");
+        }
+        assert!(refused("SET @a = 1, sql_mode = ''", Q).is_none());
+        // Names the proxy cannot read as one variable are not SET statements it accepts.
+        assert!(refused("SET @@session . sql_log_bin = 0", Q).is_some());
+        for bad in ["SET a b = 1", "SET x.y.z = 1", "SET foo.bar = 1"] {
+            assert!(parse_set(bad, Q).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn quotes_end_as_the_session_mode_reads_them() {
+        let nbe = Quoting {
+            no_backslash_escapes: true,
+            ansi_quotes: false,
+        };
+        // With NO_BACKSLASH_ESCAPES `'x\'` is a whole string: two assignments.
+        let sql = r"SET @a = 'x\', sql_log_bin = 0, @b = 'y'";
+        assert!(refused(sql, nbe).is_some());
+        match parse_set(sql, nbe).unwrap() {
+            SetStmt::Assignments(v) => assert_eq!(v.len(), 3),
+            other => panic!("{other:?}"),
+        }
+        assert!(constant(r"'x\'", nbe));
+        assert!(!constant(r"'x\' + 1", nbe));
+        let ansi = Quoting {
+            no_backslash_escapes: false,
+            ansi_quotes: true,
+        };
+        assert!(!constant("\"x\"", ansi));
+        assert_eq!(find_top_word("'FOR' FOR x", "FOR", Q), Some(6));
+        // Multibyte text next to keywords never panics.
+        assert_eq!(find_top_word("éFORé FOR", "FOR", Q), Some(8));
+        assert!(
+            parse_set("SET GLOBALé = 1", Q).is_err() || parse_set("SET GLOBALé = 1", Q).is_ok()
+        );
+        assert!(parse_set("SET STATEMENTé", Q).is_err());
+        assert!(parse_set("SET TRANSACTIONé", Q).is_err());
     }
 }

@@ -143,6 +143,13 @@ impl Session {
                         }
                     }
                 };
+                // The statement text is read as the server would read a query (comments and
+                // version comments resolved, exactly one statement): what EXECUTE runs is
+                // then classified and routed like any query.
+                let text = self.scan(&text)?;
+                // Refused statements are refused here already, as a prepared statement of
+                // the binary protocol is.
+                self.check_preparable(&text, w).await?;
                 // Validate the placeholders now, as MariaDB does at PREPARE.
                 super::stmt::placeholders(&self.tokenizable(&text))?;
                 self.sql_stmts.insert(name, text);

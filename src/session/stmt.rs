@@ -146,13 +146,17 @@ impl Session {
 
     /// A statement is prepared only if it would be allowed as a query: nothing refused
     /// reaches a backend, not even to be prepared there.
-    async fn check_preparable(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
+    pub(super) async fn check_preparable(
+        &mut self,
+        sql: &str,
+        w: &mut ResultWriter<'_>,
+    ) -> Result<(), Flow> {
         if let Some(r) = crate::sql::classify::by_keyword(sql) {
             return Err(self.refuse(r).into());
         }
         let kw = crate::sql::first_keyword(sql);
         if matches!(kw.as_str(), "SET") {
-            if let Some(r) = super::setvar::refused(sql) {
+            if let Some(r) = super::setvar::refused(sql, self.quoting()) {
                 return Err(self.refuse(r).into());
             }
         }
@@ -194,7 +198,6 @@ impl Session {
     }
 
     async fn prepare_inner(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
-        self.check_preparable(sql, w).await?;
         if matches!(
             crate::sql::first_keyword(sql).as_str(),
             "PREPARE" | "EXECUTE" | "DEALLOCATE"
@@ -206,6 +209,7 @@ impl Session {
             )
             .into());
         }
+        self.check_preparable(sql, w).await?;
         let holes = placeholders(&self.tokenizable(sql))?;
         let (params, columns) = self.describe(sql, holes.len()).await?;
         let id = self.next_stmt;

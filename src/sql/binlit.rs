@@ -117,6 +117,21 @@ pub fn decode_query(
                     i += 1;
                 }
             }
+            b'-' if sql.get(i + 1) == Some(&b'-')
+                && sql.get(i + 2).is_none_or(|&x| x <= b' ' || x == 0x7f) =>
+            {
+                while i < sql.len() && sql[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            // Version comments hold SQL (literals included): read on inside them.
+            b'/' if sql.get(i + 1) == Some(&b'*') && sql.get(i + 2) == Some(&b'!') => i += 3,
+            b'/' if sql.get(i + 1) == Some(&b'*')
+                && sql.get(i + 2) == Some(&b'M')
+                && sql.get(i + 3) == Some(&b'!') =>
+            {
+                i += 4
+            }
             b'/' if sql.get(i + 1) == Some(&b'*') => {
                 let mut j = i + 2;
                 while j < sql.len() && !(sql[j] == b'*' && sql.get(j + 1) == Some(&b'/')) {
@@ -246,6 +261,12 @@ mod tests {
         assert_eq!(
             super::decode_query(sql, cs, false, false),
             "SELECT 'café', _binary X'E90027', _BINARY X'78' FROM t"
+        );
+        // A quote in a `-- ` comment starts nothing; version comments hold literals.
+        let sql = b"SELECT 1 -- it's\n, /*!40101 _binary'\xe9' */ /*M! _binary'\xe8' */";
+        assert_eq!(
+            super::decode_query(sql, cs, false, false),
+            "SELECT 1 -- it's\n, /*!40101 _binary X'E9' */ /*M! _binary X'E8' */"
         );
     }
 

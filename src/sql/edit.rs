@@ -114,7 +114,7 @@ pub fn balanced(text: &str, range: Range<usize>) -> Range<usize> {
     let ends_with_word = text[..end]
         .chars()
         .next_back()
-        .is_some_and(|c| c.is_alphanumeric() || c == '_');
+        .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '`');
     let rest = &text[end..];
     let trimmed = rest.trim_start();
     if ends_with_word && trimmed.starts_with('(') {

@@ -68,6 +68,18 @@ pub fn words(sql: &str) -> Vec<String> {
 }
 
 /// First word of a statement, upper-cased, skipping comments and whitespace.
+/// A function call's name as the server resolves built-in functions: an unqualified name,
+/// quoted or not (`` `GET_LOCK`(...) `` calls GET_LOCK), lower-cased; and whether it was
+/// backtick-quoted. A qualified name (`db.f`) names a stored function: returned whole.
+pub fn function_name(name: &sqlparser::ast::ObjectName) -> (String, bool) {
+    match name.0.as_slice() {
+        [sqlparser::ast::ObjectNamePart::Identifier(i)] => {
+            (i.value.to_ascii_lowercase(), i.quote_style.is_some())
+        }
+        _ => (name.to_string().to_ascii_lowercase(), false),
+    }
+}
+
 pub fn first_keyword(sql: &str) -> String {
     let mut s = sql.trim_start();
     loop {

@@ -125,7 +125,7 @@ pub(super) fn belongs_to(ctx: &PlanCtx, members: &[Member], idx: usize, e: &Expr
                     }
                 }
                 Expr::Function(f) => {
-                    let name = f.name.to_string().to_ascii_lowercase();
+                    let (name, _) = crate::sql::function_name(&f.name);
                     if VOLATILE.contains(&name.as_str()) {
                         self.ok = false;
                     }
