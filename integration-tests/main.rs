@@ -19,6 +19,7 @@ mod protocol;
 mod protofuzz;
 mod queries;
 mod rawclient;
+mod reload;
 mod security;
 mod session;
 mod subqueries;

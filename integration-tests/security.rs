@@ -262,6 +262,9 @@ async fn driver_and_tool_statements_still_work() {
     p.query_drop("SET SESSION sql_mode = DEFAULT")
         .await
         .unwrap();
+    // The kept value reads the same on every connection after the mode changed back.
+    let a: Option<String> = p.query_first("SELECT @a").await.unwrap();
+    assert_eq!(a.as_deref(), Some(r"x\"));
     // SHOW INDEX names the logical table, never the physical one.
     let rows: Vec<mysql_async::Row> = p.query("SHOW INDEX FROM t_order").await.unwrap();
     for r in rows {

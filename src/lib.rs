@@ -12,6 +12,7 @@
 //! - [`eval`]: pure: MySQL value/expression semantics and aggregate merging.
 //! - [`backend`]: the only user of mysql_async (pools per data source).
 //! - [`rules`]: loads and validates rule files; sharding algorithms.
+//! - [`reload`]: live rule changes (RELOAD RULES, SIGHUP).
 //! - [`catalog`]: columns and types of the logical tables (typed routing, primary keys).
 //! - [`txn`]: XA ids, the durable decision log, recovery.
 //! - [`id`]: snowflake key generation (ids filled into INSERTs before routing).
@@ -32,6 +33,7 @@ pub mod merge;
 pub mod metrics;
 pub mod plan;
 pub mod protocol;
+pub mod reload;
 pub mod result;
 pub mod rewrite;
 pub mod route;

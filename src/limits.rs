@@ -106,6 +106,18 @@ impl Limits {
         }
     }
 
+    /// The limits of a reloaded rules file, sharing the transaction slots of `previous`
+    /// (transactions holding slots keep them). None when the number of slots changed: that
+    /// takes a restart (two sets of slots at once could exceed a pool).
+    pub fn reloaded(config: &Config, previous: &Limits) -> Option<Limits> {
+        let mut next = Limits::from_config(config);
+        if next.max_transactions != previous.max_transactions {
+            return None;
+        }
+        next.transactions = previous.transactions.clone();
+        Some(next)
+    }
+
     /// The time limit of a statement: the user's, else its database's, else the global
     /// one; a `MAX_EXECUTION_TIME` hint (ms) may shorten it. `None`: no limit.
     pub fn timeout_for(

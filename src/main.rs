@@ -41,10 +41,14 @@ enum Cmd {
         #[arg(long)]
         listen: Option<String>,
     },
-    /// Validate a rules file and print a summary.
+    /// Validate a rules file and print a summary; with --diff, what changes from another
+    /// rules file and how a running proxy takes each change.
     Check {
         #[arg(long, default_value = "rules/shardgate.toml")]
         config: PathBuf,
+        /// The rules file in use now (compared with --config, the new one).
+        #[arg(long)]
+        diff: Option<PathBuf>,
     },
     /// Print the plan for a statement (route kind, nodes, SQL per node).
     Explain {
@@ -141,9 +145,24 @@ async fn run(cmd: Cmd) -> Result<(), String> {
                 ))
             }
         }
-        Cmd::Check { config } => {
+        Cmd::Check { config, diff } => {
             let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
             println!("{} is valid\n{}", config.display(), c.summary());
+            if let Some(old) = diff {
+                let read = |p: &PathBuf| {
+                    std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))
+                };
+                let changes = shardgate::rules::diff::diff_text(&read(&old)?, &read(&config)?)
+                    .map_err(|e| e.to_string())?;
+                if changes.is_empty() {
+                    println!("no changes from {}", old.display());
+                } else {
+                    println!("changes from {}:", old.display());
+                    for ch in &changes {
+                        println!("  {ch}");
+                    }
+                }
+            }
             Ok(())
         }
         Cmd::Explain { config, db, sql } => {
@@ -162,8 +181,10 @@ async fn run(cmd: Cmd) -> Result<(), String> {
         }
         Cmd::Serve { config, listen } => {
             let c = shardgate::rules::load(&config).map_err(|e| e.to_string())?;
+            let text = std::fs::read_to_string(&config).map_err(|e| e.to_string())?;
             let addr = listen.unwrap_or_else(|| c.server.listen.clone());
             let shared = Arc::new(Shared::new(c).await.map_err(|e| e.to_string())?);
+            shared.rules.set(Some(config.clone()), text);
             let server = Server::bind(&addr, shared)
                 .await
                 .map_err(|e| format!("listen on {addr}: {e}"))?;

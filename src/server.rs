@@ -56,8 +56,12 @@ pub struct Shared {
     pub sessions: Arc<crate::sessions::Sessions>,
     pub metrics: crate::metrics::Metrics,
     pub slow: crate::slowlog::SlowLog,
-    /// `[limits]` and `[firewall]`.
-    pub limits: crate::limits::Limits,
+    /// `[limits]` and `[firewall]` (replaced by a reload).
+    pub limits: arc_swap::ArcSwap<crate::limits::Limits>,
+    /// Client accounts (replaced by a reload; `config.accounts` keeps the ones at start).
+    pub accounts: arc_swap::ArcSwap<std::collections::BTreeMap<String, Arc<crate::rules::Account>>>,
+    /// The rules file served, its version and when it was loaded (SHOW SHARDING RULES).
+    pub rules: crate::reload::RulesSource,
     /// Tests only: a statement text that makes its session panic (fault injection; not
     /// reachable from the rules file or a client).
     pub inject_panic: std::sync::OnceLock<String>,
@@ -134,7 +138,9 @@ impl Shared {
             sessions: Default::default(),
             metrics: crate::metrics::Metrics::new(),
             slow: crate::slowlog::SlowLog::open(config.limits.slow_query_ms, slow_path),
-            limits: crate::limits::Limits::from_config(&config),
+            limits: arc_swap::ArcSwap::from_pointee(crate::limits::Limits::from_config(&config)),
+            accounts: arc_swap::ArcSwap::from_pointee(crate::reload::accounts(&config)),
+            rules: Default::default(),
             security,
             catalog,
             txn,
@@ -157,11 +163,11 @@ impl Shared {
     }
 
     pub fn password_of(&self, user: &str) -> Option<String> {
-        self.config.accounts.get(user).map(|a| a.password.clone())
+        self.accounts.load().get(user).map(|a| a.password.clone())
     }
 
-    pub fn account(&self, user: &str) -> Option<&crate::rules::Account> {
-        self.config.accounts.get(user)
+    pub fn account(&self, user: &str) -> Option<Arc<crate::rules::Account>> {
+        self.accounts.load().get(user).cloned()
     }
 
     pub fn database(&self, name: &str) -> Option<&LogicalDatabase> {
@@ -291,6 +297,33 @@ async fn listen(addr: &str) -> std::io::Result<TcpListener> {
     }))
 }
 
+/// SIGHUP reloads the rules file (as `RELOAD RULES`); the outcome is logged.
+#[cfg(unix)]
+async fn reload_on_sighup(shared: Arc<Shared>, mut shutdown: watch::Receiver<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot watch SIGHUP: rules reload only by RELOAD RULES");
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() { return; }
+            }
+            got = hup.recv() => {
+                if got.is_none() { return; }
+                let s = shared.clone();
+                match tokio::task::spawn_blocking(move || s.reload()).await {
+                    Ok(Ok(r)) if r.changes.is_empty() => tracing::info!("SIGHUP: rules unchanged"),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => tracing::warn!("SIGHUP: {}", e.message),
+                    Err(e) => tracing::warn!("SIGHUP: reload failed: {e}"),
+                }
+            }
+        }
+    }
+}
+
 /// A running proxy: bound listener plus shutdown handle.
 pub struct Server {
     listener: TcpListener,
@@ -325,6 +358,8 @@ impl Server {
                 Err(e) => tracing::warn!("metrics_listen {addr}: {e}; no metrics endpoint"),
             }
         }
+        #[cfg(unix)]
+        tokio::spawn(reload_on_sighup(self.shared.clone(), shutdown.clone()));
         let next_id = AtomicU32::new(1);
         loop {
             tokio::select! {

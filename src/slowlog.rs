@@ -20,7 +20,8 @@ pub struct SlowEntry<'a> {
 }
 
 pub struct SlowLog {
-    threshold: Option<Duration>,
+    /// Milliseconds; 0: off. Changed by a rules reload.
+    threshold_ms: std::sync::atomic::AtomicU64,
     file: Option<Mutex<std::fs::File>>,
 }
 
@@ -47,14 +48,21 @@ impl SlowLog {
             }
         });
         SlowLog {
-            threshold: (threshold_ms > 0).then(|| Duration::from_millis(threshold_ms)),
+            threshold_ms: std::sync::atomic::AtomicU64::new(threshold_ms),
             file,
         }
     }
 
     /// Whether a statement that took `took` is slow.
     pub fn is_slow(&self, took: Duration) -> bool {
-        self.threshold.is_some_and(|t| took >= t)
+        let ms = self.threshold_ms.load(std::sync::atomic::Ordering::Relaxed);
+        ms > 0 && took >= Duration::from_millis(ms)
+    }
+
+    /// A new threshold (`[limits] slow_query_ms` of a reloaded rules file).
+    pub fn set_threshold(&self, ms: u64) {
+        self.threshold_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn record(&self, e: &SlowEntry<'_>) {

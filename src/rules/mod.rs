@@ -16,10 +16,12 @@
 //! - `route`: [`ShardedTable::route`].
 //! - `validate`: raw file → [`Config`], with all the consistency checks.
 //! - `error`: [`RulesError`], [`RouteError`].
+//! - `diff`: what changes between two rules files and how a running proxy takes it.
 
 mod algorithm;
 mod config;
 pub(crate) mod datetime;
+pub mod diff;
 mod error;
 mod inline;
 mod model;

@@ -1,6 +1,8 @@
 //! The proxy's administration statements, answered from its own state (no backend round
 //! trip, so they work while a data source is frozen):
 //! - `SHOW SHARDING DATA SOURCES` (admin users): one row per data source.
+//! - `SHOW SHARDING RULES` (admin users): the rules file served, its version, when loaded.
+//! - `RELOAD RULES` (admin users): read the rules file again (see [`crate::reload`]).
 //! - `SHOW [FULL] PROCESSLIST`: the proxy's client sessions (admins see all, other users
 //!   their own, as MySQL without the PROCESS privilege).
 //! - `KILL [QUERY | CONNECTION] <id>`: a proxy session id, as `SHOW PROCESSLIST` and
@@ -17,6 +19,8 @@ use bytes::Bytes;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Admin {
     DataSources,
+    Rules,
+    Reload,
     Processlist { full: bool },
     Kill { query: bool, id: u32 },
 }
@@ -31,6 +35,8 @@ pub(crate) fn parse(sql: &str) -> Option<Admin> {
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
         ["SHOW", "SHARDING", "DATA", "SOURCES"] => Some(Admin::DataSources),
+        ["SHOW", "SHARDING", "RULES"] => Some(Admin::Rules),
+        ["RELOAD", "RULES"] | ["RELOAD", "SHARDING", "RULES"] => Some(Admin::Reload),
         ["SHOW", "PROCESSLIST"] => Some(Admin::Processlist { full: false }),
         ["SHOW", "FULL", "PROCESSLIST"] => Some(Admin::Processlist { full: true }),
         ["KILL", id] => Some(Admin::Kill {
@@ -57,6 +63,8 @@ impl Session {
     pub(crate) async fn admin(&mut self, cmd: Admin, w: &mut ResultWriter<'_>) -> FlowResult<()> {
         match cmd {
             Admin::DataSources => self.show_data_sources(w).await,
+            Admin::Rules => self.show_rules(w).await,
+            Admin::Reload => self.reload_rules(w).await,
             Admin::Processlist { full } => self.show_processlist(full, w).await,
             Admin::Kill { query, id } => self.kill(query, id, w).await,
         }
@@ -114,6 +122,69 @@ impl Session {
             ]);
         }
         w.rows(&cols, &rows).await?;
+        Ok(())
+    }
+
+    async fn show_rules(&mut self, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+        self.require_admin("SHOW SHARDING RULES")?;
+        let served = self.shared.rules.served();
+        let cols = vec![
+            ColumnDef::bigint("version"),
+            ColumnDef::text("source"),
+            ColumnDef::text("loaded_at_utc"),
+        ];
+        let loaded = served
+            .loaded_at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| {
+                let secs = d.as_secs() as i64;
+                let (y, m, day) = crate::rules::datetime::civil_from_days(secs.div_euclid(86_400));
+                let t = secs.rem_euclid(86_400);
+                format!(
+                    "{y:04}-{m:02}-{day:02} {:02}:{:02}:{:02}",
+                    t / 3600,
+                    t / 60 % 60,
+                    t % 60
+                )
+            })
+            .unwrap_or_default();
+        let source = served
+            .path
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(built in)".into());
+        let rows = vec![vec![
+            cell(served.version.to_string()),
+            cell(source),
+            cell(loaded),
+        ]];
+        w.rows(&cols, &rows).await?;
+        Ok(())
+    }
+
+    async fn reload_rules(&mut self, w: &mut ResultWriter<'_>) -> FlowResult<()> {
+        self.require_admin("RELOAD RULES")?;
+        let shared = self.shared.clone();
+        let done = tokio::task::spawn_blocking(move || shared.reload())
+            .await
+            .map_err(|e| SqlError::internal(format!("RELOAD RULES: {e}")))??;
+        let info = if done.changes.is_empty() {
+            format!("Rules unchanged (version {})", done.version)
+        } else {
+            format!(
+                "Rules version {}: {}",
+                done.version,
+                done.changes
+                    .iter()
+                    .map(|c| format!("{} {}", c.path, c.how))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        w.ok(&crate::result::OkInfo {
+            info,
+            ..Default::default()
+        })
+        .await?;
         Ok(())
     }
 
@@ -218,7 +289,9 @@ mod tests {
             ("KILL QUERY 7", Some(Admin::Kill { query: true, id: 7 })),
             ("KILL QUERY x", None),
             ("KILL -1", None),
-            ("SHOW SHARDING RULES", None),
+            ("SHOW SHARDING RULES", Some(Admin::Rules)),
+            ("reload rules;", Some(Admin::Reload)),
+            ("RELOAD RULES NOW", None),
             ("KILL USER bob", None),
         ];
         for (sql, want) in cases {

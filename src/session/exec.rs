@@ -351,7 +351,7 @@ impl Session {
         if let Some(s) = self.pinned.values().find_map(|p| p.lease.slot().cloned()) {
             return Ok(s);
         }
-        let sem = self.shared.limits.transactions.clone();
+        let sem = self.shared.limits.load().transactions.clone();
         if let Ok(p) = sem.clone().try_acquire_owned() {
             return Ok(Arc::new(p));
         }
@@ -366,7 +366,7 @@ impl Session {
                     "HY000",
                     format!(
                         "Too many connections: {} transactions hold connections (the [limits] max_transactions) and none ended within {} ms",
-                        self.shared.limits.max_transactions,
+                        self.shared.limits.load().max_transactions,
                         wait.as_millis()
                     ),
                 )),

@@ -78,7 +78,7 @@ impl Session {
     ) -> Result<(), crate::error::SqlError> {
         self.registration.info.begin(sql);
         self.last_route = None;
-        let limits = &self.shared.limits;
+        let limits = self.shared.limits.load();
         if limits.max_result_rows > 0 || limits.max_result_bytes > 0 {
             w.set_limits(crate::protocol::writer::ResultLimits {
                 rows: limits.max_result_rows,
@@ -98,6 +98,7 @@ impl Session {
         let hint = crate::sql::hints::max_execution_time(sql);
         self.shared
             .limits
+            .load()
             .timeout_for(&self.user, self.db.as_deref(), hint)
     }
 
@@ -150,7 +151,7 @@ impl Session {
         plan: &crate::plan::Plan,
     ) -> Result<(), crate::error::SqlError> {
         use sqlparser::ast::Statement;
-        let l = &self.shared.limits;
+        let l = self.shared.limits.load();
         let has_where = match stmt {
             Some(Statement::Update(u)) => Some(u.selection.is_some()),
             Some(Statement::Delete(d)) => Some(d.selection.is_some()),
@@ -165,7 +166,20 @@ impl Session {
                 .collect();
             l.check_where(has_where, &tables)?;
         }
-        if plan.kind == crate::route::RouteKind::Scatter && l.denies_scatter() {
+        if plan.kind == crate::route::RouteKind::Scatter {
+            self.firewall_scatter(refs)?;
+        }
+        Ok(())
+    }
+
+    /// Full scatters over protected tables: for a plan that scatters, and before a join is
+    /// answered by shipping (which reads whole tables of several nodes).
+    pub(super) fn firewall_scatter(
+        &self,
+        refs: &crate::sql::refs::Refs,
+    ) -> Result<(), crate::error::SqlError> {
+        let l = self.shared.limits.load();
+        if l.denies_scatter() {
             let db = self.plan_db(refs)?;
             let names: Vec<&str> = refs.tables.iter().map(|t| t.name.as_str()).collect();
             l.check_scatter(&db.name, &names)?;

@@ -200,7 +200,7 @@ impl Session {
         };
         let kw = first_keyword(sql);
         let second = || first_keyword(sql.trim_start().get(kw.len()..).unwrap_or(""));
-        if matches!(kw.as_str(), "SHOW" | "KILL") {
+        if matches!(kw.as_str(), "SHOW" | "KILL" | "RELOAD") {
             if let Some(cmd) = super::admin::parse(sql) {
                 return self.admin(cmd, w).await;
             }
@@ -334,6 +334,7 @@ impl Session {
             Ok(p) => p,
             // Tables that cannot meet on one node: ship some of them to the others.
             Err(e) if e.code == 1235 => {
+                self.firewall_scatter(r)?;
                 if self.ship_join(sql, stmt, bound, w).await?
                     || self.insert_select(sql, stmt, bound, w).await?
                 {
