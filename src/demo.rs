@@ -7,6 +7,9 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 pub const RULES: &str = include_str!("../examples/ecommerce/rules.toml");
+
+/// Where the demo serves Prometheus metrics unless its rules set `metrics_listen`.
+pub const DEMO_METRICS: &str = "127.0.0.1:9307";
 pub const SCHEMA: &str = include_str!("../examples/ecommerce/schema.sql");
 pub const DATA: &str = include_str!("../examples/ecommerce/data.sql");
 
@@ -152,12 +155,16 @@ async fn serve_demo(
     workdir: &std::path::Path,
 ) -> Result<(), String> {
     config.server.xa_log = workdir.join("xa.log").display().to_string();
+    if config.server.metrics_listen.is_none() {
+        config.server.metrics_listen = Some(DEMO_METRICS.into());
+    }
     let shared = Arc::new(Shared::new(config).await.map_err(|e| e.to_string())?);
     // Load the schema and sample data through a private listener first.
     let (stop_tx, stop_rx) = watch::channel(false);
     let loader = Server::bind("127.0.0.1:0", shared.clone())
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?
+        .private();
     let addr = loader.local_addr().map_err(|e| e.to_string())?;
     let task = tokio::spawn(loader.run(stop_rx));
     let url = format!("mysql://root:root@{addr}/shop");
@@ -166,6 +173,7 @@ async fn serve_demo(
     let _ = stop_tx.send(true);
     let _ = task.await;
 
+    let metrics = shared.config.server.metrics_listen.clone();
     let server = Server::bind(listen, shared)
         .await
         .map_err(|e| format!("listen on {listen}: {e}"))?;
@@ -174,6 +182,9 @@ async fn serve_demo(
         "shardgate demo ready on {listen}: mariadb -h127.0.0.1 -P{} -uroot -proot shop",
         listen.rsplit(':').next().unwrap_or("3307")
     );
+    if let Some(m) = &metrics {
+        println!("metrics: curl http://{m}/metrics");
+    }
     println!(
         "(shards: mariadb -h127.0.0.1 -P{} -uroot shop_0 / -P{} shop_1; Ctrl-C stops everything)",
         ports[0], ports[1]

@@ -62,6 +62,18 @@ const KINDS: &[&str] = &[
     "desc",
 ];
 
+/// The protection a refusal with this error code comes from (`shardgate_rejected_total`).
+fn rejection(code: u16) -> Option<&'static str> {
+    Some(match code {
+        1040 => "too_busy",
+        1429 => "breaker_open",
+        1226 => "limit",
+        1969 => "timeout",
+        1175 | 1290 => "firewall",
+        _ => return None,
+    })
+}
+
 pub fn kind_label(first_keyword: &str) -> &'static str {
     let k = first_keyword.to_ascii_lowercase();
     KINDS.iter().find(|s| **s == k).copied().unwrap_or("other")
@@ -166,7 +178,21 @@ impl Metrics {
             .observe(took.as_secs_f64());
         if let Some(code) = error {
             self.errors.with_label_values(&[&code.to_string()]).inc();
+            if let Some(reason) = rejection(code) {
+                self.reject(reason);
+            }
         }
+    }
+
+    /// A distributed commit's outcome (`one_phase` / `two_phase`, committed or failed).
+    pub fn xa_outcome(&self, how: &str, committed: bool) {
+        let outcome = match (how, committed) {
+            ("one_phase", true) => "one_phase_committed",
+            ("one_phase", false) => "one_phase_failed",
+            (_, true) => "two_phase_committed",
+            (_, false) => "two_phase_failed",
+        };
+        self.xa.with_label_values(&[outcome]).inc();
     }
 
     pub fn reject(&self, reason: &str) {
@@ -291,7 +317,6 @@ mod tests {
             Duration::from_millis(30),
             Some(1040),
         );
-        m.reject("too_busy");
         let mut buf = Vec::new();
         TextEncoder::new()
             .encode(&m.registry.gather(), &mut buf)

@@ -328,6 +328,9 @@ async fn reload_on_sighup(shared: Arc<Shared>, mut shutdown: watch::Receiver<boo
 pub struct Server {
     listener: TcpListener,
     shared: Arc<Shared>,
+    /// Serve `[server] metrics_listen` and run the background tasks (off for a private
+    /// listener beside the main one, such as the demo's loader).
+    main: bool,
 }
 
 impl Server {
@@ -335,15 +338,22 @@ impl Server {
         Ok(Server {
             listener: listen(addr).await?,
             shared,
+            main: true,
         })
+    }
+
+    /// A listener beside the main one: no metrics endpoint, no background tasks.
+    pub fn private(mut self) -> Server {
+        self.main = false;
+        self
     }
 
     pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
         self.listener.local_addr()
     }
 
-    /// Accept until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// Upkeep, the metrics endpoint and SIGHUP reloads.
+    async fn start_background(&self, shutdown: &watch::Receiver<bool>) {
         tokio::spawn(crate::upkeep::run(self.shared.clone(), shutdown.clone()));
         if let Some(addr) = self.shared.config.server.metrics_listen.clone() {
             match TcpListener::bind(&addr).await {
@@ -360,6 +370,13 @@ impl Server {
         }
         #[cfg(unix)]
         tokio::spawn(reload_on_sighup(self.shared.clone(), shutdown.clone()));
+    }
+
+    /// Accept until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        if self.main {
+            self.start_background(&shutdown).await;
+        }
         let next_id = AtomicU32::new(1);
         loop {
             tokio::select! {

@@ -107,8 +107,16 @@ impl Session {
         self.savepoints.clear();
         let r = match gtrid {
             None => self.commit_local(&parts).await,
-            Some(g) if parts.len() <= 1 => self.commit_one_phase(&g, &parts).await,
-            Some(g) => self.commit_two_phase(&g, &parts).await,
+            Some(g) if parts.len() <= 1 => {
+                let r = self.commit_one_phase(&g, &parts).await;
+                self.shared.metrics.xa_outcome("one_phase", r.is_ok());
+                r
+            }
+            Some(g) => {
+                let r = self.commit_two_phase(&g, &parts).await;
+                self.shared.metrics.xa_outcome("two_phase", r.is_ok());
+                r
+            }
         };
         for p in self.pinned.values_mut() {
             p.in_txn = false;

@@ -418,7 +418,8 @@ fn not_allowed(stmt: &Statement) -> Option<Refusal> {
         | Statement::Truncate(_)
         | Statement::RenameTable(_)
         | Statement::Explain { .. }
-        | Statement::ExplainTable { .. } => true,
+        | Statement::ExplainTable { .. }
+        | Statement::Analyze(_) => true,
         Statement::Drop { object_type, .. } => {
             matches!(
                 object_type,
@@ -642,6 +643,7 @@ mod tests {
             ("EXPLAIN SELECT 1", false),
             ("DESCRIBE t", false),
             ("TRUNCATE TABLE t", false),
+            ("ANALYZE TABLE t", false),
             ("USE x", true),
             ("COMMIT", true),
         ];

@@ -8,7 +8,10 @@
 //! - version comments (`/*! */`, `/*!NNNNN */`, `/*!NNNNNN */`, `/*M! */`, `/*M!NNNNNN */`)
 //!   are resolved: when the server would execute their content, the content stays in place
 //!   (so it is parsed and routed like the rest); otherwise the whole comment becomes a space;
-//! - optimizer hints (`/*+ ... */`) are kept as written;
+//! - optimizer hints (`/*+ ... */`) are comments too (MariaDB 10.11 ignores them; the proxy
+//!   reads the ones it honours from the client's own text);
+//! - `--` directly followed by a non-ASCII byte is refused (its reading depends on the
+//!   server's character tables);
 //! - quoted strings and names are copied byte for byte;
 //! - the text is split into statements at `;` outside quotes and comments.
 //!
