@@ -91,38 +91,12 @@ pub(crate) enum SetStmt {
     Assignments(Vec<Assignment>),
 }
 
-/// How quotes end in the session's sql_mode: with NO_BACKSLASH_ESCAPES a backslash is an
-/// ordinary character, with ANSI_QUOTES `"` quotes identifiers (no escapes either). The
-/// backend reads the text in that mode, so the proxy must split it the same way.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Quoting {
-    pub no_backslash_escapes: bool,
-    pub ansi_quotes: bool,
-}
+pub(crate) use crate::sql::scan::Quoting;
 
-impl Quoting {
-    /// The index of the quote closing the one at `open` (`b.len()` when unterminated).
-    fn end(self, b: &[u8], open: usize) -> usize {
-        let q = b[open];
-        let escapes = q == b'\'' || (q == b'"' && !self.ansi_quotes);
-        let escapes = escapes && !self.no_backslash_escapes;
-        let mut i = open + 1;
-        while i < b.len() {
-            if escapes && b[i] == b'\\' {
-                i += 2;
-                continue;
-            }
-            if b[i] == q {
-                if b.get(i + 1) == Some(&q) {
-                    i += 2;
-                    continue;
-                }
-                return i;
-            }
-            i += 1;
-        }
-        b.len()
-    }
+/// The index of the quote closing the one at `open` in `b` (`b.len()` when unterminated),
+/// read as the backend reads the text in the session's sql_mode.
+fn quote_close(m: Quoting, b: &[u8], open: usize) -> usize {
+    crate::sql::scan::quote_end(b, open, m).map_or(b.len(), |after| after - 1)
 }
 
 /// Split `text` at top-level occurrences of `sep` (outside quotes and parentheses). The
@@ -133,7 +107,7 @@ fn split_top(text: &str, sep: u8, m: Quoting) -> Vec<&str> {
     let (mut depth, mut start, mut i) = (0i32, 0usize, 0usize);
     while i < b.len() {
         match b[i] {
-            b'\'' | b'"' | b'`' => i = m.end(b, i),
+            b'\'' | b'"' | b'`' => i = quote_close(m, b, i),
             b'(' => depth += 1,
             b')' => depth -= 1,
             c if c == sep && depth == 0 => {
@@ -155,7 +129,7 @@ fn find_top_word(text: &str, kw: &str, m: Quoting) -> Option<usize> {
     let word_char = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c == b'@' || c >= 0x80;
     while i < b.len() {
         match b[i] {
-            b'\'' | b'"' | b'`' => i = m.end(b, i),
+            b'\'' | b'"' | b'`' => i = quote_close(m, b, i),
             b'(' => depth += 1,
             b')' => depth -= 1,
             _ if depth == 0
@@ -207,7 +181,7 @@ fn variable_name(name: &str, m: Quoting) -> Option<String> {
     if let Some(user) = n.strip_prefix('@').filter(|r| !r.starts_with('@')) {
         let b = user.as_bytes();
         let whole = match b.first() {
-            Some(b'\'' | b'"' | b'`') => m.end(b, 0) + 1 == b.len(),
+            Some(b'\'' | b'"' | b'`') => quote_close(m, b, 0) + 1 == b.len(),
             Some(_) => user
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'$' | b'.')),
@@ -259,7 +233,7 @@ fn assignment(part: &str, m: Quoting) -> Option<Assignment> {
     let mut i = 0;
     while i < b.len() {
         match b[i] {
-            b'\'' | b'"' | b'`' => i = m.end(b, i),
+            b'\'' | b'"' | b'`' => i = quote_close(m, b, i),
             b'=' => break,
             b':' if b.get(i + 1) == Some(&b'=') => break,
             _ => {}
@@ -453,7 +427,7 @@ fn constant(value: &str, m: Quoting) -> bool {
             return false;
         }
         let b = rest.as_bytes();
-        let end = m.end(b, 0);
+        let end = quote_close(m, b, 0);
         return end < b.len() && end + 1 == b.len();
     }
     let num = v

@@ -97,22 +97,8 @@ fn is_literal_prefix(word: &str) -> bool {
 }
 
 fn skip_quoted(b: &[u8], start: usize, q: u8) -> usize {
-    let mut i = start + 1;
-    while i < b.len() {
-        if b[i] == b'\\' && q != b'`' {
-            i += 2;
-            continue;
-        }
-        if b[i] == q {
-            if b.get(i + 1) == Some(&q) {
-                i += 2;
-                continue;
-            }
-            return i + 1;
-        }
-        i += 1;
-    }
-    b.len()
+    debug_assert_eq!(b[start], q);
+    super::scan::quote_end(b, start, Default::default()).unwrap_or(b.len())
 }
 
 fn skip_line(b: &[u8], start: usize) -> usize {

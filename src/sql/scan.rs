@@ -324,13 +324,15 @@ fn line_end(b: &[u8], from: usize) -> usize {
         .map_or(b.len(), |k| from + k)
 }
 
-/// The byte after the quoted token opening at `start`.
-fn quoted_end(b: &[u8], start: usize, mode: &ScanMode) -> Result<usize, ScanError> {
+/// The byte after the quoted token opening at `start`, read with the session's quoting
+/// (`Quoting`); None when it never ends. The one quote reader: the scanner, SET splitting
+/// and fingerprints use it.
+pub(crate) fn quote_end(b: &[u8], start: usize, quoting: Quoting) -> Option<usize> {
     let q = b[start];
     let backslash = match q {
         b'`' => false,
-        b'"' if mode.ansi_quotes => false,
-        _ => !mode.no_backslash_escapes,
+        b'"' if quoting.ansi_quotes => false,
+        _ => !quoting.no_backslash_escapes,
     };
     let mut j = start + 1;
     while j < b.len() {
@@ -344,11 +346,28 @@ fn quoted_end(b: &[u8], start: usize, mode: &ScanMode) -> Result<usize, ScanErro
                 j += 2;
                 continue;
             }
-            return Ok(j + 1);
+            return Some(j + 1);
         }
         j += 1;
     }
-    Err(ScanError::Unterminated(match q {
+    None
+}
+
+/// How quotes end in a session's sql_mode: with NO_BACKSLASH_ESCAPES a backslash is an
+/// ordinary character, with ANSI_QUOTES `"` quotes identifiers (no escapes either).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Quoting {
+    pub no_backslash_escapes: bool,
+    pub ansi_quotes: bool,
+}
+
+/// The byte after the quoted token opening at `start`.
+fn quoted_end(b: &[u8], start: usize, mode: &ScanMode) -> Result<usize, ScanError> {
+    let quoting = Quoting {
+        no_backslash_escapes: mode.no_backslash_escapes,
+        ansi_quotes: mode.ansi_quotes,
+    };
+    quote_end(b, start, quoting).ok_or(ScanError::Unterminated(match b[start] {
         b'`' => "quoted name",
         b'"' if mode.ansi_quotes => "quoted name",
         _ => "string",
