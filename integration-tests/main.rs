@@ -7,6 +7,7 @@ mod hardening;
 mod harness;
 
 mod aggregates;
+mod branches;
 mod dml;
 mod faults;
 mod fuzz;

@@ -90,7 +90,8 @@ impl Backends {
             .data_sources
             .iter()
             .map(|(name, ds)| {
-                let b = Backend::new(name, ds, config.health.settings());
+                let init = conn::init_sql(config.server.lock_wait_timeout);
+                let b = Backend::new(name, ds, config.health.settings(), init);
                 (name.clone(), Arc::new(b))
             })
             .collect();

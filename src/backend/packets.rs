@@ -136,10 +136,14 @@ pub(super) struct Ok {
     pub state_changed: bool,
     /// Session variables the server reported as changed, with their new values.
     pub changed_vars: Vec<(String, String)>,
+    /// The transaction-state tracker reported transactional or non-transactional writes
+    /// (`w` or `W` in its eight-character state).
+    pub txn_wrote: bool,
 }
 
 /// Session-state information types (MySQL `enum_session_state_type`).
 const TRACK_SYSTEM_VARIABLES: u8 = 0;
+const TRACK_TRANSACTION_STATE: u8 = 5;
 
 /// An OK packet (header 0x00), or an OK-style terminator (0xfe) after a result set.
 pub(super) fn ok_packet(pkt: Bytes, session_track: bool) -> std::io::Result<Ok> {
@@ -166,7 +170,7 @@ pub(super) fn ok_packet(pkt: Bytes, session_track: bool) -> std::io::Result<Ok> 
         ok.info = String::from_utf8_lossy(&info).into_owned();
         if ok.state_changed {
             if let Some(track) = c.lenenc_bytes() {
-                ok.changed_vars = tracked_variables(track);
+                (ok.changed_vars, ok.txn_wrote) = tracked_state(track);
             }
         }
     } else {
@@ -176,14 +180,24 @@ pub(super) fn ok_packet(pkt: Bytes, session_track: bool) -> std::io::Result<Ok> 
     Ok(ok)
 }
 
-/// The system variables in a session-state block (other entry types are skipped).
-fn tracked_variables(block: Bytes) -> Vec<(String, String)> {
+/// The system variables in a session-state block, and whether its transaction state shows
+/// writes (other entry types are skipped). The state is eight characters, one per attribute:
+/// `T`/`I` (explicit/implicit transaction), `r`, `R`, `w` (transactional writes), `W`
+/// (non-transactional writes), `s`, `S`, `L`. MariaDB 10.11 reports InnoDB reads as `R` and
+/// writes, locking reads (`FOR UPDATE`) included, as `W`.
+fn tracked_state(block: Bytes) -> (Vec<(String, String)>, bool) {
     let mut out = Vec::new();
+    let mut wrote = false;
     let mut c = Cursor::new(block);
     while c.remaining() > 0 {
         let Some(ty) = c.u8() else { break };
         let Some(entry) = c.lenenc_bytes() else { break };
-        if ty == TRACK_SYSTEM_VARIABLES {
+        if ty == TRACK_TRANSACTION_STATE {
+            let mut e = Cursor::new(entry);
+            if let Some(state) = e.lenenc_bytes() {
+                wrote |= state.get(3) == Some(&b'w') || state.get(4) == Some(&b'W');
+            }
+        } else if ty == TRACK_SYSTEM_VARIABLES {
             let mut e = Cursor::new(entry);
             if let (Some(name), Some(value)) = (e.lenenc_bytes(), e.lenenc_bytes()) {
                 out.push((
@@ -193,7 +207,7 @@ fn tracked_variables(block: Bytes) -> Vec<(String, String)> {
             }
         }
     }
-    out
+    (out, wrote)
 }
 
 /// An ERR packet (header 0xff) as the server's own error.
@@ -248,6 +262,27 @@ mod tests {
         assert_eq!(ok.affected_rows, 1);
         assert!(ok.state_changed);
         assert_eq!(ok.changed_vars, vec![("autocommit".into(), "OFF".into())]);
+        assert!(!ok.txn_wrote);
+    }
+
+    #[test]
+    fn transaction_state_reports_writes() {
+        for (state, wrote) in [
+            (b"T_r_____", false),
+            (b"T_rw____", true),
+            (b"T___W___", true),
+            (b"________", false),
+        ] {
+            let mut entry = vec![5u8, 9, 8];
+            entry.extend_from_slice(state);
+            let mut p = vec![0x00, 0x00, 0x00];
+            p.extend_from_slice(&(0x4001u16).to_le_bytes());
+            p.extend_from_slice(&[0, 0, 0]);
+            p.push(entry.len() as u8);
+            p.extend_from_slice(&entry);
+            let ok = ok_packet(Bytes::from(p), true).unwrap();
+            assert_eq!(ok.txn_wrote, wrote, "{}", String::from_utf8_lossy(state));
+        }
     }
 
     #[test]

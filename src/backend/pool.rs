@@ -71,7 +71,12 @@ pub struct Backend {
 }
 
 impl Backend {
-    pub fn new(name: &str, ds: &DataSourceConfig, settings: HealthSettings) -> Backend {
+    pub fn new(
+        name: &str,
+        ds: &DataSourceConfig,
+        settings: HealthSettings,
+        init_sql: String,
+    ) -> Backend {
         let health = Health::new(name, settings);
         let opts = ConnOpts {
             name: name.to_string(),
@@ -83,6 +88,7 @@ impl Backend {
             connect_timeout: Duration::from_millis(ds.connect_timeout_ms.max(1)),
             max_packet: 1 << 30,
             trip: settings.enabled.then(|| health.subscribe()),
+            init_sql,
         };
         let probe_opts = ConnOpts {
             connect_timeout: settings.timeout,
@@ -463,6 +469,13 @@ impl Lease {
 
     /// The connection now carries state the proxy did not put there: reset it before any
     /// other session uses it.
+    /// See [`BackendConn::take_txn_writes`] (a lease without a connection wrote nothing).
+    pub fn take_txn_writes(&mut self) -> bool {
+        self.pooled
+            .as_mut()
+            .is_some_and(|p| p.conn.take_txn_writes())
+    }
+
     pub fn mark_dirty(&mut self) {
         if let Some(p) = self.pooled.as_mut() {
             p.dirty = true;

@@ -389,6 +389,7 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
     Ok(Plan {
         kind,
         nodes,
+        copies: Vec::new(),
         merge: MergeSpec::default(),
         write: true,
         ddl: false,
@@ -555,6 +556,7 @@ fn write_plan(ctx: &PlanCtx, conds: &route::Conditions) -> SqlResult<Plan> {
     let params: Edits = ctx.param_edits()?;
     Ok(Plan {
         kind: route.kind,
+        copies: Vec::new(),
         nodes: ctx.node_sql(&route, &params),
         merge: MergeSpec::default(),
         write: true,

@@ -74,6 +74,9 @@ pub struct NodeSql {
 pub struct Plan {
     pub kind: RouteKind,
     pub nodes: Vec<NodeSql>,
+    /// [`RouteKind::Reference`]: the data sources that may run the one node instead (see
+    /// [`Route::copies`]).
+    pub copies: Vec<String>,
     pub merge: MergeSpec,
     /// The statement changes data or schema.
     pub write: bool,
@@ -319,6 +322,7 @@ fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
     let route = match ours.as_slice() {
         [] => Route {
             kind: RouteKind::Unicast,
+            copies: Vec::new(),
             units: vec![route::RouteUnit {
                 data_source: ctx.db.default_data_source.clone(),
                 tables: Default::default(),
@@ -349,6 +353,7 @@ fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
             }
             Route {
                 kind: first.kind,
+                copies: Vec::new(),
                 units,
             }
         }
@@ -356,6 +361,7 @@ fn plan_ddl(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
     let shared = ctx.param_edits()?;
     Ok(Plan {
         kind: route.kind,
+        copies: Vec::new(),
         nodes: ctx.node_sql(&route, &shared),
         merge: MergeSpec::default(),
         write: true,
@@ -384,11 +390,13 @@ fn plan_passthrough(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
         .ok_or_else(|| SqlError::internal("empty route"))?;
     let route = Route {
         kind: RouteKind::Unicast,
+        copies: Vec::new(),
         units: vec![unit],
     };
     let shared = ctx.param_edits()?;
     Ok(Plan {
         kind: route.kind,
+        copies: Vec::new(),
         nodes: ctx.node_sql(&route, &shared),
         merge: MergeSpec::default(),
         write: false,

@@ -92,6 +92,7 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         shared.extend(&names);
         return Ok(Plan {
             kind: route.kind,
+            copies: route.copies.clone(),
             nodes: ctx.node_sql(&route, &shared),
             merge: MergeSpec::default(),
             write: false,
@@ -112,6 +113,7 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
         let (nodes, agg) = super::aggregate::plan_grouped(ctx, q, select, &route, &params, &names)?;
         return Ok(Plan {
             kind: route.kind,
+            copies: Vec::new(),
             nodes,
             merge: MergeSpec {
                 aggregate: Some(agg),
@@ -220,6 +222,7 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
     }
     Ok(Plan {
         kind: route.kind,
+        copies: Vec::new(),
         nodes,
         merge,
         write: false,
@@ -238,6 +241,7 @@ fn unicast_plan(ctx: &PlanCtx, conds: &route::Conditions) -> SqlResult<Plan> {
     let params = ctx.param_edits()?;
     Ok(Plan {
         kind: route.kind,
+        copies: route.copies.clone(),
         nodes: ctx.node_sql(&route, &params),
         merge: MergeSpec::default(),
         write: false,

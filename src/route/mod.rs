@@ -23,16 +23,27 @@ pub enum RouteKind {
     Scatter,
     /// A write to every copy of a broadcast table (or DDL on every node).
     Broadcast,
+    /// A read of broadcast tables only: one node, on any data source holding a copy
+    /// ([`Route::copies`]); the executor picks one the transaction already uses, or a
+    /// healthy one.
+    Reference,
 }
 
-impl fmt::Display for RouteKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl RouteKind {
+    pub fn name(self) -> &'static str {
+        match self {
             RouteKind::Unicast => "Unicast",
             RouteKind::Multicast => "Multicast",
             RouteKind::Scatter => "Scatter",
             RouteKind::Broadcast => "Broadcast",
-        })
+            RouteKind::Reference => "Reference",
+        }
+    }
+}
+
+impl fmt::Display for RouteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -48,6 +59,25 @@ pub struct RouteUnit {
 pub struct Route {
     pub kind: RouteKind,
     pub units: Vec<RouteUnit>,
+    /// [`RouteKind::Reference`]: every data source that may run the one unit instead of its
+    /// own (the same physical names everywhere). Empty otherwise.
+    pub copies: Vec<String>,
+}
+
+/// Where a [`RouteKind::Reference`] read runs: the first copy the session already uses
+/// (`held`: inside its transaction, so the read sees the transaction's own writes and adds
+/// no participant), else the first copy that is not down, else the planned one.
+pub fn pick_copy<'a>(
+    copies: &'a [String],
+    planned: &'a str,
+    held: impl Fn(&str) -> bool,
+    down: impl Fn(&str) -> bool,
+) -> &'a str {
+    copies
+        .iter()
+        .find(|c| held(c))
+        .or_else(|| copies.iter().find(|c| !down(c)))
+        .map_or(planned, |c| c.as_str())
 }
 
 /// Where a referenced table lives.
@@ -162,6 +192,7 @@ pub fn single_node(input: &RouteInput) -> Option<Route> {
     }
     Some(Route {
         kind: RouteKind::Unicast,
+        copies: Vec::new(),
         units: vec![RouteUnit {
             data_source: ds,
             tables: names,
@@ -247,6 +278,7 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
             }
             return Ok(Route {
                 kind: RouteKind::Unicast,
+                copies: Vec::new(),
                 units: vec![RouteUnit {
                     data_source: ds.to_string(),
                     tables: names,
@@ -264,6 +296,7 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
                     .collect();
                 return Ok(Route {
                     kind: RouteKind::Broadcast,
+                    copies: Vec::new(),
                     units,
                 });
             }
@@ -272,7 +305,8 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
                 .cloned()
                 .unwrap_or_else(|| db.default_data_source.clone());
             return Ok(Route {
-                kind: RouteKind::Unicast,
+                kind: RouteKind::Reference,
+                copies: b.to_vec(),
                 units: vec![RouteUnit {
                     data_source: ds,
                     tables: names,
@@ -281,6 +315,7 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
         }
         return Ok(Route {
             kind: RouteKind::Unicast,
+            copies: Vec::new(),
             units: vec![RouteUnit {
                 data_source: db.default_data_source.clone(),
                 tables: names,
@@ -370,6 +405,7 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
         }
         return Ok(Route {
             kind: RouteKind::Unicast,
+            copies: Vec::new(),
             units: vec![RouteUnit {
                 data_source: node.data_source.clone(),
                 tables,
@@ -381,7 +417,11 @@ pub fn route(input: &RouteInput) -> SqlResult<Route> {
         n if n == total => RouteKind::Scatter,
         _ => RouteKind::Multicast,
     };
-    Ok(Route { kind, units })
+    Ok(Route {
+        kind,
+        units,
+        copies: Vec::new(),
+    })
 }
 
 /// Every node of a table (DDL, and writes to broadcast tables).
@@ -420,5 +460,9 @@ pub fn all_nodes(db: &LogicalDatabase, t: &TableRef) -> Route {
     } else {
         RouteKind::Broadcast
     };
-    Route { kind, units }
+    Route {
+        kind,
+        units,
+        copies: Vec::new(),
+    }
 }

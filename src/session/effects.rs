@@ -202,6 +202,29 @@ impl Session {
         Some(p)
     }
 
+    /// A [`RouteKind::Reference`](crate::route::RouteKind) plan moved to the copy this
+    /// session should read (see [`crate::route::pick_copy`]); `None` when it stays where
+    /// it was planned.
+    pub(crate) fn place_reference(&self, plan: &Plan) -> Option<Plan> {
+        if plan.kind != crate::route::RouteKind::Reference || plan.nodes.len() != 1 {
+            return None;
+        }
+        let planned = plan.nodes[0].data_source.as_str();
+        let held = |ds: &str| {
+            self.pinned
+                .get(ds)
+                .is_some_and(|p| (self.in_txn && p.in_txn) || self.sticky)
+        };
+        let down = |ds: &str| self.shared.backends.get(ds).map_or(true, |b| b.is_down());
+        let ds = crate::route::pick_copy(&plan.copies, planned, held, down);
+        if ds == planned {
+            return None;
+        }
+        let mut p = plan.clone();
+        p.nodes[0].data_source = ds.to_string();
+        Some(p)
+    }
+
     /// The designated data source for named locks: the first in the rules, the same for
     /// every session and every proxy on these rules.
     pub(crate) fn lock_data_source(&self) -> Result<String, SqlError> {

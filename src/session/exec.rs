@@ -20,6 +20,8 @@ impl Session {
         plan: &Plan,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
+        let placed = self.place_reference(plan);
+        let plan = placed.as_ref().unwrap_or(plan);
         let adjusted = self.adjust_plan(plan, w);
         let plan = adjusted.as_ref().unwrap_or(plan);
         self.last_route = Some((plan.kind, plan.nodes.len()));
@@ -338,6 +340,8 @@ impl Session {
                     return Err(e.into());
                 }
             }
+            // What the connection wrote before the branch began is not the branch's.
+            p.lease.take_txn_writes();
         }
         Ok(p.lease)
     }

@@ -115,7 +115,7 @@ impl Session {
         self.registration.info.end();
         let took = started.elapsed();
         let kind = crate::metrics::kind_label(&crate::sql::first_keyword(sql));
-        let route = self.last_route.map(|(k, _)| route_label(k));
+        let route = self.last_route.map(|(k, _)| k.name());
         let error = w.last_error;
         self.shared.metrics.statement(kind, route, took, error);
         if !self.shared.slow.is_slow(took) {
@@ -185,15 +185,5 @@ impl Session {
             l.check_scatter(&db.name, &names)?;
         }
         Ok(())
-    }
-}
-
-fn route_label(k: crate::route::RouteKind) -> &'static str {
-    use crate::route::RouteKind::*;
-    match k {
-        Unicast => "Unicast",
-        Multicast => "Multicast",
-        Scatter => "Scatter",
-        Broadcast => "Broadcast",
     }
 }

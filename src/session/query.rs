@@ -586,6 +586,8 @@ impl Session {
             }
             Err(e) => return Err(e.into()),
         };
+        // The copy a read of broadcast tables runs on now, as the statement would.
+        let plan = self.place_reference(&plan).unwrap_or(plan);
         let cols = [
             ColumnDef::text("route"),
             ColumnDef::text("data_source"),

@@ -64,6 +64,7 @@ impl Session {
                 );
                 let plan = Plan {
                     kind: RouteKind::Unicast,
+                    copies: Vec::new(),
                     nodes: vec![NodeSql {
                         data_source: ds,
                         sql: node_sql,
@@ -291,6 +292,7 @@ impl Session {
     pub(crate) fn default_plan(&self, sql: &str) -> Result<Plan, SqlError> {
         Ok(Plan {
             kind: RouteKind::Unicast,
+            copies: Vec::new(),
             nodes: vec![NodeSql {
                 data_source: self.default_ds()?,
                 sql: sql.to_string(),

@@ -1,7 +1,9 @@
 //! Transactions across the data sources a session touches. Each data source joins on first
 //! use over the session's pinned connection: `XA START` in XA mode (the default), the
-//! client's own `START TRANSACTION ...` otherwise. COMMIT with one participant is
-//! `XA COMMIT ... ONE PHASE`; with several, two-phase commit through the decision log.
+//! client's own `START TRANSACTION ...` otherwise. At COMMIT the server's transaction-state
+//! tracker tells which branches wrote: with one writer (or none) every branch commits with
+//! `XA COMMIT ... ONE PHASE`; with several writers, those go through two-phase commit and
+//! the decision log, and the read-only branches commit in one phase after them.
 
 use super::{FlowResult, Session};
 use crate::backend::exec_drop;
@@ -53,9 +55,6 @@ impl Session {
     /// What a data source runs to join the open transaction.
     pub(crate) fn join_sql(&self, ds: &str) -> Vec<String> {
         let mut v = Vec::new();
-        if let Some(t) = self.shared.config.server.lock_wait_timeout {
-            v.push(format!("SET SESSION innodb_lock_wait_timeout = {t}"));
-        }
         if let Some(m) = &self.txn_modes {
             v.push(format!("SET TRANSACTION {m}"));
         }
@@ -107,16 +106,7 @@ impl Session {
         self.savepoints.clear();
         let r = match gtrid {
             None => self.commit_local(&parts).await,
-            Some(g) if parts.len() <= 1 => {
-                let r = self.commit_one_phase(&g, &parts).await;
-                self.shared.metrics.xa_outcome("one_phase", r.is_ok());
-                r
-            }
-            Some(g) => {
-                let r = self.commit_two_phase(&g, &parts).await;
-                self.shared.metrics.xa_outcome("two_phase", r.is_ok());
-                r
-            }
+            Some(g) => self.commit_xa(&g, &parts).await,
         };
         for p in self.pinned.values_mut() {
             p.in_txn = false;
@@ -158,20 +148,58 @@ impl Session {
         first_err.map_or(Ok(()), Err)
     }
 
+    /// End every branch (the OK of `XA END` carries the server's last report of what the
+    /// branch did), then commit: the branches that wrote take part in two-phase commit when
+    /// there are several of them, or commit in one phase; branches that only read commit in
+    /// one phase after them (their outcome changes no data, and locking reads hold until
+    /// the writes are committed). No decision is logged unless two branches wrote.
+    async fn commit_xa(&mut self, gtrid: &str, parts: &[String]) -> Result<(), SqlError> {
+        for ds in parts {
+            let x = xid_sql(gtrid, ds);
+            if let Err(e) = self.run_on(ds, &format!("XA END {x}")).await {
+                self.abort_participants(gtrid, parts).await;
+                return Err(e);
+            }
+        }
+        let (writers, readers): (Vec<String>, Vec<String>) =
+            parts.iter().cloned().partition(|ds| self.branch_wrote(ds));
+        let r = if writers.len() <= 1 {
+            let r = self.commit_one_phase(gtrid, &writers).await;
+            self.shared.metrics.xa_outcome("one_phase", r.is_ok());
+            r
+        } else {
+            let r = self.commit_two_phase(gtrid, &writers).await;
+            self.shared.metrics.xa_outcome("two_phase", r.is_ok());
+            r
+        };
+        for ds in &readers {
+            let x = xid_sql(gtrid, ds);
+            let sql = if r.is_ok() {
+                format!("XA COMMIT {x} ONE PHASE")
+            } else {
+                format!("XA ROLLBACK {x}")
+            };
+            if self.run_on(ds, &sql).await.is_err() {
+                self.mark_broken(ds);
+            }
+        }
+        r
+    }
+
+    /// Whether the branch on `ds` may have written (true when the server cannot tell).
+    fn branch_wrote(&mut self, ds: &str) -> bool {
+        self.pinned
+            .get_mut(ds)
+            .is_none_or(|p| p.lease.take_txn_writes())
+    }
+
+    /// Commit an ended branch in one phase (none: nothing to do).
     async fn commit_one_phase(&mut self, gtrid: &str, parts: &[String]) -> Result<(), SqlError> {
         let Some(ds) = parts.first() else {
             return Ok(());
         };
-        let x = Xid {
-            gtrid: gtrid.to_string(),
-            bqual: ds.clone(),
-        }
-        .sql();
-        let r = match self.run_on(ds, &format!("XA END {x}")).await {
-            Ok(()) => self.run_on(ds, &format!("XA COMMIT {x} ONE PHASE")).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = r {
+        let x = xid_sql(gtrid, ds);
+        if let Err(e) = self.run_on(ds, &format!("XA COMMIT {x} ONE PHASE")).await {
             if self.run_on(ds, &format!("XA ROLLBACK {x}")).await.is_err() {
                 self.mark_broken(ds);
             }
@@ -181,22 +209,12 @@ impl Session {
     }
 
     async fn commit_two_phase(&mut self, gtrid: &str, parts: &[String]) -> Result<(), SqlError> {
-        let xid = |ds: &String| {
-            Xid {
-                gtrid: gtrid.to_string(),
-                bqual: ds.clone(),
-            }
-            .sql()
-        };
-        // Phase one: every participant prepares.
+        let xid = |ds: &String| xid_sql(gtrid, ds);
+        // Phase one: every participant (already ended) prepares.
         let mut failed: Option<SqlError> = None;
         for (i, ds) in parts.iter().enumerate() {
             let x = xid(ds);
-            let r = match self.run_on(ds, &format!("XA END {x}")).await {
-                Ok(()) => self.run_on(ds, &format!("XA PREPARE {x}")).await,
-                Err(e) => Err(e),
-            };
-            if let Err(e) = r {
+            if let Err(e) = self.run_on(ds, &format!("XA PREPARE {x}")).await {
                 failed = Some(e);
                 break;
             }
@@ -265,11 +283,7 @@ impl Session {
     /// Roll back every participant of an XA transaction, whatever state it reached.
     async fn abort_participants(&mut self, gtrid: &str, parts: &[String]) {
         for ds in parts {
-            let x = Xid {
-                gtrid: gtrid.to_string(),
-                bqual: ds.clone(),
-            }
-            .sql();
+            let x = xid_sql(gtrid, ds);
             let _ = self.run_on(ds, &format!("XA END {x}")).await;
             if self.run_on(ds, &format!("XA ROLLBACK {x}")).await.is_err() {
                 self.mark_broken(ds);
@@ -377,4 +391,13 @@ impl Session {
             }
         }
     }
+}
+
+/// The XID of the branch on `ds`, as SQL.
+fn xid_sql(gtrid: &str, ds: &str) -> String {
+    Xid {
+        gtrid: gtrid.to_string(),
+        bqual: ds.to_string(),
+    }
+    .sql()
 }

@@ -7,6 +7,8 @@
 //! change of session state is reported by the server and the pool knows when a connection
 //! is no longer clean.
 
+mod auth;
+
 use super::interrupt::{self, Interrupt};
 use super::packets::{self, Cursor};
 use super::wire::Framed;
@@ -14,9 +16,6 @@ use super::BackendError;
 use crate::result::{ColumnDef, OkInfo, Row};
 use bytes::Bytes;
 use mysql_common::constants::{CapabilityFlags, StatusFlags};
-use mysql_common::io::ParseBuf;
-use mysql_common::packets::{AuthPlugin, AuthSwitchRequest, HandshakePacket, HandshakeResponse};
-use mysql_common::proto::MySerialize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -44,13 +43,26 @@ pub struct ConnOpts {
     pub max_packet: usize,
     /// Turns true when the data source's circuit breaker opens: reads in flight give up.
     pub trip: Option<tokio::sync::watch::Receiver<bool>>,
+    /// See [`init_sql`].
+    pub init_sql: String,
 }
 
-/// Statement run once on every new (or reset) connection. `net_write_timeout`: a slow client
-/// must not make the server abort a stream the proxy cannot write yet. The session-tracking
-/// settings make the server report every change of session state in its OK packets.
-const INIT_SQL: &str = "SET SESSION net_write_timeout = 3600, session_track_state_change = ON, \
-     session_track_system_variables = '*', session_track_transaction_info = 'CHARACTERISTICS'";
+/// The statement run once on every new (or reset) connection. `net_write_timeout`: a slow
+/// client must not make the server abort a stream the proxy cannot write yet. The
+/// session-tracking settings make the server report every change of session state (and what
+/// a transaction did) in its OK packets. `[server] lock_wait_timeout` becomes the
+/// connection's `innodb_lock_wait_timeout` here, once, not per transaction; a client's own
+/// `SET innodb_lock_wait_timeout` is session state replayed after it.
+pub fn init_sql(lock_wait_timeout: Option<u32>) -> String {
+    let mut s = String::from(
+        "SET SESSION net_write_timeout = 3600, session_track_state_change = ON, \
+         session_track_system_variables = '*', session_track_transaction_info = 'CHARACTERISTICS'",
+    );
+    if let Some(t) = lock_wait_timeout {
+        s.push_str(&format!(", innodb_lock_wait_timeout = {t}"));
+    }
+    s
+}
 
 /// Where a connection is in the protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +95,9 @@ pub struct BackendConn {
     state_changed: bool,
     /// Variables the server reported as changed since the last take.
     changed_vars: Vec<(String, String)>,
+    /// The server's transaction-state tracker reported writes since
+    /// [`BackendConn::take_txn_writes`].
+    txn_writes: bool,
     /// Set when a command failed at the I/O or protocol level: never reuse.
     broken: bool,
     /// Warnings of the last result set's terminator.
@@ -136,6 +151,7 @@ impl BackendConn {
             phase: Phase::Idle,
             state_changed: false,
             changed_vars: Vec::new(),
+            txn_writes: false,
             broken: false,
             last_warnings: 0,
             awaiting_reply: false,
@@ -157,164 +173,11 @@ impl BackendConn {
             Ok(Err(BackendError::Lost { detail, .. })) => Err(fail(format!("{addr}: {detail}"))),
             Ok(Err(e)) => Err(e),
             Ok(Ok(())) => {
-                conn.exec_drop(INIT_SQL).await?;
+                conn.exec_drop(&opts.init_sql).await?;
                 conn.take_state_change();
                 Ok(conn)
             }
         }
-    }
-
-    async fn handshake(&mut self, opts: &ConnOpts) -> Result<(), BackendError> {
-        let pkt = self.read().await?;
-        if pkt.first() == Some(&0xff) {
-            return Err(BackendError::Server(packets::err_packet(&pkt)));
-        }
-        let hs: HandshakePacket = ParseBuf(&pkt)
-            .parse(())
-            .map_err(|e| self.protocol(format!("handshake: {e}")))?;
-        self.thread_id = hs.connection_id();
-        self.version = hs
-            .maria_db_server_version_parsed()
-            .or_else(|| hs.server_version_parsed())
-            .unwrap_or((5, 5, 5));
-        let server_caps = hs.capabilities();
-        let wanted = CapabilityFlags::CLIENT_PROTOCOL_41
-            | CapabilityFlags::CLIENT_SECURE_CONNECTION
-            | CapabilityFlags::CLIENT_LONG_PASSWORD
-            | CapabilityFlags::CLIENT_LONG_FLAG
-            | CapabilityFlags::CLIENT_TRANSACTIONS
-            | CapabilityFlags::CLIENT_MULTI_RESULTS
-            | CapabilityFlags::CLIENT_PS_MULTI_RESULTS
-            | CapabilityFlags::CLIENT_PLUGIN_AUTH
-            | CapabilityFlags::CLIENT_PLUGIN_AUTH_LENENC_CLIENT_DATA
-            | CapabilityFlags::CLIENT_DEPRECATE_EOF
-            | CapabilityFlags::CLIENT_SESSION_TRACK
-            | CapabilityFlags::CLIENT_CONNECT_WITH_DB;
-        self.caps = wanted & server_caps | CapabilityFlags::CLIENT_PROTOCOL_41;
-        if !self.caps.contains(CapabilityFlags::CLIENT_PROTOCOL_41) {
-            return Err(self.protocol("server without protocol 4.1".into()));
-        }
-        let nonce = hs.nonce();
-        let plugin = hs
-            .auth_plugin()
-            .map(|p| p.into_owned())
-            .unwrap_or(AuthPlugin::MysqlNativePassword);
-        let plugin = match plugin {
-            AuthPlugin::CachingSha2Password => AuthPlugin::CachingSha2Password,
-            _ => AuthPlugin::MysqlNativePassword,
-        };
-        let pass = (!opts.password.is_empty()).then_some(opts.password.as_str());
-        let data = plugin.gen_data(pass, &nonce);
-        let mut scramble = Vec::new();
-        if let Some(d) = &data {
-            d.serialize(&mut scramble);
-        }
-        let resp = HandshakeResponse::new(
-            Some(scramble),
-            self.version,
-            Some(opts.user.as_bytes().to_vec()),
-            (!opts.database.is_empty()).then(|| opts.database.as_bytes().to_vec()),
-            Some(plugin.clone()),
-            self.caps,
-            None,
-            opts.max_packet.min(u32::MAX as usize) as u32,
-        );
-        let mut buf = Vec::new();
-        resp.serialize(&mut buf);
-        self.io.write_packet(&buf);
-        self.flush().await?;
-        self.auth_continue(opts, plugin, nonce, false).await
-    }
-
-    /// Answer the server's authentication exchange until OK or ERR.
-    async fn auth_continue(
-        &mut self,
-        opts: &ConnOpts,
-        mut plugin: AuthPlugin<'static>,
-        mut nonce: Vec<u8>,
-        mut switched: bool,
-    ) -> Result<(), BackendError> {
-        loop {
-            let pkt = self.read().await?;
-            match pkt.first() {
-                Some(0x00) => {
-                    let ok = packets::ok_packet(pkt, self.track())
-                        .map_err(|e| self.protocol(e.to_string()))?;
-                    self.status = ok.status;
-                    return Ok(());
-                }
-                Some(0xff) => return Err(BackendError::Server(packets::err_packet(&pkt))),
-                Some(0xfe) if !switched => {
-                    let req: AuthSwitchRequest = ParseBuf(&pkt)
-                        .parse(())
-                        .map_err(|e| self.protocol(format!("auth switch: {e}")))?;
-                    plugin = match req.auth_plugin() {
-                        AuthPlugin::CachingSha2Password => AuthPlugin::CachingSha2Password,
-                        AuthPlugin::MysqlNativePassword => AuthPlugin::MysqlNativePassword,
-                        other => {
-                            return Err(BackendError::Connect {
-                                data_source: opts.name.clone(),
-                                detail: format!(
-                                "authentication plugin {} is not supported for backend accounts",
-                                String::from_utf8_lossy(other.as_bytes())
-                            ),
-                            })
-                        }
-                    };
-                    nonce = req.plugin_data().to_vec();
-                    // Some servers end the nonce with a NUL that is not part of it.
-                    if nonce.len() == 21 && nonce.last() == Some(&0) {
-                        nonce.pop();
-                    }
-                    switched = true;
-                    let pass = (!opts.password.is_empty()).then_some(opts.password.as_str());
-                    let mut data = Vec::new();
-                    if let Some(d) = plugin.gen_data(pass, &nonce) {
-                        d.serialize(&mut data);
-                    }
-                    self.io.write_packet(&data);
-                    self.flush().await?;
-                }
-                Some(0x01) if matches!(plugin, AuthPlugin::CachingSha2Password) => {
-                    match pkt.get(1) {
-                        // Fast authentication succeeded: the OK follows.
-                        Some(0x03) => continue,
-                        // Full authentication: the password, RSA-encrypted over plain TCP.
-                        Some(0x04) => self.sha2_full_auth(opts, &nonce).await?,
-                        _ => return Err(self.protocol("caching_sha2_password reply".into())),
-                    }
-                }
-                _ => return Err(self.protocol("unexpected packet during authentication".into())),
-            }
-        }
-    }
-
-    async fn sha2_full_auth(&mut self, opts: &ConnOpts, nonce: &[u8]) -> Result<(), BackendError> {
-        use rsa::pkcs8::DecodePublicKey;
-        self.io.write_packet(&[0x02]);
-        self.flush().await?;
-        let key = self.read().await?;
-        let pem = String::from_utf8_lossy(key.get(1..).unwrap_or_default()).into_owned();
-        let public = rsa::RsaPublicKey::from_public_key_pem(pem.trim())
-            .or_else(|_| {
-                use rsa::pkcs1::DecodeRsaPublicKey;
-                rsa::RsaPublicKey::from_pkcs1_pem(pem.trim())
-            })
-            .map_err(|e| self.protocol(format!("server RSA key: {e}")))?;
-        let mut pass: Vec<u8> = opts.password.as_bytes().to_vec();
-        pass.push(0);
-        for (i, b) in pass.iter_mut().enumerate() {
-            *b ^= nonce.get(i % nonce.len().max(1)).copied().unwrap_or(0);
-        }
-        let enc = public
-            .encrypt(
-                &mut rand::thread_rng(),
-                rsa::Oaep::new::<sha1::Sha1>(),
-                &pass,
-            )
-            .map_err(|e| self.protocol(format!("RSA: {e}")))?;
-        self.io.write_packet(&enc);
-        self.flush().await
     }
 
     fn track(&self) -> bool {
@@ -466,8 +329,18 @@ impl BackendConn {
         (changed, std::mem::take(&mut self.changed_vars))
     }
 
+    /// Whether the server reported writes (transactional or not) since the last call; clears
+    /// it. Taken when a transaction branch starts and when it ends: a branch that wrote
+    /// nothing need not take part in two-phase commit.
+    /// Without session tracking on every terminator the server cannot tell: true.
+    pub fn take_txn_writes(&mut self) -> bool {
+        let reported = self.track() && self.caps.contains(CapabilityFlags::CLIENT_DEPRECATE_EOF);
+        std::mem::take(&mut self.txn_writes) || !reported
+    }
+
     fn note_ok(&mut self, ok: &packets::Ok) {
         self.status = ok.status;
+        self.txn_writes |= ok.txn_wrote;
         if ok.state_changed {
             self.state_changed = true;
             self.changed_vars.extend(ok.changed_vars.iter().cloned());
@@ -758,7 +631,8 @@ impl BackendConn {
             }
             _ => return Err(self.protocol("COM_RESET_CONNECTION reply".into())),
         }
-        self.exec_drop(INIT_SQL).await?;
+        let opts = self.opts.clone();
+        self.exec_drop(&opts.init_sql).await?;
         self.take_state_change();
         Ok(())
     }
