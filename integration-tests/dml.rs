@@ -39,10 +39,25 @@ async fn writes_ddl_and_transactions() {
         "INSERT INTO t_order (order_id, user_id, status, amount, created_at) VALUES (10, 1, 'dup', 1, '2026-01-01') ON DUPLICATE KEY UPDATE status = 'again'",
         "REPLACE INTO t_user (user_id, name, created_at) VALUES (4, 'replaced', '2026-02-02 00:00:00')",
         "UPDATE t_region SET name = 'Nord' WHERE region_id = 1",
+        // INSERT ... SET, as MariaDB reads it (a later value may read an earlier column).
+        "INSERT INTO t_user SET user_id = 5, name = CONCAT('e', ',', 'f'), balance = (1.5 + 2) * 2, created_at = '2026-03-01 00:00:00'",
+        "INSERT INTO t_order SET order_id = 14, user_id = 5, status = 'NEW', amount = 7, region_id = amount - 5, created_at = '2026-03-01'",
+        "INSERT INTO t_order SET order_id = 14, user_id = 5, status = 'x', amount = 1, created_at = NOW() ON DUPLICATE KEY UPDATE status = 'set again'",
+        "INSERT IGNORE INTO t_user SET user_id = 5, name = 'ignored', created_at = NOW()",
     ] {
         both(&mut p, &mut o, sql).await;
         check_all(&mut p, &mut o, &contents()).await;
     }
+    // Prepared INSERT ... SET: the parameters keep their places.
+    for c in [&mut p, &mut o] {
+        c.exec_drop(
+            "INSERT INTO t_user SET user_id = ?, name = ?, created_at = ?",
+            (6, "prep", "2026-03-02 00:00:00"),
+        )
+        .await
+        .unwrap();
+    }
+    check_all(&mut p, &mut o, &contents()).await;
     // Broadcast writes reach every copy.
     for i in 0..2 {
         let mut s = mysql_async::Conn::from_url(ep.shard_url(i)).await.unwrap();

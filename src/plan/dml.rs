@@ -179,12 +179,16 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
         }
         return write_plan(ctx, &route::Conditions::new());
     };
-    let source = ins.source.as_deref().ok_or_else(|| {
-        SqlError::unsupported(format!(
-            "INSERT ... SET into sharded table {} (use a column list and VALUES)",
-            table.name
-        ))
-    })?;
+    let Some(source) = ins.source.as_deref() else {
+        // `INSERT ... SET a = x, b = y` is `INSERT ... (a, b) VALUES (x, y)` to MariaDB.
+        return match set_as_values(ctx, ins) {
+            Some(text) => super::plan_text(ctx, &text),
+            None => Err(SqlError::unsupported(format!(
+                "INSERT ... SET into sharded table {} (use a column list and VALUES)",
+                table.name
+            ))),
+        };
+    };
     let SetExpr::Values(values) = source.body.as_ref() else {
         return Err(SqlError::unsupported(format!(
             "INSERT ... SELECT into sharded table {}",
@@ -394,6 +398,114 @@ pub fn plan_insert(ctx: &PlanCtx, ins: &Insert) -> SqlResult<Plan> {
         write: true,
         ddl: false,
     })
+}
+
+/// The statement with its `SET a = x, b = y` replaced by `(a, b) VALUES (x, y)`, the same
+/// insert to MariaDB (later values may read earlier columns in both forms). Each value is
+/// the text between its `=` and the `,` before the next column (the last one ends at
+/// `ON DUPLICATE KEY UPDATE` or the end), since sqlparser's expression spans may leave out
+/// parentheses. `None` when a column cannot be located, comments sit between the pieces,
+/// a target is a tuple, or the rewritten text does not parse back to the same insert.
+fn set_as_values(ctx: &PlanCtx, ins: &Insert) -> Option<String> {
+    let sql = ctx.sql;
+    let mut targets = Vec::new();
+    for a in &ins.assignments {
+        let AssignmentTarget::ColumnName(n) = &a.target else {
+            return None;
+        };
+        targets.push(ctx.sm.range(n.span()).filter(|r| !r.is_empty())?);
+    }
+    let first = targets.first()?.start;
+    let head = sql.get(..first)?.trim_end();
+    let set_at = head.len().checked_sub(3)?;
+    let before_set = head.get(..set_at)?;
+    if !head.get(set_at..)?.eq_ignore_ascii_case("SET")
+        || !before_set.ends_with(|c: char| c.is_whitespace() || c == '`' || c == ')')
+    {
+        return None;
+    }
+    // Where the last value ends: before `ON DUPLICATE KEY UPDATE`, or at the end.
+    let end = match &ins.on {
+        Some(OnInsert::DuplicateKeyUpdate(set)) => {
+            let t = set.first().and_then(|a| match &a.target {
+                AssignmentTarget::ColumnName(n) => ctx.sm.range(n.span()),
+                AssignmentTarget::Tuple(_) => None,
+            })?;
+            let mut at = t.start;
+            for word in ["UPDATE", "KEY", "DUPLICATE", "ON"] {
+                let h = sql.get(..at)?.trim_end();
+                let w = h.len().checked_sub(word.len())?;
+                if !h.get(w..)?.eq_ignore_ascii_case(word) {
+                    return None;
+                }
+                at = w;
+            }
+            at
+        }
+        Some(_) => return None,
+        None => sql.trim_end().trim_end_matches(';').trim_end().len(),
+    };
+    let mut cols = Vec::new();
+    let mut vals = Vec::new();
+    for (i, t) in targets.iter().enumerate() {
+        let after = sql.get(t.end..)?;
+        let eq = t.end + (after.len() - after.trim_start().len());
+        if sql.get(eq..eq + 1)? != "=" {
+            return None;
+        }
+        let stop = match targets.get(i + 1) {
+            Some(next) => {
+                let h = sql.get(..next.start)?.trim_end();
+                h.strip_suffix(',')?.len()
+            }
+            None => end,
+        };
+        let v = sql.get(eq + 1..stop)?.trim();
+        if v.is_empty() {
+            return None;
+        }
+        cols.push(sql.get(t.clone())?);
+        vals.push(v);
+    }
+    let text = format!(
+        "{before_set}({}) VALUES ({}){}{}",
+        cols.join(", "),
+        vals.join(", "),
+        if end < sql.len() && ins.on.is_some() {
+            " "
+        } else {
+            ""
+        },
+        sql.get(end..)?
+    );
+    // The rewrite stands only if it reads back as the same columns and values.
+    let Ok(sqlparser::ast::Statement::Insert(back)) =
+        crate::sql::parse_one(&crate::sql::tolerant_text(&text))
+    else {
+        return None;
+    };
+    let SetExpr::Values(v) = back.source.as_deref()?.body.as_ref() else {
+        return None;
+    };
+    let same_cols = back.columns.len() == ins.assignments.len()
+        && back
+            .columns
+            .iter()
+            .zip(&ins.assignments)
+            .all(|(c, a)| match &a.target {
+                AssignmentTarget::ColumnName(n) => c.to_string() == n.to_string(),
+                AssignmentTarget::Tuple(_) => false,
+            });
+    let same_vals = v.rows.len() == 1
+        && v.rows[0].len() == ins.assignments.len()
+        && v.rows[0]
+            .iter()
+            .zip(&ins.assignments)
+            .all(|(e, a)| e.to_string() == a.value.to_string());
+    let same_rest = back.on.as_ref().map(|o| o.to_string())
+        == ins.on.as_ref().map(|o| o.to_string())
+        && back.ignore == ins.ignore;
+    (same_cols && same_vals && same_rest).then_some(text)
 }
 
 /// The text of one VALUES row including its parentheses (exact token spans).

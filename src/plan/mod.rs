@@ -253,6 +253,27 @@ impl<'a> PlanCtx<'a> {
     }
 }
 
+/// Plan a rewritten form of the statement (same parameters, same everything else).
+fn plan_text(ctx: &PlanCtx, text: &str) -> SqlResult<Plan> {
+    let stmt =
+        crate::sql::parse_one(&crate::sql::tolerant_text(text)).map_err(SqlError::internal)?;
+    let sm = crate::sql::SourceMap::new(text);
+    let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
+    let ctx2 = PlanCtx {
+        db: ctx.db,
+        sql: text,
+        sm: &sm,
+        refs: &refs,
+        params: ctx.params,
+        param_sql: ctx.param_sql,
+        keys: ctx.keys,
+        catalog: ctx.catalog,
+        eval: ctx.eval,
+        conv: ctx.conv,
+    };
+    plan(&ctx2, &stmt)
+}
+
 /// Plan a data statement (SELECT / INSERT / UPDATE / DELETE / DDL).
 pub fn plan(ctx: &PlanCtx, stmt: &Statement) -> SqlResult<Plan> {
     if ctx.refs.unmapped {

@@ -108,7 +108,7 @@ pub fn plan_query(ctx: &PlanCtx, q: &Query) -> SqlResult<Plan> {
     if super::aggregate::is_grouped(q, select) {
         // `SELECT DISTINCT *`: the columns, as the catalog lists them, then plan that.
         if let Some(text) = expand_wildcards(ctx, select) {
-            return plan_text(ctx, &text);
+            return super::plan_text(ctx, &text);
         }
         let (nodes, agg) = super::aggregate::plan_grouped(ctx, q, select, &route, &params, &names)?;
         return Ok(Plan {
@@ -320,30 +320,6 @@ fn expand_wildcards(ctx: &PlanCtx, select: &Select) -> Option<String> {
         edits.replace(r.clone(), cols.join(", "));
     }
     Some(edits.apply(ctx.sql))
-}
-
-/// Plan a rewritten form of the statement (same parameters, same everything else).
-fn plan_text(ctx: &PlanCtx, text: &str) -> SqlResult<Plan> {
-    let stmt =
-        crate::sql::parse_one(&crate::sql::tolerant_text(text)).map_err(SqlError::internal)?;
-    let sm = crate::sql::SourceMap::new(text);
-    let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
-    let ctx2 = PlanCtx {
-        db: ctx.db,
-        sql: text,
-        sm: &sm,
-        refs: &refs,
-        params: ctx.params,
-        param_sql: ctx.param_sql,
-        keys: ctx.keys,
-        catalog: ctx.catalog,
-        eval: ctx.eval,
-        conv: ctx.conv,
-    };
-    match &stmt {
-        sqlparser::ast::Statement::Query(q) => plan_query(&ctx2, q),
-        _ => Err(SqlError::internal("a rewritten SELECT is no query")),
-    }
 }
 
 /// The first window function (`f(...) OVER ...`) in the statement, by name.

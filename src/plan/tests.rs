@@ -117,3 +117,43 @@ fn ddl_names_every_physical_table() {
         }
     }
 }
+
+/// `INSERT ... SET` into a sharded table is planned as the `VALUES` form; what cannot be
+/// rewritten safely keeps the 1235.
+#[test]
+fn insert_set_becomes_a_values_row() {
+    let cfg = example();
+    let db = &cfg.databases["shop"];
+    let cases: &[(&str, Option<(&str, &str)>)] = &[
+        (
+            "INSERT INTO t_user SET user_id = 3, name = (SELECT 'a,b'), created_at = NOW()",
+            Some(("ds_1", "INSERT INTO t_user (user_id, name, created_at) VALUES (3, (SELECT 'a,b'), NOW())")),
+        ),
+        (
+            "insert ignore into t_user set `user_id` = 2, balance = ((1 + 2)) * 3 on duplicate key update balance = 0;",
+            Some(("ds_0", "insert ignore into t_user (`user_id`, balance) VALUES (2, ((1 + 2)) * 3) on duplicate key update balance = 0;")),
+        ),
+        ("INSERT INTO t_user SET /* c */ user_id = 3", None),
+        (
+            "INSERT INTO t_user SET user_id = 3 /* c */, name = 'x'",
+            Some(("ds_1", "INSERT INTO t_user (user_id, name) VALUES (3 /* c */, 'x')")),
+        ),
+        // A line comment inside a value would swallow the rest of the row: refused.
+        ("INSERT INTO t_user SET user_id = 3 -- c
+, name = 'x'", None),
+    ];
+    for (sql, want) in cases {
+        match (explain(db, sql), want) {
+            (Ok(p), Some((ds, node))) => {
+                assert_eq!(p.nodes.len(), 1, "{sql}");
+                assert_eq!(
+                    (p.nodes[0].data_source.as_str(), p.nodes[0].sql.as_str()),
+                    (*ds, *node),
+                    "{sql}"
+                );
+            }
+            (Err(e), None) => assert!(e.message.contains("INSERT ... SET"), "{sql}: {e}"),
+            (got, _) => panic!("{sql}: {got:?}"),
+        }
+    }
+}
