@@ -21,6 +21,10 @@ fn cases() -> Vec<Case> {
         unordered("SELECT order_id, note FROM t_order WHERE note IS NULL AND user_id > 30"),
         unordered("SELECT * FROM t_order WHERE order_id > 1250"),
         unordered("SELECT * FROM t_product WHERE product_id IN (4, 5)"),
+        // The INTERVAL(N, N1, ...) function (sqlparser reads INTERVAL as a literal).
+        unordered("SELECT INTERVAL(23, 1, 15, 17, 30, 44, 200), INTERVAL(NULL, 1), NOW() - INTERVAL (1 + 1) DAY < NOW()"),
+        ordered("SELECT order_id, INTERVAL(amount, 10, 100, 1000) AS band FROM t_order ORDER BY INTERVAL(amount, 10, 100, 1000) DESC, order_id LIMIT 20"),
+        ordered("SELECT INTERVAL(user_id, 10, 20) AS band, COUNT(*), SUM(amount) FROM t_order GROUP BY band ORDER BY band"),
         // Scatter with ORDER BY (k-way merge) and LIMIT/OFFSET.
         ordered("SELECT order_id, amount FROM t_order ORDER BY amount DESC, order_id"),
         ordered("SELECT * FROM t_order ORDER BY order_id LIMIT 10"),

@@ -10,6 +10,7 @@ pub mod literal;
 pub mod refs;
 pub mod scan;
 pub mod template;
+mod tolerant;
 
 use sqlparser::ast::{Ident, ObjectName, ObjectNamePart, Statement};
 use sqlparser::dialect::MySqlDialect;
@@ -25,7 +26,11 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>, ParserError> {
 pub fn parse_one(sql: &str) -> Result<Statement, ParserError> {
     let mut v = parse(sql)?;
     match v.len() {
-        1 => Ok(v.remove(0)),
+        1 => {
+            let mut stmt = v.remove(0);
+            tolerant::restore_names(sql, &mut stmt);
+            Ok(stmt)
+        }
         0 => Err(ParserError::ParserError("empty statement".into())),
         _ => Err(ParserError::ParserError(
             "multiple statements in one query are not supported".into(),
@@ -119,20 +124,7 @@ mod tests {
     }
 }
 
-/// The statement with a trailing `LOCK IN SHARE MODE` blanked out (same length, so spans
-/// still match the original text): sqlparser cannot parse that clause.
-pub fn tolerant_text(sql: &str) -> std::borrow::Cow<'_, str> {
-    let trimmed = sql.trim_end().trim_end_matches(';').trim_end();
-    let upper = trimmed.to_ascii_uppercase();
-    const TAIL: &str = "LOCK IN SHARE MODE";
-    if upper.ends_with(TAIL) {
-        let start = trimmed.len() - TAIL.len();
-        let mut s = sql.to_string();
-        s.replace_range(start..trimmed.len(), &" ".repeat(TAIL.len()));
-        return std::borrow::Cow::Owned(s);
-    }
-    std::borrow::Cow::Borrowed(sql)
-}
+pub use tolerant::tolerant_text;
 
 /// Under sql_mode ANSI_QUOTES, `"name"` is a quoted identifier; the MySQL dialect reads it as a
 /// string. Rewrite such tokens to backticks (same length, so every span stays valid); a name
