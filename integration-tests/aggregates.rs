@@ -59,6 +59,15 @@ fn cases() -> Vec<Case> {
         // Grouping on other tables.
         ordered("SELECT category, COUNT(*), SUM(stock), AVG(price) FROM t_product GROUP BY category"),
         ordered("SELECT product_id, SUM(qty), COUNT(DISTINCT order_id) FROM t_order_item GROUP BY product_id ORDER BY SUM(qty) DESC, product_id LIMIT 5"),
+        // GROUP_CONCAT: ORDER BY, SEPARATOR, several arguments, NULLs skipped, every spelling
+        // kept ('PAID', 'paid', 'paid '), DISTINCT (sorted), next to other aggregates.
+        ordered("SELECT user_id, GROUP_CONCAT(status ORDER BY order_id) FROM t_order GROUP BY user_id"),
+        ordered("SELECT user_id, GROUP_CONCAT(order_id ORDER BY amount DESC, order_id SEPARATOR ';'), COUNT(*) FROM t_order GROUP BY user_id"),
+        ordered("SELECT region_id, GROUP_CONCAT(order_id, ':', note ORDER BY order_id SEPARATOR '') AS notes, SUM(amount) FROM t_order GROUP BY region_id"),
+        ordered("SELECT GROUP_CONCAT(DISTINCT region_id), GROUP_CONCAT(DISTINCT user_id ORDER BY user_id DESC), COUNT(DISTINCT status) FROM t_order"),
+        ordered("SELECT user_id % 4 AS b, GROUP_CONCAT(DISTINCT amount ORDER BY amount) FROM t_order GROUP BY b HAVING LENGTH(GROUP_CONCAT(DISTINCT amount ORDER BY amount)) > 10"),
+        ordered("SELECT GROUP_CONCAT(note ORDER BY order_id) FROM t_order WHERE amount < 0"),
+        ordered("SELECT UPPER(GROUP_CONCAT(DISTINCT name ORDER BY name SEPARATOR ', ')) FROM t_user WHERE user_id < 12"),
         // Parameters.
         ordered("SELECT status, COUNT(*) FROM t_order WHERE amount > ? GROUP BY status HAVING COUNT(*) > ?")
             .with(vec![Value::from("50.5"), Value::Int(3)]),
@@ -72,6 +81,21 @@ async fn aggregates_match_oracle() {
     let ep = crate::harness::shared();
     let (mut p, mut o) = connect(&ep).await;
     check_all(&mut p, &mut o, &cases()).await;
+    // group_concat_max_len cuts the result on both, on a character boundary.
+    for c in [&mut p, &mut o] {
+        mysql_async::prelude::Queryable::query_drop(c, "SET SESSION group_concat_max_len = 7")
+            .await
+            .unwrap();
+    }
+    check_all(
+        &mut p,
+        &mut o,
+        &[
+            ordered("SELECT user_id, GROUP_CONCAT(status ORDER BY order_id) FROM t_order GROUP BY user_id"),
+            ordered("SELECT GROUP_CONCAT(name ORDER BY user_id) FROM t_user"),
+        ],
+    )
+    .await;
 }
 
 /// A grouped query over several nodes needs no more connections than it has nodes per data

@@ -88,7 +88,8 @@ async fn unsupported_shapes_answer_1235() {
     let ep = crate::harness::shared();
     let (mut p, _) = connect(&ep).await;
     let sqls = [
-        "SELECT GROUP_CONCAT(status) FROM t_order",
+        "SELECT STD(amount) FROM t_order",
+        "SELECT GROUP_CONCAT(status LIMIT 2) FROM t_order",
         "SELECT order_id, ROW_NUMBER() OVER (ORDER BY order_id) FROM t_order",
     ];
     for sql in sqls {

@@ -52,4 +52,4 @@ pub use compile::{compile, compile_with, Options as CompileOptions, Unsupported}
 pub use decimal::{Decimal, MAX_SCALE};
 pub use expr::{BinOp, EvalError, Expr, UnOp};
 pub use num::{format_double, format_double_fixed};
-pub use value::Val;
+pub use value::{Val, BINARY, DEFAULT_COLLATION};

@@ -4,6 +4,7 @@
 //! at a time while streaming; a final sort or DISTINCT holds one row per output row, bounded
 //! by `max_rows`.
 
+use super::concat::{ConcatAcc, ConcatRow};
 use super::LimitState;
 use crate::error::SqlError;
 use crate::eval::{self, Acc, Val};
@@ -25,6 +26,8 @@ struct Group {
     partials: Vec<Acc>,
     /// Per distinct aggregate: seen argument tuples, running sum, count.
     distinct: Vec<(HashSet<Vec<u8>>, Acc, i64)>,
+    /// Per GROUP_CONCAT, in aggregate order.
+    concat: Vec<ConcatAcc>,
 }
 
 pub struct GroupMerge {
@@ -104,6 +107,7 @@ impl GroupMerge {
                 .filter(|a| matches!(a, AggFinal::Distinct { .. }))
                 .map(|_| (HashSet::new(), Acc::new(eval::AggKind::Sum), 0))
                 .collect(),
+            concat: concat_accs(p),
         }
     }
 
@@ -179,6 +183,26 @@ impl GroupMerge {
                 }
             }
         }
+        let mut c_i = 0;
+        for a in &p.aggs {
+            let AggFinal::Concat(spec) = a else { continue };
+            let Some(acc) = g.concat.get_mut(c_i) else {
+                break;
+            };
+            c_i += 1;
+            let cell = |d: usize| row.get(p.keys + d).and_then(|c| c.as_deref());
+            let val = |d: usize| distinct_vals.get(d).cloned().unwrap_or(Val::Null);
+            let null = Val::Null;
+            added += acc.push(
+                spec,
+                ConcatRow {
+                    args: spec.args.iter().map(|&d| (cell(d), val(d))).collect(),
+                    order: spec.order.iter().map(|&(d, _)| val(d)).collect(),
+                    times: vals_partial.get(spec.count).unwrap_or(&null),
+                    max_len: vals_partial.get(spec.max_len).unwrap_or(&null),
+                },
+            );
+        }
         if added > 0 {
             self.held = held + added;
             if self.held > max_rows {
@@ -207,6 +231,7 @@ impl GroupMerge {
                     .filter(|a| matches!(a, AggFinal::Distinct { .. }))
                     .map(|_| (HashSet::new(), Acc::new(eval::AggKind::Sum), 0))
                     .collect(),
+                concat: concat_accs(&self.plan),
             };
             self.emit(g, out)?;
         }
@@ -230,7 +255,9 @@ impl GroupMerge {
         let p = self.plan.clone();
         self.held = self
             .held
-            .saturating_sub(g.distinct.iter().map(|d| d.0.len()).sum());
+            .saturating_sub(g.distinct.iter().map(|d| d.0.len()).sum())
+            .saturating_sub(g.concat.iter().map(|c| c.held()).sum());
+        let mut concat = g.concat.into_iter();
         let first_agg = p.first_agg();
         let mut row: Vec<Val> = Vec::with_capacity(first_agg + p.aggs.len());
         row.extend(g.key_vals.iter().cloned());
@@ -268,6 +295,14 @@ impl GroupMerge {
                         scale,
                     )
                 }
+                AggFinal::Concat(spec) => (
+                    concat
+                        .next()
+                        .map(|c| c.finish(spec))
+                        .transpose()?
+                        .unwrap_or(Val::Null),
+                    None,
+                ),
                 AggFinal::Distinct { kind, .. } => {
                     let (_, sum, count) = &g.distinct[d_i];
                     d_i += 1;
@@ -367,6 +402,14 @@ fn exact(v: Val) -> Val {
 }
 
 /// ORDER BY comparison with MySQL semantics: NULLs first ascending.
+fn concat_accs(p: &AggPlan) -> Vec<ConcatAcc> {
+    p.aggs
+        .iter()
+        .filter(|a| matches!(a, AggFinal::Concat(_)))
+        .map(|_| ConcatAcc::default())
+        .collect()
+}
+
 fn compare_keys(a: &[Val], b: &[Val], desc: &[bool]) -> Ordering {
     for ((x, y), d) in a.iter().zip(b).zip(desc) {
         let o = match (x.is_null(), y.is_null()) {

@@ -1,6 +1,7 @@
 //! Merging shard results (pure): ordered k-way merge with MySQL comparison semantics, and
 //! LIMIT/OFFSET applied after the merge. No I/O: the executor feeds rows in.
 
+pub mod concat;
 pub mod group;
 #[cfg(test)]
 mod group_tests;

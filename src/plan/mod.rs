@@ -7,7 +7,7 @@ mod dml;
 mod select;
 pub mod ship;
 
-pub use aggregate::{AggFinal, AggHandle, AggPlan, DistinctKind};
+pub use aggregate::{AggFinal, AggHandle, AggPlan, ConcatSpec, DistinctKind};
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -33,6 +33,16 @@ fn grouped_queries_push_partials_and_group_keys() {
             5,
         ),
         (
+            "SELECT user_id, GROUP_CONCAT(status, '-', (amount) ORDER BY amount DESC SEPARATOR ';') FROM t_order GROUP BY user_id",
+            "SELECT user_id AS __sg_0, CAST(status AS BINARY) AS __sg_1, CAST('-' AS BINARY) AS __sg_2, CAST((amount) AS BINARY) AS __sg_3, amount AS __sg_4, COUNT(*) AS __sg_5, MAX(@@SESSION.group_concat_max_len) AS __sg_6 FROM t_order_0 GROUP BY __sg_0, __sg_1, __sg_2, __sg_3, __sg_4 ORDER BY __sg_0, __sg_1, __sg_2, __sg_3, __sg_4",
+            5,
+        ),
+        (
+            "SELECT GROUP_CONCAT(DISTINCT status) FROM t_order",
+            "SELECT status AS __sg_0, COUNT(*) AS __sg_1, MAX(@@SESSION.group_concat_max_len) AS __sg_2 FROM t_order_0 GROUP BY __sg_0 ORDER BY __sg_0",
+            5,
+        ),
+        (
             "SELECT DISTINCT o.status FROM t_order o",
             "SELECT o.status AS __sg_0 FROM t_order_0 o GROUP BY __sg_0 ORDER BY __sg_0",
             5,
@@ -74,7 +84,9 @@ fn unsupported_grouping_answers_1235() {
     let cfg = example();
     let db = &cfg.databases["shop"];
     for sql in [
-        "SELECT GROUP_CONCAT(status) FROM t_order",
+        "SELECT GROUP_CONCAT(status LIMIT 2) FROM t_order",
+        "SELECT GROUP_CONCAT(DISTINCT status ORDER BY amount) FROM t_order",
+        "SELECT GROUP_CONCAT(status ORDER BY 1) FROM t_order",
         "SELECT status, COUNT(*) FROM t_order GROUP BY status WITH ROLLUP",
         "SELECT DISTINCT * FROM t_order",
     ] {

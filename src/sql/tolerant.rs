@@ -31,7 +31,8 @@ pub fn tolerant_text(sql: &str) -> Cow<'_, str> {
             .replace_range(start..trimmed.len(), &" ".repeat(TAIL.len()));
     }
     for at in interval_functions(sql) {
-        out.to_mut().replace_range(at..at + INTERVAL_FN.len(), INTERVAL_FN);
+        out.to_mut()
+            .replace_range(at..at + INTERVAL_FN.len(), INTERVAL_FN);
     }
     out
 }
@@ -65,7 +66,10 @@ fn interval_functions(sql: &str) -> Vec<usize> {
         if w.keyword != Keyword::INTERVAL || w.quote_style.is_some() {
             continue;
         }
-        if !matches!(significant.get(i + 1).map(|t| &t.token), Some(Token::LParen)) {
+        if !matches!(
+            significant.get(i + 1).map(|t| &t.token),
+            Some(Token::LParen)
+        ) {
             continue;
         }
         let mut depth = 0usize;

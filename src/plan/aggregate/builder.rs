@@ -20,8 +20,9 @@ pub(super) struct Builder<'a> {
     pub(super) key_ranges: Vec<Option<Range<usize>>>,
     /// Token-exact parts of the top-level SELECT.
     pub(super) text: Option<crate::sql::clauses::SelectText>,
-    /// Distinct-aggregate arguments: (normalized text, source range).
-    pub(super) distinct_args: Vec<(String, Range<usize>)>,
+    /// Distinct-aggregate arguments: (normalized text, source range, sent as
+    /// `CAST(... AS BINARY)` so that values equal only by collation stay apart).
+    pub(super) distinct_args: Vec<(String, Range<usize>, bool)>,
     /// Partial columns: (normalized text, shard SQL text with {} placeholders resolved per node
     /// as a source range wrapped by a function name), kind.
     pub(super) partials: Vec<(String, PartialSql, AggKind)>,
@@ -38,6 +39,8 @@ pub(super) enum PartialSql {
     CountStar,
     /// `MIN(<column>)` of a column the statement does not name (the primary key).
     MinOf(String),
+    /// Fixed text.
+    Text(&'static str),
 }
 
 /// The value of a subquery that was replaced by its answer (see `session::subquery`).
@@ -224,6 +227,11 @@ impl<'a> Builder<'a> {
         let FunctionArguments::List(list) = &f.args else {
             return None;
         };
+        if name == "group_concat" && f.over.is_none() && f.filter.is_none() {
+            let fin = self.group_concat(e, list)?;
+            self.aggs.push((key, fin));
+            return Some(self.aggs.len() - 1);
+        }
         if f.over.is_some() || f.filter.is_some() || !list.clauses.is_empty() {
             self.fail(SqlError::unsupported(format!("{e} across shards")));
             return None;
@@ -342,10 +350,19 @@ impl<'a> Builder<'a> {
     }
 
     pub(super) fn distinct_arg(&mut self, text: String, r: Range<usize>) -> usize {
-        if let Some(i) = self.distinct_args.iter().position(|(t, _)| *t == text) {
+        self.distinct_arg_as(text, r, false)
+    }
+
+    /// See [`Builder::distinct_args`].
+    pub(super) fn distinct_arg_as(&mut self, text: String, r: Range<usize>, exact: bool) -> usize {
+        if let Some(i) = self
+            .distinct_args
+            .iter()
+            .position(|(t, _, x)| *t == text && *x == exact)
+        {
             return i;
         }
-        self.distinct_args.push((text, r));
+        self.distinct_args.push((text, r, exact));
         self.distinct_args.len() - 1
     }
 
@@ -454,13 +471,13 @@ impl<'a> Builder<'a> {
             let _ = n_out;
             None
         };
-        let compiled = eval::compile_with(e, &mut resolve, &opts).map_err(|u| {
-            SqlError::unsupported(format!("{} in a grouped query across shards", u.0))
-        })?;
+        let compiled = eval::compile_with(e, &mut resolve, &opts);
+        // What the aggregate itself could not do names the problem best.
         if let Some(err) = self.error.take() {
             return Err(err);
         }
-        Ok(compiled)
+        compiled
+            .map_err(|u| SqlError::unsupported(format!("{} in a grouped query across shards", u.0)))
     }
 }
 

@@ -6,6 +6,7 @@
 //! itself: the original statement runs with `LIMIT 0` on the first node.
 
 mod builder;
+mod concat;
 mod sql;
 
 use super::{NodeSql, PlanCtx};
@@ -37,6 +38,27 @@ pub enum AggFinal {
         args: Vec<usize>,
         kind: DistinctKind,
     },
+    /// GROUP_CONCAT: its arguments and ORDER BY items are distinct-argument columns, so each
+    /// shard row is one combination of them with its multiplicity (`count`, a COUNT(*)
+    /// partial); `max_len` is a partial holding the backend's `group_concat_max_len`.
+    Concat(ConcatSpec),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConcatSpec {
+    /// Distinct-argument columns concatenated per row (a NULL among them skips the row).
+    pub args: Vec<usize>,
+    /// ORDER BY items: distinct-argument column, descending.
+    pub order: Vec<(usize, bool)>,
+    pub distinct: bool,
+    /// The argument columns are `CAST(... AS BINARY)`: their bytes are the value's text in
+    /// the connection's character set, not a binary string.
+    pub exact: bool,
+    pub separator: Vec<u8>,
+    /// Partial index of COUNT(*) (the row's multiplicity).
+    pub count: usize,
+    /// Partial index of MAX(@@SESSION.group_concat_max_len).
+    pub max_len: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +171,7 @@ pub fn is_grouped(q: &Query, select: &Select) -> bool {
         })
 }
 
-pub(super) const SUPPORTED: &[&str] = &["count", "sum", "avg", "min", "max"];
+pub(super) const SUPPORTED: &[&str] = &["count", "sum", "avg", "min", "max", "group_concat"];
 pub(super) const AGGREGATES: &[&str] = &[
     "count",
     "sum",
@@ -403,6 +425,7 @@ pub fn plan_grouped(
         .aggs
         .iter()
         .any(|(_, a)| matches!(a, AggFinal::Distinct { .. }));
+    let has_concat = b.aggs.iter().any(|(_, a)| matches!(a, AggFinal::Concat(_)));
     let key_collations: Vec<Option<u16>> = b.keys.iter().map(|k| ctx.expr_collation(k)).collect();
     let agg = AggPlan {
         div_incr: ctx.eval.div_precision.unwrap_or(crate::eval::DIV_INCR),
@@ -423,7 +446,8 @@ pub fn plan_grouped(
         rep,
         // One server groups through a temporary table unless DISTINCT aggregates make it
         // sort instead (and an ORDER BY after grouping brings the temporary table back).
-        shard_metadata: n_keys > 0 && (!has_distinct_aggs || !streaming),
+        // GROUP_CONCAT changes how one server groups: its columns are the metadata query's.
+        shard_metadata: n_keys > 0 && !has_concat && (!has_distinct_aggs || !streaming),
     };
 
     // Per-node shard SQL.
@@ -445,8 +469,12 @@ pub fn plan_grouped(
             };
             cols.push(text(&r));
         }
-        for (_, r) in &b.distinct_args {
-            cols.push(text(r));
+        for (_, r, exact) in &b.distinct_args {
+            cols.push(if *exact {
+                format!("CAST({} AS BINARY)", text(r))
+            } else {
+                text(r)
+            });
         }
         for (_, sql, _) in &b.partials {
             cols.push(match sql {
@@ -454,6 +482,7 @@ pub fn plan_grouped(
                 PartialSql::Wrap(f, r) => format!("{f}({})", text(&r.clone())),
                 PartialSql::CountStar => "COUNT(*)".to_string(),
                 PartialSql::MinOf(c) => format!("MIN({})", crate::rewrite::ident(c)),
+                PartialSql::Text(t) => t.to_string(),
             });
         }
         let mut sql = String::from("SELECT ");
