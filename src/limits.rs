@@ -16,8 +16,9 @@ use tokio::sync::Semaphore;
 
 pub struct Limits {
     statement_timeout: Option<Duration>,
-    user_timeouts: HashMap<String, Duration>,
-    db_timeouts: HashMap<String, Duration>,
+    /// A user's or database's own limit (`None`: `0`, no limit, whatever the global one).
+    user_timeouts: HashMap<String, Option<Duration>>,
+    db_timeouts: HashMap<String, Option<Duration>>,
     user_rates: HashMap<String, (u32, DefaultDirectRateLimiter)>,
     statement_rates: HashMap<String, (u32, DefaultDirectRateLimiter)>,
     pub max_result_rows: u64,
@@ -59,19 +60,12 @@ impl Limits {
             user_timeouts: l
                 .users
                 .iter()
-                .filter_map(|(u, v)| {
-                    Some((u.clone(), Duration::from_millis(v.statement_timeout_ms?)))
-                })
+                .filter_map(|(u, v)| Some((u.clone(), ms(v.statement_timeout_ms?))))
                 .collect(),
             db_timeouts: l
                 .databases
                 .iter()
-                .filter_map(|(d, v)| {
-                    Some((
-                        d.to_lowercase(),
-                        Duration::from_millis(v.statement_timeout_ms?),
-                    ))
-                })
+                .filter_map(|(d, v)| Some((d.to_lowercase(), ms(v.statement_timeout_ms?))))
                 .collect(),
             user_rates: l
                 .users
@@ -131,7 +125,7 @@ impl Limits {
             .get(user)
             .or_else(|| db.and_then(|d| self.db_timeouts.get(&d.to_lowercase())))
             .copied()
-            .or(self.statement_timeout);
+            .unwrap_or(self.statement_timeout);
         let hint = hint_ms.and_then(ms);
         match (base, hint) {
             (Some(b), Some(h)) => Some(b.min(h)),
@@ -294,6 +288,15 @@ sharding_count = 2
                 "{user} {db:?} {hint:?}"
             );
         }
+        // `0` for a user or a database: no limit, whatever the global one (a hint still applies).
+        let exempt = limits(
+            "[limits]\nstatement_timeout_ms = 5000\n[limits.users.ops]\nstatement_timeout_ms = 0\n[limits.databases.shop]\nstatement_timeout_ms = 0\n[limits.users.app]\nstatement_timeout_ms = 10\n",
+        );
+        assert_eq!(exempt.timeout_for("ops", None, None), None);
+        assert_eq!(exempt.timeout_for("nobody", Some("shop"), None), None);
+        assert_eq!(exempt.timeout_for("ops", None, Some(70)), Some(d(70)));
+        assert_eq!(exempt.timeout_for("app", Some("shop"), None), Some(d(10)));
+        assert_eq!(exempt.timeout_for("nobody", None, None), Some(d(5000)));
         let none = limits("");
         assert_eq!(none.timeout_for("app", None, None), None);
         assert_eq!(none.timeout_for("app", None, Some(50)), Some(d(50)));

@@ -20,7 +20,8 @@ pub struct SessionInfo {
     user: Mutex<String>,
     host: Mutex<String>,
     db: Mutex<Option<String>>,
-    current: Mutex<Option<(String, Instant)>>,
+    /// The running statement's text (None: sleeping), and since when in that state.
+    current: Mutex<(Option<String>, Instant)>,
     killed: watch::Sender<bool>,
 }
 
@@ -68,13 +69,13 @@ impl SessionInfo {
             end -= 1;
         }
         if let Ok(mut c) = self.current.lock() {
-            *c = Some((text[..end].to_string(), Instant::now()));
+            *c = (Some(text[..end].to_string()), Instant::now());
         }
     }
 
     pub fn end(&self) {
         if let Ok(mut c) = self.current.lock() {
-            *c = None;
+            *c = (None, Instant::now());
         }
     }
 
@@ -95,17 +96,21 @@ impl SessionInfo {
     }
 
     pub fn row(&self, full: bool) -> ProcessRow {
-        let current = self.current.lock().ok().and_then(|c| c.clone());
+        let (current, since) = self
+            .current
+            .lock()
+            .map(|c| c.clone())
+            .unwrap_or((None, self.connected));
         let (command, since, info) = match current {
-            Some((text, t)) => {
+            Some(text) => {
                 let info = if full {
                     text
                 } else {
                     text.chars().take(100).collect()
                 };
-                ("Query", t, Some(info))
+                ("Query", since, Some(info))
             }
-            None => ("Sleep", self.connected, None),
+            None => ("Sleep", since, None),
         };
         ProcessRow {
             id: self.id,
@@ -149,7 +154,7 @@ impl Sessions {
             user: Mutex::new(user.to_string()),
             host: Mutex::new(host.to_string()),
             db: Mutex::new(None),
-            current: Mutex::new(None),
+            current: Mutex::new((None, Instant::now())),
             killed: watch::channel(false).0,
         });
         if let Ok(mut m) = self.map.lock() {

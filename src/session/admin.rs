@@ -32,7 +32,12 @@ pub(crate) fn parse(sql: &str) -> Option<Admin> {
         .split_ascii_whitespace()
         .map(|w| w.to_ascii_uppercase())
         .collect();
-    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let mut w: Vec<&str> = words.iter().map(String::as_str).collect();
+    // MariaDB's `KILL HARD | SOFT`: the proxy's KILL is always soft (the statement ends at
+    // its next check, the backend work gets KILL QUERY).
+    if w.first() == Some(&"KILL") && matches!(w.get(1), Some(&"HARD") | Some(&"SOFT")) {
+        w.remove(1);
+    }
     match w.as_slice() {
         ["SHOW", "SHARDING", "DATA", "SOURCES"] => Some(Admin::DataSources),
         ["SHOW", "SHARDING", "RULES"] => Some(Admin::Rules),
@@ -293,6 +298,18 @@ mod tests {
             ("reload rules;", Some(Admin::Reload)),
             ("RELOAD RULES NOW", None),
             ("KILL USER bob", None),
+            (
+                "KILL HARD QUERY 8",
+                Some(Admin::Kill { query: true, id: 8 }),
+            ),
+            (
+                "kill soft 9",
+                Some(Admin::Kill {
+                    query: false,
+                    id: 9,
+                }),
+            ),
+            ("KILL HARD", None),
         ];
         for (sql, want) in cases {
             assert_eq!(parse(sql), want, "{sql}");

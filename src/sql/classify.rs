@@ -345,7 +345,7 @@ pub fn statement(stmt: &Statement, text: &str) -> Option<Refusal> {
         Statement::Flush { .. } => return Some(Refusal::admin("FLUSH", "RELOAD")),
         Statement::Kill { .. } => {
             return Some(Refusal::Unsupported(
-                "KILL (ids name shardgate sessions, which cannot be killed yet)".into(),
+                "this form of KILL (shardgate kills by its own session id: KILL [HARD | SOFT] [CONNECTION | QUERY] <id>)".into(),
             ))
         }
         Statement::LockTables { .. } => return Some(Refusal::Unsupported("LOCK TABLES".into())),

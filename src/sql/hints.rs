@@ -4,7 +4,7 @@
 
 /// The `MAX_EXECUTION_TIME(ms)` hint of a SELECT, if any.
 pub fn max_execution_time(sql: &str) -> Option<u64> {
-    let rest = sql.trim_start();
+    let rest = skip_comments(sql);
     let kw = rest.get(..6)?;
     if !kw.eq_ignore_ascii_case("select") {
         return None;
@@ -18,6 +18,30 @@ pub fn max_execution_time(sql: &str) -> Option<u64> {
     let args = args.strip_prefix('(')?;
     let close = args.find(')')?;
     args[..close].trim().parse().ok()
+}
+
+/// The text after leading whitespace and plain comments (`/* */`, `-- `, `#`); a version
+/// comment (`/*!`) or a hint (`/*+`) is text, not skipped.
+fn skip_comments(sql: &str) -> &str {
+    let mut rest = sql.trim_start();
+    loop {
+        if rest.starts_with("/*") && !rest.starts_with("/*!") && !rest.starts_with("/*+") {
+            match rest[2..].find("*/") {
+                Some(end) => rest = rest[2 + end + 2..].trim_start(),
+                None => return rest,
+            }
+        } else if rest.starts_with('#')
+            || (rest.starts_with("--")
+                && rest[2..].starts_with(|c: char| c.is_ascii_whitespace() || c.is_ascii_control()))
+        {
+            match rest.find('\n') {
+                Some(end) => rest = rest[end + 1..].trim_start(),
+                None => return "",
+            }
+        } else {
+            return rest;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -42,6 +66,21 @@ mod tests {
             ("SELECT /*+ MAX_EXECUTION_TIME(10", None),
             ("SELEC", None),
             ("SELECTé", None),
+            // Leading comments (a driver's or ORM's tag) are skipped.
+            (
+                "/* app:checkout */ SELECT /*+ MAX_EXECUTION_TIME(30) */ 1",
+                Some(30),
+            ),
+            (
+                "-- tag\n# more\n SELECT /*+ MAX_EXECUTION_TIME(31) */ 1",
+                Some(31),
+            ),
+            ("/*!SELECT */ SELECT /*+ MAX_EXECUTION_TIME(32) */ 1", None),
+            (
+                "/* unterminated SELECT /*+ MAX_EXECUTION_TIME(33) */ 1",
+                None,
+            ),
+            ("--x\nSELECT /*+ MAX_EXECUTION_TIME(34) */ 1", None),
         ];
         for (sql, want) in cases {
             assert_eq!(max_execution_time(sql), want, "{sql}");
