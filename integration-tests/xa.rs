@@ -527,3 +527,35 @@ async fn overcommitted_transactions_wait_then_report_too_busy() {
     assert!(n.unwrap_or(0) > 0);
     let _ = stop.send(true);
 }
+
+/// A statement over several data sources inside a transaction joins all of them before it
+/// runs anywhere: when one is too busy (1040), nothing of the statement happened on the
+/// others (its transaction stays open and unchanged).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_busy_statement_changes_nothing_in_its_transaction() {
+    let (url, stop) = one_connection_pools(Some(2)).await;
+    let mut a = Conn::from_url(url.as_str()).await.unwrap();
+    let mut b = Conn::from_url(url.as_str()).await.unwrap();
+    // a holds ds_1's only connection (user 1 lives there).
+    a.query_drop("BEGIN").await.unwrap();
+    a.query_drop("SELECT name FROM t_user WHERE user_id = 1")
+        .await
+        .unwrap();
+    b.query_drop("BEGIN").await.unwrap();
+    let before: Option<String> = b
+        .query_first("SELECT CAST(balance AS CHAR) FROM t_user WHERE user_id = 2")
+        .await
+        .unwrap();
+    let r = b
+        .query_drop("UPDATE t_user SET balance = balance + 1 WHERE user_id IN (1, 2)")
+        .await;
+    assert_eq!(r.as_ref().err().map(code), Some(1040), "{r:?}");
+    let after: Option<String> = b
+        .query_first("SELECT CAST(balance AS CHAR) FROM t_user WHERE user_id = 2")
+        .await
+        .unwrap();
+    assert_eq!(before, after, "the statement ran on ds_0 before ds_1 was refused");
+    b.query_drop("ROLLBACK").await.unwrap();
+    a.query_drop("ROLLBACK").await.unwrap();
+    let _ = stop.send(true);
+}

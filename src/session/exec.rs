@@ -10,7 +10,6 @@ use crate::merge::{KWayMerge, LimitState, SortSpec};
 use crate::plan::Plan;
 use crate::protocol::writer::ResultWriter;
 use crate::result::{ColumnDef, OkInfo, Row};
-use bytes::Bytes;
 use std::sync::Arc;
 
 impl Session {
@@ -119,6 +118,15 @@ impl Session {
         }
         let mut streams: Vec<RowStream> = Vec::with_capacity(plan.nodes.len());
         if txn {
+            // Every data source joins before any node runs (name order, as outside a
+            // transaction): a 1040 for one of them then comes before the statement did
+            // anything anywhere.
+            let dss: std::collections::BTreeSet<&str> =
+                plan.nodes.iter().map(|n| n.data_source.as_str()).collect();
+            for ds in dss {
+                let lease = self.txn_lease(ds).await?;
+                self.repin(lease);
+            }
             for n in &plan.nodes {
                 let lease = self.txn_lease(&n.data_source).await?;
                 let rx = spawn_query(lease, n.sql.clone(), None, !plan.write);
@@ -619,68 +627,6 @@ impl Session {
             .await?;
         Ok(())
     }
-
-    /// Result metadata with logical names instead of physical ones.
-    pub(crate) fn map_column(&self, c: &ColumnDef) -> ColumnDef {
-        let mut c = c.clone();
-        // A column of a shipped derived table: described as MariaDB describes a materialised
-        // derived table's column (no schema; the origin and flags of the derived query's
-        // column).
-        if let Some((_, cols)) = self.shipped_derived.iter().find(|(t, _)| *t == c.org_table) {
-            if let Some(d) = cols.iter().find(|d| d.name == c.org_name) {
-                c.schema = Bytes::new();
-                c.org_table = d.org_table.clone();
-                // Nullability is the outer query's (an outer join's inner side is nullable).
-                let nn = mysql_common::constants::ColumnFlags::NOT_NULL_FLAG;
-                c.flags = (d.flags - nn) | (c.flags & nn);
-                return c;
-            }
-        }
-        let map_table = |b: &Bytes| -> Option<Bytes> {
-            let s = std::str::from_utf8(b).ok()?;
-            if let Some((_, l)) = self.shipped_names.iter().find(|(t, _)| t == s) {
-                return Some(Bytes::copy_from_slice(l.as_bytes()));
-            }
-            self.shared
-                .physical_to_logical
-                .get(s)
-                .map(|l| Bytes::copy_from_slice(l.as_bytes()))
-        };
-        if let Some(t) = map_table(&c.org_table) {
-            c.org_table = t;
-        }
-        if let Some(t) = map_table(&c.table) {
-            c.table = t;
-        }
-        if let Ok(s) = std::str::from_utf8(&c.schema) {
-            if let Some(l) = self.shared.physical_dbs.get(s) {
-                c.schema = Bytes::copy_from_slice(l.as_bytes());
-            }
-        }
-        c
-    }
-
-    /// Backend errors keep code and SQLSTATE; physical names in the message become logical.
-    pub(crate) fn map_error(&self, mut e: SqlError) -> SqlError {
-        let mut names: Vec<(&String, &String)> = self.shared.physical_to_logical.iter().collect();
-        names.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
-        for (p, l) in names {
-            if e.message.contains(p.as_str()) {
-                e.message = replace_word(&e.message, p, l);
-            }
-        }
-        for (p, l) in &self.shipped_names {
-            if e.message.contains(p.as_str()) {
-                e.message = replace_word(&e.message, p, l);
-            }
-        }
-        for (p, l) in &self.shared.physical_dbs {
-            if e.message.contains(p.as_str()) {
-                e.message = replace_word(&e.message, p, l);
-            }
-        }
-        e
-    }
 }
 
 /// Read a node's whole stream: its messages (at most `max` rows kept; past that the rest
@@ -714,23 +660,6 @@ async fn drain(mut rx: RowStream, max: usize) -> (Vec<NodeMsg>, Option<Lease>, b
 /// A stream that replays drained messages.
 fn replay(msgs: Vec<NodeMsg>) -> RowStream {
     RowStream::replay(msgs)
-}
-
-/// Replace whole-identifier occurrences only (`t_order_1` but not inside `t_order_10`).
-fn replace_word(s: &str, from: &str, to: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
-    while let Some(i) = rest.find(from) {
-        let before_ok = rest[..i].chars().next_back().is_none_or(|c| !is_ident(c));
-        let after = &rest[i + from.len()..];
-        let after_ok = after.chars().next().is_none_or(|c| !is_ident(c));
-        out.push_str(&rest[..i]);
-        out.push_str(if before_ok && after_ok { to } else { from });
-        rest = after;
-    }
-    out.push_str(rest);
-    out
 }
 
 pub(super) async fn next_row(
@@ -772,20 +701,5 @@ pub(super) async fn collect_leases(
             Some(_) => m = rx.recv().await,
             None => return,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn replace_word_respects_identifier_boundaries() {
-        assert_eq!(
-            super::replace_word(
-                "Table 'shop_0.t_order_1' x t_order_10",
-                "t_order_1",
-                "t_order"
-            ),
-            "Table 'shop_0.t_order' x t_order_10"
-        );
     }
 }

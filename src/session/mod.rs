@@ -10,6 +10,7 @@ mod grouped;
 mod guard;
 mod infoschema;
 mod insert_select;
+mod names;
 mod query;
 mod selectinto;
 mod sessfns;
