@@ -119,3 +119,168 @@ async fn reload_applies_live_changes_and_refuses_the_rest() {
     proxy.child.kill().await.ok();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// New tables (sharded and broadcast) and a new logical database are applied live; a
+/// transaction open across the reload keeps the tables it started with; a rule for a table
+/// that already lives on the default data source is refused (it would move rows).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_tables_and_databases_live() {
+    let ep = crate::harness::shared();
+    for i in 0..2 {
+        let mut s = Conn::from_url(ep.shard_url(i)).await.unwrap();
+        for t in ["t_rl_coupon_0", "t_rl_coupon_1", "t_rl_zone", "t_rl_plain"] {
+            s.query_drop(format!("DROP TABLE IF EXISTS {t}"))
+                .await
+                .unwrap();
+        }
+        for t in ["t_rl_coupon_0", "t_rl_coupon_1"] {
+            s.query_drop(format!(
+                "CREATE TABLE {t} (id BIGINT PRIMARY KEY, user_id INT NOT NULL, code VARCHAR(20))"
+            ))
+            .await
+            .unwrap();
+        }
+        s.query_drop("CREATE TABLE t_rl_zone (id INT PRIMARY KEY, name VARCHAR(20))")
+            .await
+            .unwrap();
+        s.query_drop("DROP TABLE IF EXISTS t_rl_diff")
+            .await
+            .unwrap();
+        s.query_drop("CREATE TABLE t_rl_diff (id INT PRIMARY KEY)")
+            .await
+            .unwrap();
+        if i == 0 {
+            s.query_drop("CREATE TABLE t_rl_plain (id INT PRIMARY KEY)")
+                .await
+                .unwrap();
+            s.query_drop("INSERT INTO t_rl_diff VALUES (1)")
+                .await
+                .unwrap();
+        }
+        s.disconnect().await.ok();
+    }
+    let dir = std::env::temp_dir().join(format!("shardgate-reload-t-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut proxy = start_proxy_process(&ep, &dir, 12, None).await;
+    let path = dir.join("rules.toml");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let url = |user: &str, pw: &str, db: &str| {
+        format!("mysql://{user}:{pw}@127.0.0.1:{}/{db}", proxy.port)
+    };
+    let mut admin = Conn::from_url(url("root", "root", "shop")).await.unwrap();
+    // A transaction that starts before the reload.
+    let mut before = Conn::from_url(url("root", "root", "shop")).await.unwrap();
+    before.query_drop("BEGIN").await.unwrap();
+    before
+        .query_drop("SELECT COUNT(*) FROM t_user")
+        .await
+        .unwrap();
+
+    let added = original.replacen(
+        "broadcast_tables = [\"t_region\"]",
+        "broadcast_tables = [\"t_region\", \"t_rl_zone\"]",
+        1,
+    ) + "\n[databases.shop.tables.t_rl_coupon]\nactual_data_nodes = \"ds_${0..1}.t_rl_coupon_${0..1}\"\ndatabase_strategy = { column = \"user_id\", algorithm = \"db_mod\" }\ntable_strategy = { column = \"id\", algorithm = \"table_mod\" }\n\n[databases.rl_blog]\ndefault_data_source = \"ds_0\"\n\n[[databases.rl_blog.users]]\nname = \"blogger\"\npassword = \"b\"\n";
+    std::fs::write(&path, &added).unwrap();
+    admin.query_drop("RELOAD RULES").await.unwrap();
+    assert_eq!(version(&mut admin).await, 2);
+
+    admin
+        .query_drop("INSERT INTO t_rl_coupon (id, user_id, code) VALUES (10, 1, 'a'), (11, 2, 'b'), (12, 3, 'c')")
+        .await
+        .unwrap();
+    admin
+        .query_drop("INSERT INTO t_rl_zone VALUES (1, 'north')")
+        .await
+        .unwrap();
+    let rows: Vec<(i64, i32, String)> = admin
+        .query("SELECT id, user_id, code FROM t_rl_coupon ORDER BY id")
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 3);
+    let plan: Vec<(String, String, String)> = admin
+        .query("EXPLAIN SHARDING SELECT * FROM t_rl_coupon WHERE user_id = 1 AND id = 11")
+        .await
+        .unwrap();
+    assert_eq!(
+        plan,
+        vec![(
+            "Unicast".into(),
+            "ds_1".into(),
+            "SELECT * FROM t_rl_coupon_1 WHERE user_id = 1 AND id = 11".into()
+        )]
+    );
+    // The rows are where the rules put them, and the broadcast row on both copies.
+    for (i, want) in [(0usize, vec![11i64]), (1, vec![10, 12])] {
+        let mut s = Conn::from_url(ep.shard_url(i)).await.unwrap();
+        let mut ids: Vec<i64> = s
+            .query("SELECT id FROM t_rl_coupon_0 UNION ALL SELECT id FROM t_rl_coupon_1")
+            .await
+            .unwrap();
+        ids.sort();
+        assert_eq!(ids, want, "ds_{i}");
+        let zone: Option<String> = s
+            .query_first("SELECT name FROM t_rl_zone WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(zone.as_deref(), Some("north"), "ds_{i}");
+        s.disconnect().await.ok();
+    }
+    // Result metadata names the logical table.
+    let r = admin
+        .query_iter("SELECT code FROM t_rl_coupon WHERE user_id = 2 AND id = 11")
+        .await
+        .unwrap();
+    let table = r.columns_ref()[0].table_str().into_owned();
+    drop(r);
+    assert_eq!(table, "t_rl_coupon");
+
+    // The open transaction still plans against the rules it started with: there the
+    // table is unnamed, so it is looked for on the default data source only.
+    let e = before
+        .query_drop("SELECT COUNT(*) FROM t_rl_coupon")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), 1146, "{e}");
+    before.query_drop("COMMIT").await.unwrap();
+    let n: Option<i64> = before
+        .query_first("SELECT COUNT(*) FROM t_rl_coupon")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(3));
+
+    // The new logical database and its user.
+    let mut blogger = Conn::from_url(url("blogger", "b", "rl_blog"))
+        .await
+        .expect("new database's user");
+    let db: Option<String> = blogger.query_first("SELECT DATABASE()").await.unwrap();
+    assert_eq!(db.as_deref(), Some("rl_blog"));
+
+    // A rule for a table that already lives on the default data source moves its rows.
+    let plain = format!(
+        "{added}\n[databases.shop.tables.t_rl_plain]\nactual_data_nodes = \"ds_${{0..1}}.t_rl_plain\"\ndatabase_strategy = {{ column = \"id\", algorithm = \"db_mod\" }}\n"
+    );
+    std::fs::write(&path, &plain).unwrap();
+    let e = admin.query_drop("RELOAD RULES").await.unwrap_err();
+    assert!(e.to_string().contains("already exists"), "{e}");
+    assert!(e.to_string().contains("shardgate reshard"), "{e}");
+    assert_eq!(version(&mut admin).await, 2);
+    // So does a broadcast table whose copies differ.
+    let differ = added.replacen("\"t_rl_zone\"]", "\"t_rl_zone\", \"t_rl_diff\"]", 1);
+    std::fs::write(&path, &differ).unwrap();
+    let e = admin.query_drop("RELOAD RULES").await.unwrap_err();
+    assert!(e.to_string().contains("copies differ"), "{e}");
+    assert_eq!(version(&mut admin).await, 2);
+
+    for i in 0..2 {
+        let mut s = Conn::from_url(ep.shard_url(i)).await.unwrap();
+        for t in ["t_rl_coupon_0", "t_rl_coupon_1", "t_rl_zone", "t_rl_plain"] {
+            s.query_drop(format!("DROP TABLE IF EXISTS {t}"))
+                .await
+                .unwrap();
+        }
+        s.disconnect().await.ok();
+    }
+    proxy.child.kill().await.ok();
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -554,7 +554,10 @@ async fn too_busy_statement_changes_nothing_in_its_transaction() {
         .query_first("SELECT CAST(balance AS CHAR) FROM t_user WHERE user_id = 2")
         .await
         .unwrap();
-    assert_eq!(before, after, "the statement ran on ds_0 before ds_1 was refused");
+    assert_eq!(
+        before, after,
+        "the statement ran on ds_0 before ds_1 was refused"
+    );
     b.query_drop("ROLLBACK").await.unwrap();
     a.query_drop("ROLLBACK").await.unwrap();
     let _ = stop.send(true);

@@ -5,7 +5,7 @@
 
 use crate::backend::Backends;
 use crate::error::SqlResult;
-use crate::rules::{Config, TableRule};
+use crate::rules::TableRule;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
@@ -103,10 +103,10 @@ impl Catalog {
     /// what the previous load knew of them, and the data source is listed in [`missing`].
     ///
     /// [`missing`]: Catalog::missing
-    pub async fn load(&self, config: &Config, backends: &Backends) -> SqlResult<()> {
+    pub async fn load(&self, served: &crate::served::Served, backends: &Backends) -> SqlResult<()> {
         // data source → [(logical db, logical table, physical table)]
         let mut wanted: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
-        for db in config.databases.values() {
+        for db in served.all() {
             for (name, rule) in &db.tables {
                 let first = match rule {
                     TableRule::Sharded(s) => s

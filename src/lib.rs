@@ -38,6 +38,7 @@ pub mod result;
 pub mod rewrite;
 pub mod route;
 pub mod rules;
+pub mod served;
 pub mod server;
 pub mod session;
 pub mod sessions;

@@ -2,10 +2,12 @@
 //!
 //! A reload reads the file again, validates it exactly as `shardgate check` does, and
 //! compares it with the file being served ([`crate::rules::diff`]). When every change is
-//! one a running proxy takes (users and their rights, `[limits]`, `[firewall]`), they are
-//! swapped in atomically: statements already running finish under what they started with,
-//! later ones see the new rules. Otherwise nothing changes and the answer lists what needs
-//! a restart or `shardgate reshard`.
+//! one a running proxy takes (users and their rights, `[limits]`, `[firewall]`, and new
+//! tables, algorithms and logical databases over the data sources it has), they are swapped
+//! in atomically: statements already running finish under what they started with, a
+//! transaction keeps the tables it started with until it ends ([`crate::served`]), later
+//! ones see the new rules. Otherwise nothing changes and the answer lists what needs a
+//! restart or `shardgate reshard`.
 
 use crate::error::SqlError;
 use crate::rules::diff::{Apply, Change};
@@ -80,9 +82,9 @@ pub struct Reloaded {
 impl Shared {
     /// Read the rules file again and apply it if every change can be taken live (see the
     /// module documentation). Serialised: two reloads never interleave.
-    pub fn reload(&self) -> Result<Reloaded, SqlError> {
-        static RELOADING: Mutex<()> = Mutex::new(());
-        let _one = RELOADING.lock().unwrap_or_else(|p| p.into_inner());
+    pub async fn reload(&self) -> Result<Reloaded, SqlError> {
+        static RELOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one = RELOADING.lock().await;
         let served = self.rules.served();
         let Some(path) = served.path.clone() else {
             return Err(reload_error(
@@ -90,7 +92,7 @@ impl Shared {
             ));
         };
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = tokio::fs::read_to_string(&path).await.map_err(|e| {
             reload_error(format!(
                 "RELOAD RULES: {origin}: {e}; the rules in use are unchanged"
             ))
@@ -99,6 +101,10 @@ impl Shared {
             .map_err(|e| reload_error(format!("{e}; the rules in use are unchanged")))?;
         let mut changes = crate::rules::diff::diff_text(&served.text, &text)
             .map_err(|e| reload_error(format!("RELOAD RULES: {origin}: {e}")))?;
+        let now = self.served.load_full();
+        for c in changes.iter_mut() {
+            self.check_added_table(&now, &config, c).await?;
+        }
         let current = self.limits.load();
         let limits = crate::limits::Limits::reloaded(&config, &current);
         if limits.is_none() {
@@ -128,6 +134,13 @@ impl Shared {
                 changes,
             });
         }
+        if changes.iter().any(|c| c.path.starts_with("databases.")) {
+            // New tables or databases: the catalog learns their columns before any
+            // statement can plan against them.
+            let next = crate::served::Served::from_config(&config, now.version + 1);
+            self.catalog.load(&next, &self.backends).await?;
+            self.served.store(Arc::new(next));
+        }
         self.accounts.store(Arc::new(accounts(&config)));
         self.limits.store(Arc::new(limits));
         self.slow.set_threshold(config.limits.slow_query_ms);
@@ -147,5 +160,85 @@ impl Shared {
                 .join("; ")
         );
         Ok(Reloaded { version, changes })
+    }
+
+    /// A table added to a logical database that exists is live only when no table of that
+    /// name lives on its default data source already (statements reached it there; a rule
+    /// for it would move its rows elsewhere). Two exceptions move nothing: a single table
+    /// on that very data source, and a broadcast table whose copies all hold the same rows
+    /// (`CHECKSUM TABLE` equal everywhere: the DBA copied it before adding the rule).
+    async fn check_added_table(
+        &self,
+        now: &crate::served::Served,
+        config: &Config,
+        c: &mut Change,
+    ) -> Result<(), SqlError> {
+        use crate::rules::TableRule;
+        if c.how != "added" || c.apply != Apply::Live {
+            return Ok(());
+        }
+        let parts: Vec<&str> = c.path.split('.').collect();
+        let ["databases", db, kind, table] = parts.as_slice() else {
+            return Ok(());
+        };
+        if !matches!(*kind, "tables" | "broadcast_tables" | "single_tables") {
+            return Ok(());
+        }
+        let Some(old) = now.database(db) else {
+            return Ok(());
+        };
+        let ds = old.default_data_source.clone();
+        let rule = config.databases.get(*db).and_then(|n| n.table(table));
+        if matches!(rule, Some(TableRule::Single { data_source, .. }) if *data_source == ds) {
+            return Ok(());
+        }
+        let sql = format!("CHECKSUM TABLE {}", crate::rewrite::ident(table));
+        let Some(on_default) = self.table_checksum(&ds, table, &sql).await? else {
+            return Ok(());
+        };
+        if let Some(TableRule::Broadcast { data_sources, .. }) = rule {
+            let mut same = true;
+            for other in data_sources.iter().filter(|d| **d != ds) {
+                same &=
+                    self.table_checksum(other, table, &sql).await?.as_ref() == Some(&on_default);
+            }
+            if same {
+                return Ok(());
+            }
+            c.how = "added while its copies differ from the table on the default data source";
+        } else {
+            c.how = "added over a table that already exists on the default data source";
+        }
+        c.apply = Apply::Reshard;
+        Ok(())
+    }
+
+    /// `CHECKSUM TABLE` of a physical table on a data source (None: no such table), on a
+    /// connection of its own.
+    async fn table_checksum(
+        &self,
+        ds: &str,
+        table: &str,
+        sql: &str,
+    ) -> Result<Option<String>, SqlError> {
+        let unreachable = |e: SqlError| {
+            reload_error(format!(
+                "RELOAD RULES: cannot check table {table} on data source {ds} ({}); nothing was changed",
+                e.message
+            ))
+        };
+        let backend = self.backends.get(ds)?.clone();
+        let mut conn = backend
+            .connect_unpooled()
+            .await
+            .map_err(|e| unreachable(e.to_sql()))?;
+        let r = conn.collect(sql).await;
+        conn.quit().await;
+        let (_, rows) = r.map_err(|e| unreachable(e.to_sql()))?;
+        // A missing table has a NULL checksum (and a warning).
+        Ok(rows
+            .first()
+            .and_then(|r| r.get(1).cloned().flatten())
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
 }

@@ -2,8 +2,7 @@
 
 use crate::backend::Backends;
 use crate::error::{SqlError, SqlResult};
-use crate::rules::{Config, LogicalDatabase, TableRule};
-use std::collections::HashMap;
+use crate::rules::{Config, LogicalDatabase};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,10 +36,9 @@ pub struct Shared {
     pub system_utc: bool,
     /// A new session's time zone as an offset from UTC (None: a named zone).
     pub initial_utc_offset: Option<i64>,
-    /// Physical table name → logical table name, for result metadata and messages.
-    pub physical_to_logical: HashMap<String, String>,
-    /// Physical database names of the data sources → logical database name.
-    pub physical_dbs: HashMap<String, String>,
+    /// The logical databases served (replaced by a reload that adds tables or databases;
+    /// `config.databases` keeps the ones at start).
+    pub served: arc_swap::ArcSwap<crate::served::Served>,
     pub started: Instant,
     pub questions: std::sync::atomic::AtomicU64,
     pub connections: AtomicU32,
@@ -96,25 +94,10 @@ impl Shared {
             None => actual.clone(),
         };
         let (backend_version_id, backend_is_mariadb) = version_id(&actual);
-        let mut physical_to_logical = HashMap::new();
-        let mut physical_dbs = HashMap::new();
-        for db in config.databases.values() {
-            for ds in &db.data_sources {
-                if let Some(d) = config.data_sources.get(ds) {
-                    physical_dbs.insert(d.database.clone(), db.name.clone());
-                }
-            }
-            for (name, rule) in &db.tables {
-                if let TableRule::Sharded(s) = rule {
-                    for n in &s.nodes {
-                        physical_to_logical.insert(n.table.clone(), name.clone());
-                    }
-                }
-            }
-        }
+        let served = crate::served::Served::from_config(&config, 1);
         let ids = crate::id::Snowflake::from_config(&config.server);
         let catalog = crate::catalog::Catalog::default();
-        catalog.load(&config, &backends).await?;
+        catalog.load(&served, &backends).await?;
         let txn = crate::txn::Coordinator::from_config(&config.server)?;
         if txn.mode == crate::txn::TxnMode::Xa {
             // Resolve what a previous run of this proxy left prepared.
@@ -153,8 +136,7 @@ impl Shared {
             max_allowed_packet,
             system_utc,
             initial_utc_offset,
-            physical_to_logical,
-            physical_dbs,
+            served: arc_swap::ArcSwap::from_pointee(served),
             started: Instant::now(),
             questions: Default::default(),
             connections: AtomicU32::new(0),
@@ -170,22 +152,25 @@ impl Shared {
         self.accounts.load().get(user).cloned()
     }
 
-    pub fn database(&self, name: &str) -> Option<&LogicalDatabase> {
-        self.config
-            .databases
-            .values()
-            .find(|d| d.name.eq_ignore_ascii_case(name))
+    /// A logical database of the rules served now (see [`crate::served`]).
+    pub fn database(&self, name: &str) -> Option<Arc<LogicalDatabase>> {
+        self.served.load().database(name)
     }
 
-    /// The logical databases a user may use.
-    pub fn databases_of(&self, user: &str) -> Vec<&LogicalDatabase> {
+    /// The logical databases a user may use, from `served`.
+    pub fn databases_of(
+        &self,
+        served: &crate::served::Served,
+        user: &str,
+    ) -> Vec<Arc<LogicalDatabase>> {
         let Some(a) = self.account(user) else {
             return Vec::new();
         };
-        self.config
+        served
             .databases
             .values()
             .filter(|d| a.may_use(&d.name))
+            .cloned()
             .collect()
     }
 }
@@ -312,12 +297,10 @@ async fn reload_on_sighup(shared: Arc<Shared>, mut shutdown: watch::Receiver<boo
             }
             got = hup.recv() => {
                 if got.is_none() { return; }
-                let s = shared.clone();
-                match tokio::task::spawn_blocking(move || s.reload()).await {
-                    Ok(Ok(r)) if r.changes.is_empty() => tracing::info!("SIGHUP: rules unchanged"),
-                    Ok(Ok(_)) => {}
-                    Ok(Err(e)) => tracing::warn!("SIGHUP: {}", e.message),
-                    Err(e) => tracing::warn!("SIGHUP: reload failed: {e}"),
+                match shared.reload().await {
+                    Ok(r) if r.changes.is_empty() => tracing::info!("SIGHUP: rules unchanged"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("SIGHUP: {}", e.message),
                 }
             }
         }

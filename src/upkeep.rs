@@ -37,7 +37,10 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             }
         }
         if came_back || !shared.catalog.missing().is_empty() {
-            let _ = shared.catalog.load(&shared.config, &shared.backends).await;
+            let _ = shared
+                .catalog
+                .load(&shared.served.load(), &shared.backends)
+                .await;
         }
         let xa = shared.txn.mode == crate::txn::TxnMode::Xa;
         if xa && (came_back || last_recovery.elapsed() >= RECOVERY_INTERVAL) {

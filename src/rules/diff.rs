@@ -11,7 +11,8 @@ use toml::Value;
 /// How a running proxy can take a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Apply {
-    /// Applied by a reload: users and their rights, `[limits]`, `[firewall]`.
+    /// Applied by a reload: users and their rights, `[limits]`, `[firewall]`, new tables,
+    /// algorithms and logical databases (over data sources the proxy has).
     Live,
     /// Moves no rows, but this version applies it only at start (a restart).
     Restart,
@@ -106,8 +107,8 @@ impl Out {
         }
     }
 
-    /// A list of names (or a table of name → data source): names added take a restart,
-    /// names removed or changed move rows.
+    /// A list of names (or a table of name → data source): names added are live (new
+    /// tables), names removed or changed move rows.
     fn names(&mut self, prefix: &str, a: Option<&Value>, b: Option<&Value>) {
         let entries = |v: Option<&Value>| -> Vec<(String, Option<Value>)> {
             match v {
@@ -142,7 +143,7 @@ impl Out {
                 path: format!("{prefix}.{name}"),
                 how,
                 apply: if how == "added" {
-                    Apply::Restart
+                    Apply::Live
                 } else {
                     Apply::Reshard
                 },
@@ -179,7 +180,11 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
                     let (x, y) = (get(a, db), get(b, db));
                     let prefix = format!("databases.{db}");
                     if x.is_none() || y.is_none() {
-                        out.compare(prefix, x, y, |_| Apply::Restart);
+                        // A new logical database is live; removing one takes a restart.
+                        out.compare(prefix, x, y, |how| match how {
+                            "added" => Apply::Live,
+                            _ => Apply::Restart,
+                        });
                         continue;
                     }
                     for k in keys(x, y) {
@@ -190,7 +195,7 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
                             }
                             "tables" | "algorithms" => {
                                 out.each(&format!("{prefix}.{k}"), p, q, |how| match how {
-                                    "added" => Apply::Restart,
+                                    "added" => Apply::Live,
                                     _ => Apply::Reshard,
                                 })
                             }
@@ -296,7 +301,7 @@ table_strategy = { column = "user_id", algorithm = "m" }
             (
                 "[\"t_region\"]",
                 "[\"t_region\", \"t_area\"]",
-                "databases.shop.broadcast_tables.t_area: added (needs a restart)",
+                "databases.shop.broadcast_tables.t_area: added (applied live)",
             ),
             (
                 "t_config = \"ds_0\"",
@@ -316,7 +321,14 @@ table_strategy = { column = "user_id", algorithm = "m" }
             format!("{OLD}\n[databases.shop.tables.t_new]\nactual_data_nodes = \"ds_0.t_new\"\n");
         assert_eq!(
             changes(&added_table),
-            vec!["databases.shop.tables.t_new: added (needs a restart)".to_string()]
+            vec!["databases.shop.tables.t_new: added (applied live)".to_string()]
+        );
+        let added_db = format!(
+            "{OLD}\n[databases.blog]\ndefault_data_source = \"ds_0\"\n[[databases.blog.users]]\nname = \"b\"\npassword = \"b\"\n"
+        );
+        assert_eq!(
+            changes(&added_db),
+            vec!["databases.blog: added (applied live)".to_string()]
         );
     }
 }

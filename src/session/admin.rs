@@ -169,9 +169,7 @@ impl Session {
     async fn reload_rules(&mut self, w: &mut ResultWriter<'_>) -> FlowResult<()> {
         self.require_admin("RELOAD RULES")?;
         let shared = self.shared.clone();
-        let done = tokio::task::spawn_blocking(move || shared.reload())
-            .await
-            .map_err(|e| SqlError::internal(format!("RELOAD RULES: {e}")))??;
+        let done = shared.reload().await?;
         let info = if done.changes.is_empty() {
             format!("Rules unchanged (version {})", done.version)
         } else {

@@ -231,7 +231,7 @@ impl Session {
         if plan.ddl {
             // Column types and order may have changed.
             let sh = &self.shared;
-            if let Err(e) = sh.catalog.load(&sh.config, &sh.backends).await {
+            if let Err(e) = sh.catalog.load(&self.served(), &sh.backends).await {
                 tracing::warn!("catalog refresh after DDL failed: {e}");
             }
         }

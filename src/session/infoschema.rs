@@ -144,7 +144,7 @@ impl Session {
         // `__sg_is_x AS <alias or X>`, qualifiers `information_schema.X.col` become `X.col`;
         // DATABASE() and the other session functions answer for the proxy session.
         let sm = crate::sql::SourceMap::new(sql);
-        let mut e = match self.shared.databases_of(&self.user).first() {
+        let mut e = match self.user_databases().first() {
             Some(db) => self.function_edits(stmt, &sm, db),
             None => Edits::new(),
         };
@@ -211,7 +211,8 @@ impl Session {
         let mut out: Vec<Row> = Vec::new();
         let mut columns: Vec<ColumnDef> = Vec::new();
         let upper = table.to_uppercase();
-        for db in self.shared.databases_of(&self.user) {
+        let served = self.served();
+        for db in self.user_databases() {
             // physical database per data source of this logical database
             let mut physical: BTreeMap<String, String> = BTreeMap::new();
             for ds in db
@@ -258,8 +259,7 @@ impl Session {
                     }
                 }
             }
-            let rule_physical: BTreeSet<String> = self
-                .shared
+            let rule_physical: BTreeSet<String> = served
                 .physical_to_logical
                 .keys()
                 .map(|k| k.to_ascii_lowercase())
@@ -352,7 +352,7 @@ impl Session {
                             let mapped = if name == "table_name" {
                                 logical_table.clone()
                             } else {
-                                self.shared.physical_to_logical.get(&text).cloned()
+                                served.physical_to_logical.get(&text).cloned()
                             };
                             if let Some(m) = mapped {
                                 row[i] = Some(Bytes::from(m));

@@ -92,6 +92,8 @@ pub struct Session {
     stmt_modifier: Option<String>,
     /// Characteristics of the open transaction from `SET TRANSACTION ...`.
     txn_modes: Option<String>,
+    /// The rules the open transaction started with (see [`crate::served`]).
+    txn_served: Option<Arc<crate::served::Served>>,
     /// The session's sql_select_limit when not the default (unlimited).
     select_limit: Option<u64>,
     /// The session's div_precision_increment when not the default 4.
@@ -169,6 +171,7 @@ impl Session {
             next_txn: None,
             stmt_modifier: None,
             txn_modes: None,
+            txn_served: None,
             select_limit: None,
             div_precision: None,
             round_fractional: false,
@@ -229,16 +232,34 @@ impl Session {
         s
     }
 
+    /// The rules this session's statements plan against: its transaction's, else the
+    /// proxy's current ones.
+    pub(crate) fn served(&self) -> Arc<crate::served::Served> {
+        match &self.txn_served {
+            Some(s) => s.clone(),
+            None => self.shared.served.load_full(),
+        }
+    }
+
+    pub(crate) fn database(&self, name: &str) -> Option<Arc<crate::rules::LogicalDatabase>> {
+        self.served().database(name)
+    }
+
+    /// The logical databases the session's user may use.
+    pub(crate) fn user_databases(&self) -> Vec<Arc<crate::rules::LogicalDatabase>> {
+        self.shared.databases_of(&self.served(), &self.user)
+    }
+
     pub fn use_db(&mut self, name: &str) -> Result<(), SqlError> {
         let name = name.trim().trim_matches('`');
-        let allowed = self.shared.databases_of(&self.user);
+        let allowed = self.user_databases();
         match allowed.iter().find(|d| d.name.eq_ignore_ascii_case(name)) {
             Some(d) => {
                 self.db = Some(d.name.clone());
                 self.registration.info.set_db(Some(&d.name));
                 Ok(())
             }
-            None if self.shared.database(name).is_some() => Err(SqlError::new(
+            None if self.database(name).is_some() => Err(SqlError::new(
                 1044,
                 "42000",
                 format!(

@@ -23,12 +23,13 @@ impl Session {
                 return c;
             }
         }
+        let served = self.served();
         let map_table = |b: &Bytes| -> Option<Bytes> {
             let s = std::str::from_utf8(b).ok()?;
             if let Some((_, l)) = self.shipped_names.iter().find(|(t, _)| t == s) {
                 return Some(Bytes::copy_from_slice(l.as_bytes()));
             }
-            self.shared
+            served
                 .physical_to_logical
                 .get(s)
                 .map(|l| Bytes::copy_from_slice(l.as_bytes()))
@@ -40,7 +41,7 @@ impl Session {
             c.table = t;
         }
         if let Ok(s) = std::str::from_utf8(&c.schema) {
-            if let Some(l) = self.shared.physical_dbs.get(s) {
+            if let Some(l) = served.physical_dbs.get(s) {
                 c.schema = Bytes::copy_from_slice(l.as_bytes());
             }
         }
@@ -49,7 +50,8 @@ impl Session {
 
     /// Backend errors keep code and SQLSTATE; physical names in the message become logical.
     pub(crate) fn map_error(&self, mut e: SqlError) -> SqlError {
-        let mut names: Vec<(&String, &String)> = self.shared.physical_to_logical.iter().collect();
+        let served = self.served();
+        let mut names: Vec<(&String, &String)> = served.physical_to_logical.iter().collect();
         names.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         for (p, l) in names {
             if e.message.contains(p.as_str()) {
@@ -61,7 +63,7 @@ impl Session {
                 e.message = replace_word(&e.message, p, l);
             }
         }
-        for (p, l) in &self.shared.physical_dbs {
+        for (p, l) in &served.physical_dbs {
             if e.message.contains(p.as_str()) {
                 e.message = replace_word(&e.message, p, l);
             }

@@ -10,6 +10,7 @@ use crate::sql::refs::Refs;
 use crate::sql::{first_keyword, Edits, SourceMap};
 use bytes::Bytes;
 use sqlparser::ast::Statement;
+use std::sync::Arc;
 
 /// Prepared-statement parameters, as routing values and as SQL literals.
 #[derive(Debug, Default, Clone)]
@@ -395,11 +396,10 @@ impl Session {
     }
 
     /// The logical database to plan against (table references need one selected).
-    pub(super) fn plan_db(&self, refs: &Refs) -> Result<&LogicalDatabase, SqlError> {
+    pub(super) fn plan_db(&self, refs: &Refs) -> Result<Arc<LogicalDatabase>, SqlError> {
         let has_local_tables = refs.tables.iter().any(|t| t.schema.is_none());
         match &self.db {
             Some(d) => self
-                .shared
                 .database(d)
                 .ok_or_else(|| SqlError::unknown_database(d)),
             None if has_local_tables => Err(SqlError::no_database()),
@@ -409,9 +409,9 @@ impl Session {
                     .tables
                     .iter()
                     .filter_map(|t| t.schema.as_deref())
-                    .find_map(|s| self.shared.database(s));
+                    .find_map(|s| self.database(s));
                 named
-                    .or_else(|| self.shared.databases_of(&self.user).first().copied())
+                    .or_else(|| self.user_databases().first().cloned())
                     .ok_or_else(|| SqlError::internal("no logical database configured"))
             }
         }
@@ -469,11 +469,13 @@ impl Session {
             }
         };
         let own_catalog;
+        let own_db;
         let (db, catalog) = match overlay {
             Some((db, cat)) => (db, cat),
             None => {
                 own_catalog = self.shared.catalog.snapshot();
-                (self.plan_db(refs)?, own_catalog.as_ref())
+                own_db = self.plan_db(refs)?;
+                (own_db.as_ref(), own_catalog.as_ref())
             }
         };
         let fn_edits = self.function_edits(stmt, &sm, db);

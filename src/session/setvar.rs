@@ -726,10 +726,11 @@ impl Session {
     /// them answers a statement without tables the same).
     pub(crate) fn default_ds(&self) -> Result<String, SqlError> {
         let db = match &self.db {
-            Some(d) => self.shared.database(d),
-            None => self.shared.databases_of(&self.user).first().copied(),
+            Some(d) => self.database(d),
+            None => self.user_databases().first().cloned(),
         };
         let first = db
+            .as_ref()
             .map(|d| d.default_data_source.clone())
             .or_else(|| self.shared.config.data_sources.keys().next().cloned())
             .ok_or_else(|| SqlError::internal("no data source configured"))?;

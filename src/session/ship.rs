@@ -37,6 +37,7 @@ impl Session {
             return self.ship_plan_for(&text, &stmt2, &Bound::default());
         }
         let db = self.plan_db(&refs)?;
+        let db = db.as_ref();
         let catalog = self.shared.catalog.snapshot();
         let ctx = PlanCtx {
             catalog: Some(&catalog),
@@ -55,6 +56,7 @@ impl Session {
         let sm = SourceMap::new(&sp.sql);
         let refs = Refs::collect(&stmt, &sm);
         let db = self.plan_db(&refs)?;
+        let db = db.as_ref();
         let overlay_db = sp.database(db);
         // The copies have their originals' columns (collations, keys) in the catalog.
         let mut catalog = (*self.shared.catalog.snapshot()).clone();

@@ -13,6 +13,7 @@ use crate::rules::TableRule;
 use crate::sql::{name_parts, object_base_name, Edits, SourceMap};
 use bytes::Bytes;
 use sqlparser::ast::{Ident, ObjectName, Spanned, Statement};
+use std::sync::Arc;
 
 impl Session {
     pub(crate) async fn show(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
@@ -273,9 +274,8 @@ impl Session {
 
     /// A logical database the user may use (1049 when there is none by that name, 1044
     /// when it is not the user's).
-    pub(crate) fn accessible_db(&self, name: &str) -> Result<&LogicalDatabase, SqlError> {
+    pub(crate) fn accessible_db(&self, name: &str) -> Result<Arc<LogicalDatabase>, SqlError> {
         let db = self
-            .shared
             .database(name)
             .ok_or_else(|| SqlError::unknown_database(name))?;
         let ok = self
@@ -380,12 +380,7 @@ impl Session {
     async fn show_databases(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> FlowResult<()> {
         let pattern = like_pattern(sql);
         let mut names: Vec<String> = vec!["information_schema".to_string()];
-        names.extend(
-            self.shared
-                .databases_of(&self.user)
-                .iter()
-                .map(|d| d.name.clone()),
-        );
+        names.extend(self.user_databases().iter().map(|d| d.name.clone()));
         names.sort();
         let title = match &pattern {
             Some(p) => format!("Database ({p})"),
@@ -446,7 +441,7 @@ impl Session {
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_default();
             let named =
-                db.table(&name).is_some() || self.shared.physical_to_logical.contains_key(&name);
+                db.table(&name).is_some() || self.served().physical_to_logical.contains_key(&name);
             if !named && !name.is_empty() {
                 tables.push((name, kind));
             }

@@ -90,10 +90,10 @@ impl Session {
         let Some(db_name) = self.db.clone() else {
             return Ok(None);
         };
-        let shared = self.shared.clone();
-        let Some(db) = shared.database(&db_name) else {
+        let Some(db) = self.database(&db_name) else {
             return Ok(None);
         };
+        let db = db.as_ref();
         let nested_sharded = refs
             .tables
             .iter()

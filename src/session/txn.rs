@@ -35,6 +35,8 @@ impl Session {
     /// Open a transaction; data sources join it on first use.
     pub(crate) fn start_txn(&mut self) {
         self.in_txn = true;
+        // The transaction plans against the rules it started with, whatever a reload does.
+        self.txn_served = Some(self.shared.served.load_full());
         self.savepoints.clear();
         self.txn_modes = self.next_txn.take();
         // XA START takes no characteristics (READ ONLY, WITH CONSISTENT SNAPSHOT): such
@@ -103,6 +105,7 @@ impl Session {
         let parts = self.participants();
         let gtrid = self.xa_gtrid.take();
         self.in_txn = false;
+        self.txn_served = None;
         self.savepoints.clear();
         let r = match gtrid {
             None => self.commit_local(&parts).await,
@@ -295,6 +298,7 @@ impl Session {
         let parts = self.participants();
         let gtrid = self.xa_gtrid.take();
         self.in_txn = false;
+        self.txn_served = None;
         self.savepoints.clear();
         match gtrid {
             Some(g) => self.abort_participants(&g, &parts).await,

@@ -157,10 +157,10 @@ impl Session {
         let Some(db_name) = self.db.clone() else {
             return Ok(false);
         };
-        let shared = self.shared.clone();
-        let Some(db) = shared.database(&db_name) else {
+        let Some(db) = self.database(&db_name) else {
             return Ok(false);
         };
+        let db = db.as_ref();
         let sm = SourceMap::new(sql);
         let refs = Refs::collect(stmt, &sm);
         let sharded = refs
