@@ -256,6 +256,62 @@ async fn reload_adds_tables_and_databases_live() {
     let db: Option<String> = blogger.query_first("SELECT DATABASE()").await.unwrap();
     assert_eq!(db.as_deref(), Some("rl_blog"));
 
+    // A new data source with a single table on it, and new connection settings for ds_1
+    // (as after a failover): live; a transaction open across the reload finishes on the
+    // connections it has.
+    let mut s0 = Conn::from_url(ep.shard_url(0)).await.unwrap();
+    s0.query_drop("DROP DATABASE IF EXISTS sg_rl_new")
+        .await
+        .unwrap();
+    s0.query_drop("CREATE DATABASE sg_rl_new").await.unwrap();
+    s0.query_drop("CREATE TABLE sg_rl_new.t_rl_single (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    s0.disconnect().await.ok();
+    let mut open = Conn::from_url(url("root", "root", "shop")).await.unwrap();
+    open.query_drop("BEGIN").await.unwrap();
+    open.query_drop("UPDATE t_rl_coupon SET code = 'x' WHERE user_id = 1 AND id = 10")
+        .await
+        .unwrap();
+    let ds1 = "[data_sources.ds_1]\nhost = \"127.0.0.1\"";
+    assert!(added.contains(ds1));
+    let moved = added
+        .replacen(ds1, &format!("{ds1}\nconnect_timeout_ms = 4321"), 1)
+        .replacen(
+            "single_tables = { t_config = \"ds_0\" }",
+            "single_tables = { t_config = \"ds_0\", t_rl_single = \"ds_2\" }",
+            1,
+        )
+        + &format!(
+            "\n[data_sources.ds_2]\nhost = \"127.0.0.1\"\nport = {}\nuser = \"root\"\ndatabase = \"sg_rl_new\"\n",
+            ep.shard_ports[0]
+        );
+    std::fs::write(&path, &moved).unwrap();
+    admin.query_drop("RELOAD RULES").await.unwrap();
+    assert_eq!(version(&mut admin).await, 3);
+    admin
+        .query_drop("INSERT INTO t_rl_single VALUES (7)")
+        .await
+        .unwrap();
+    let n: Option<i64> = admin
+        .query_first("SELECT COUNT(*) FROM t_rl_single")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(1));
+    let sources: Vec<Row> = admin.query("SHOW SHARDING DATA SOURCES").await.unwrap();
+    let names: Vec<String> = sources
+        .iter()
+        .map(|r| r.get::<String, _>("name").unwrap())
+        .collect();
+    assert_eq!(names, ["ds_0", "ds_1", "ds_2"]);
+    open.query_drop("COMMIT").await.unwrap();
+    let code_now: Option<String> = admin
+        .query_first("SELECT code FROM t_rl_coupon WHERE user_id = 1 AND id = 10")
+        .await
+        .unwrap();
+    assert_eq!(code_now.as_deref(), Some("x"));
+    let added = moved;
+
     // A rule for a table that already lives on the default data source moves its rows.
     let plain = format!(
         "{added}\n[databases.shop.tables.t_rl_plain]\nactual_data_nodes = \"ds_${{0..1}}.t_rl_plain\"\ndatabase_strategy = {{ column = \"id\", algorithm = \"db_mod\" }}\n"
@@ -264,21 +320,30 @@ async fn reload_adds_tables_and_databases_live() {
     let e = admin.query_drop("RELOAD RULES").await.unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
     assert!(e.to_string().contains("shardgate reshard"), "{e}");
-    assert_eq!(version(&mut admin).await, 2);
+    assert_eq!(version(&mut admin).await, 3);
     // So does a broadcast table whose copies differ.
     let differ = added.replacen("\"t_rl_zone\"]", "\"t_rl_zone\", \"t_rl_diff\"]", 1);
     std::fs::write(&path, &differ).unwrap();
     let e = admin.query_drop("RELOAD RULES").await.unwrap_err();
     assert!(e.to_string().contains("copies differ"), "{e}");
-    assert_eq!(version(&mut admin).await, 2);
+    assert_eq!(version(&mut admin).await, 3);
 
     for i in 0..2 {
         let mut s = Conn::from_url(ep.shard_url(i)).await.unwrap();
-        for t in ["t_rl_coupon_0", "t_rl_coupon_1", "t_rl_zone", "t_rl_plain"] {
+        for t in [
+            "t_rl_coupon_0",
+            "t_rl_coupon_1",
+            "t_rl_zone",
+            "t_rl_plain",
+            "t_rl_diff",
+        ] {
             s.query_drop(format!("DROP TABLE IF EXISTS {t}"))
                 .await
                 .unwrap();
         }
+        s.query_drop("DROP DATABASE IF EXISTS sg_rl_new")
+            .await
+            .unwrap();
         s.disconnect().await.ok();
     }
     proxy.child.kill().await.ok();

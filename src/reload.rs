@@ -134,6 +134,11 @@ impl Shared {
                 changes,
             });
         }
+        if changes.iter().any(|c| c.path.starts_with("data_sources.")) {
+            // Before the tables: new ones may live on new data sources.
+            let fresh = self.backends.replace(&config);
+            tracing::info!("data sources with new connections: {}", fresh.join(", "));
+        }
         if changes.iter().any(|c| c.path.starts_with("databases.")) {
             // New tables or databases: the catalog learns their columns before any
             // statement can plan against them.

@@ -16,11 +16,14 @@ pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Run until `stop` turns true.
 pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
-    for b in shared.backends.all() {
-        tokio::spawn(b.clone().monitor(stop.clone()));
-    }
     let mut last_recovery = Instant::now();
     loop {
+        // Every backend gets its probe task, those a reload added too.
+        for b in shared.backends.all() {
+            if b.claim_monitor() {
+                tokio::spawn(b.monitor(stop.clone()));
+            }
+        }
         tokio::select! {
             _ = stop.changed() => {
                 if *stop.borrow() {

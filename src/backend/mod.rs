@@ -78,38 +78,74 @@ impl From<BackendError> for SqlError {
     }
 }
 
-/// All data sources of a configuration, by name.
+/// All data sources of a configuration, by name. A reload may swap the set (new data
+/// sources, one moved to another address); statements hold the `Arc<Backend>` they took,
+/// so a lease outlives a swap (a transaction finishes on the backends it joined).
 #[derive(Clone)]
 pub struct Backends {
-    map: Arc<BTreeMap<String, Arc<Backend>>>,
+    map: Arc<arc_swap::ArcSwap<BTreeMap<String, Arc<Backend>>>>,
+    init_sql: Arc<String>,
 }
 
 impl Backends {
     pub fn from_config(config: &Config) -> Backends {
+        let init_sql = conn::init_sql(config.server.lock_wait_timeout);
         let map = config
             .data_sources
             .iter()
             .map(|(name, ds)| {
-                let init = conn::init_sql(config.server.lock_wait_timeout);
-                let b = Backend::new(name, ds, config.health.settings(), init);
+                let b = Backend::new(name, ds, config.health.settings(), init_sql.clone());
                 (name.clone(), Arc::new(b))
             })
             .collect();
-        Backends { map: Arc::new(map) }
+        Backends {
+            map: Arc::new(arc_swap::ArcSwap::from_pointee(map)),
+            init_sql: Arc::new(init_sql),
+        }
     }
 
-    pub fn get(&self, name: &str) -> SqlResult<&Arc<Backend>> {
-        self.map.get(name).ok_or_else(|| {
+    pub fn get(&self, name: &str) -> SqlResult<Arc<Backend>> {
+        self.map.load().get(name).cloned().ok_or_else(|| {
             crate::error::SqlError::internal(format!("unknown data source '{name}'"))
         })
     }
 
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.map.keys().map(|s| s.as_str())
+    pub fn names(&self) -> Vec<String> {
+        self.map.load().keys().cloned().collect()
     }
 
-    pub fn all(&self) -> impl Iterator<Item = &Arc<Backend>> {
-        self.map.values()
+    pub fn all(&self) -> Vec<Arc<Backend>> {
+        self.map.load().values().cloned().collect()
+    }
+
+    /// Take the data sources of `config`: a data source whose rules did not change keeps
+    /// its backend (pool, breaker, probes); a new or changed one gets a new backend; the
+    /// replaced and removed ones are retired (their probes stop; their connections close
+    /// once the statements holding them are done). Returns the names that got new backends.
+    pub fn replace(&self, config: &Config) -> Vec<String> {
+        let old = self.map.load_full();
+        let mut next = BTreeMap::new();
+        let mut fresh = Vec::new();
+        for (name, ds) in &config.data_sources {
+            match old.get(name) {
+                Some(b) if b.config() == ds => {
+                    next.insert(name.clone(), b.clone());
+                }
+                _ => {
+                    let b =
+                        Backend::new(name, ds, config.health.settings(), (*self.init_sql).clone());
+                    next.insert(name.clone(), Arc::new(b));
+                    fresh.push(name.clone());
+                }
+            }
+        }
+        for (name, b) in old.iter() {
+            if next.get(name).is_none_or(|n| !Arc::ptr_eq(n, b)) {
+                b.retire();
+            }
+        }
+        self.map.store(Arc::new(next));
+        fresh
     }
 
     /// Open one connection to every data source and keep it idle. Data sources that cannot
@@ -117,7 +153,7 @@ impl Backends {
     /// when they answer.
     pub async fn warm_up(&self) -> Vec<(String, SqlError)> {
         let mut down = Vec::new();
-        for b in self.map.values() {
+        for b in self.all() {
             match b.acquire().await {
                 Ok(lease) => drop(lease),
                 Err(e) => down.push((b.name().to_string(), e)),
@@ -127,7 +163,7 @@ impl Backends {
     }
 
     pub async fn disconnect_all(&self) {
-        for b in self.map.values() {
+        for b in self.all() {
             b.close_idle().await;
         }
     }

@@ -47,6 +47,12 @@ const MAX_IDLE: Duration = Duration::from_secs(600);
 
 pub struct Backend {
     name: String,
+    /// The data source's rules (compared by a reload: equal rules keep this backend).
+    config: DataSourceConfig,
+    /// A reload replaced or removed this backend: its probe task ends.
+    retired: std::sync::atomic::AtomicBool,
+    /// A probe task runs for it (see `upkeep`).
+    monitored: std::sync::atomic::AtomicBool,
     opts: Arc<ConnOpts>,
     /// The probes' settings: the probe timeout as connect timeout, no breaker watch.
     probe_opts: Arc<ConnOpts>,
@@ -97,6 +103,9 @@ impl Backend {
         };
         Backend {
             name: name.to_string(),
+            config: ds.clone(),
+            retired: Default::default(),
+            monitored: Default::default(),
             opts: Arc::new(opts),
             probe_opts: Arc::new(probe_opts),
             health,
@@ -111,6 +120,21 @@ impl Backend {
             wait_timeout_known: Default::default(),
             down: Default::default(),
         }
+    }
+
+    /// The data source's rules this backend was made from.
+    pub fn config(&self) -> &DataSourceConfig {
+        &self.config
+    }
+
+    /// Mark a backend a reload replaced: its probe task ends at its next round.
+    pub fn retire(&self) {
+        self.retired.store(true, Ordering::Relaxed);
+    }
+
+    /// Claim the backend's probe task: true once, for the caller that is to start it.
+    pub fn claim_monitor(&self) -> bool {
+        !self.monitored.swap(true, Ordering::Relaxed)
     }
 
     /// The data source is not usable now: the last attempt to connect failed, or its
@@ -137,6 +161,9 @@ impl Backend {
         let settings = self.health.settings;
         let mut conn: Option<BackendConn> = None;
         loop {
+            if self.retired.load(Ordering::Relaxed) {
+                break;
+            }
             tokio::select! {
                 _ = stop.changed() => {
                     if *stop.borrow() {

@@ -11,8 +11,9 @@ use toml::Value;
 /// How a running proxy can take a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Apply {
-    /// Applied by a reload: users and their rights, `[limits]`, `[firewall]`, new tables,
-    /// algorithms and logical databases (over data sources the proxy has).
+    /// Applied by a reload: users and their rights, `[limits]`, `[firewall]`, new data
+    /// sources and new addresses of existing ones, new tables, algorithms and logical
+    /// databases.
     Live,
     /// Moves no rows, but this version applies it only at start (a restart).
     Restart,
@@ -166,12 +167,13 @@ pub fn diff(old: &Value, new: &Value) -> Vec<Change> {
                     let path = format!("data_sources.{name}");
                     let other_data =
                         x.is_some() && y.is_some() && get(x, "database") != get(y, "database");
-                    out.compare(path, x, y, |how| {
-                        if how == "changed" && other_data {
-                            Apply::Reshard
-                        } else {
-                            Apply::Restart
-                        }
+                    // New data sources, and one moved to a server holding the same data
+                    // (a failover) or with other pool settings, are live; one pointed at
+                    // other data moves rows; a removed one takes a restart.
+                    out.compare(path, x, y, |how| match how {
+                        "changed" if other_data => Apply::Reshard,
+                        "removed" => Apply::Restart,
+                        _ => Apply::Live,
                     });
                 }
             }
@@ -286,7 +288,7 @@ table_strategy = { column = "user_id", algorithm = "m" }
             (
                 "host = \"127.0.0.1\"",
                 "host = \"10.0.0.2\"",
-                "data_sources.ds_0: changed (needs a restart)",
+                "data_sources.ds_0: changed (applied live)",
             ),
             (
                 "sharding_count = 2",

@@ -105,9 +105,7 @@ impl Session {
         let cols: Vec<ColumnDef> = names.iter().map(|n| ColumnDef::text(n)).collect();
         let mut rows: Vec<Row> = Vec::new();
         for b in self.shared.backends.all() {
-            let Some(ds) = self.shared.config.data_sources.get(b.name()) else {
-                continue;
-            };
+            let ds = b.config();
             let h = b.health.snapshot();
             rows.push(vec![
                 cell(b.name()),

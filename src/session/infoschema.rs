@@ -220,8 +220,8 @@ impl Session {
                 .iter()
                 .chain(std::iter::once(&db.default_data_source))
             {
-                if let Some(c) = self.shared.config.data_sources.get(ds) {
-                    physical.insert(ds.clone(), c.database.clone());
+                if let Ok(b) = self.shared.backends.get(ds) {
+                    physical.insert(ds.clone(), b.config().database.clone());
                 }
             }
             // Which physical tables of each data source belong to the logical database, and

@@ -732,7 +732,7 @@ impl Session {
         let first = db
             .as_ref()
             .map(|d| d.default_data_source.clone())
-            .or_else(|| self.shared.config.data_sources.keys().next().cloned())
+            .or_else(|| self.shared.backends.names().into_iter().next())
             .ok_or_else(|| SqlError::internal("no data source configured"))?;
         let up = |ds: &str| {
             self.shared
@@ -752,7 +752,7 @@ impl Session {
             .map(|d| d.data_sources.clone())
             .unwrap_or_default()
             .into_iter()
-            .chain(self.shared.config.data_sources.keys().cloned())
+            .chain(self.shared.backends.names())
             .collect();
         // The default data source unless it is down, or all its connections are taken
         // while another one has a free connection.

@@ -183,7 +183,7 @@ impl Coordinator {
         let mut report = RecoveryReport::default();
         let mut all_reached = true;
         let mut still_prepared = std::collections::BTreeSet::new();
-        for ds in backends.names().map(str::to_string).collect::<Vec<_>>() {
+        for ds in backends.names() {
             let backend = backends.get(&ds)?.clone();
             let mut conn = match backend.connect_unpooled().await {
                 Ok(c) => c,
