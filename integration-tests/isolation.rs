@@ -103,6 +103,11 @@ const SCENARIOS: &[Scenario] = &[
             ("B", "SHOW WARNINGS"),
             ("B", "SELECT @@warning_count"),
             ("A", "SHOW COUNT(*) WARNINGS"),
+            ("A", "INSERT INTO kv VALUES (10, REPEAT('x', 100)), (11, REPEAT('y', 100)), (12, REPEAT('z', 100))"),
+            ("A", "SHOW WARNINGS LIMIT 2"),
+            ("A", "SHOW WARNINGS LIMIT 1, 1"),
+            ("A", "SHOW WARNINGS LIMIT 5, 1"),
+            ("A", "SHOW WARNINGS LIMIT x"),
         ],
     },
     Scenario {

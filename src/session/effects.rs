@@ -149,6 +149,42 @@ pub(crate) enum DiagKind {
     CountErrors,
 }
 
+/// The `LIMIT [offset,] row_count` of `SHOW WARNINGS` / `SHOW ERRORS`: (offset, count);
+/// `Err` for any other text after the two words (MariaDB answers 1064).
+fn diag_limit(sql: &str) -> Result<(usize, Option<usize>), SqlError> {
+    let text = sql.trim().trim_end_matches(';').trim();
+    let words: Vec<&str> = text.split_ascii_whitespace().collect();
+    let tail = words.get(2..).unwrap_or_default().join(" ");
+    if tail.is_empty() {
+        return Ok((0, None));
+    }
+    let bad = || SqlError::parse(format!("near '{tail}'"));
+    let Some(rest) = tail
+        .get(..5)
+        .filter(|w| w.eq_ignore_ascii_case("LIMIT"))
+        .map(|_| tail[5..].trim())
+    else {
+        return Err(bad());
+    };
+    let num = |s: &str| {
+        let s = s.trim();
+        s.parse::<usize>().map_err(|_| {
+            // A name there is a (stored-program) variable to MariaDB.
+            if s.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                SqlError::new(1327, "42000", format!("Undeclared variable: {s}"))
+            } else {
+                bad()
+            }
+        })
+    };
+    match rest.split_once(',') {
+        Some((o, n)) => Ok((num(o)?, Some(num(n)?))),
+        None => Ok((0, Some(num(rest)?))),
+    }
+}
+
 impl DiagKind {
     pub fn of(sql: &str) -> Option<DiagKind> {
         let w = crate::sql::classify::leading_words(sql, 4);
@@ -360,8 +396,16 @@ impl Session {
     pub(crate) async fn show_diagnostics(
         &mut self,
         kind: DiagKind,
+        sql: &str,
         w: &mut ResultWriter<'_>,
     ) -> std::io::Result<()> {
+        let (offset, count) = match kind {
+            DiagKind::Warnings | DiagKind::Errors => match diag_limit(sql) {
+                Ok(l) => l,
+                Err(e) => return w.error(&e).await,
+            },
+            _ => (0, None),
+        };
         let conds: Vec<&(String, u16, String)> = match kind {
             DiagKind::Errors | DiagKind::CountErrors => self
                 .diag
@@ -403,6 +447,8 @@ impl Session {
                 ];
                 let rows: Vec<Row> = conds
                     .iter()
+                    .skip(offset)
+                    .take(count.unwrap_or(usize::MAX))
                     .map(|(l, c, m)| {
                         vec![
                             Some(Bytes::from(l.clone())),
@@ -451,6 +497,26 @@ mod tests {
                 (locks, sets_id),
                 "{sql}"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod diag_tests {
+    #[test]
+    fn show_warnings_limits() {
+        let cases: &[(&str, Option<(usize, Option<usize>)>)] = &[
+            ("SHOW WARNINGS", Some((0, None))),
+            ("show errors;", Some((0, None))),
+            ("SHOW WARNINGS LIMIT 2", Some((0, Some(2)))),
+            ("SHOW WARNINGS limit 1, 3", Some((1, Some(3)))),
+            ("SHOW WARNINGS LIMIT 1 ,3 ;", Some((1, Some(3)))),
+            ("SHOW WARNINGS LIMIT x", None),
+            ("SHOW WARNINGS extra", None),
+            ("SHOW WARNINGS LIMIT", None),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(super::diag_limit(sql).ok(), *want, "{sql}");
         }
     }
 }

@@ -217,6 +217,18 @@ impl Session {
             for l in leases.iter_mut() {
                 self.after_statement(l, 1).await;
             }
+            if txn {
+                // The nodes ran on the session's pinned connections: read their warnings
+                // there (each connection keeps those of the last node it ran).
+                let dss: std::collections::BTreeSet<&str> =
+                    plan.nodes.iter().map(|n| n.data_source.as_str()).collect();
+                for ds in dss {
+                    if let Some(mut p) = self.pinned.remove(ds) {
+                        self.after_statement(&mut p.lease, 1).await;
+                        self.pinned.insert(ds.to_string(), p);
+                    }
+                }
+            }
         }
         if txn {
             for l in leases {

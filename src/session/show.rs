@@ -21,7 +21,7 @@ impl Session {
         if let Some(kind) = super::effects::DiagKind::of(sql) {
             // The session's own diagnostics, never a pooled connection's.
             self.diagnostic_statement = true;
-            self.show_diagnostics(kind, w).await?;
+            self.show_diagnostics(kind, sql, w).await?;
             return Ok(());
         }
         match show_kind(sql) {
