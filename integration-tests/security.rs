@@ -141,6 +141,10 @@ async fn refused_statements_never_reach_a_shard() {
         // Statement text prepared in SQL is read as a query.
         ("PREPARE sg_s FROM '/*!40101 SHUTDOWN */'", &[1227]),
         ("PREPARE sg_s FROM 'SELECT 1; SHUTDOWN'", &[1064]),
+        // Prepared-statement commands are not preparable, as on MariaDB.
+        ("PREPARE sg_s FROM 'PREPARE t FROM ''SELECT 1'''", &[1295]),
+        ("PREPARE sg_s FROM 'execute t'", &[1295]),
+        ("PREPARE sg_s FROM 'DROP PREPARE t'", &[1295]),
         (
             "CREATE TRIGGER sg_tr BEFORE INSERT ON t_config FOR EACH ROW SET @a = 1",
             &[1235],

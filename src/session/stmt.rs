@@ -151,10 +151,22 @@ impl Session {
         sql: &str,
         w: &mut ResultWriter<'_>,
     ) -> Result<(), Flow> {
+        let kw = crate::sql::first_keyword(sql);
+        let words = crate::sql::classify::leading_words(sql, 2);
+        let nested = matches!(kw.as_str(), "PREPARE" | "EXECUTE" | "DEALLOCATE")
+            || (kw == "DROP" && words.get(1).is_some_and(|w| w == "PREPARE"));
+        if nested {
+            // As MariaDB: prepared-statement commands cannot themselves be prepared.
+            return Err(SqlError::new(
+                1295,
+                "HY000",
+                "This command is not supported in the prepared statement protocol yet",
+            )
+            .into());
+        }
         if let Some(r) = crate::sql::classify::by_keyword(sql) {
             return Err(self.refuse(r).into());
         }
-        let kw = crate::sql::first_keyword(sql);
         if matches!(kw.as_str(), "SET") {
             if let Some(r) = super::setvar::refused(sql, self.quoting()) {
                 return Err(self.refuse(r).into());
@@ -198,17 +210,6 @@ impl Session {
     }
 
     async fn prepare_inner(&mut self, sql: &str, w: &mut ResultWriter<'_>) -> Result<(), Flow> {
-        if matches!(
-            crate::sql::first_keyword(sql).as_str(),
-            "PREPARE" | "EXECUTE" | "DEALLOCATE"
-        ) {
-            return Err(SqlError::new(
-                1295,
-                "HY000",
-                "This command is not supported in the prepared statement protocol yet",
-            )
-            .into());
-        }
         self.check_preparable(sql, w).await?;
         let holes = placeholders(&self.tokenizable(sql))?;
         let (params, columns) = self.describe(sql, holes.len()).await?;
