@@ -85,6 +85,8 @@ impl Shared {
     pub async fn reload(&self) -> Result<Reloaded, SqlError> {
         static RELOADING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let _one = RELOADING.lock().await;
+        // A rotated slow-query log is reopened whatever the rules say.
+        self.slow.reopen();
         let served = self.rules.served();
         let Some(path) = served.path.clone() else {
             return Err(reload_error(

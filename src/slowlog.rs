@@ -23,33 +23,55 @@ pub struct SlowLog {
     /// Milliseconds; 0: off. Changed by a rules reload.
     threshold_ms: std::sync::atomic::AtomicU64,
     file: Option<Mutex<std::fs::File>>,
+    path: Option<std::path::PathBuf>,
+}
+
+fn open_append(p: &std::path::Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = p.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
 }
 
 impl SlowLog {
     /// `threshold_ms` 0: off. A file that cannot be opened is reported and skipped.
     pub fn open(threshold_ms: u64, path: Option<std::path::PathBuf>) -> SlowLog {
-        let file = path.and_then(|p| {
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::create_dir_all(dir);
-            }
-            match std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&p)
-            {
-                Ok(f) => Some(Mutex::new(f)),
-                Err(e) => {
-                    tracing::warn!(
-                        "slow-query log {}: {e}; logging to the log stream only",
-                        p.display()
-                    );
-                    None
-                }
+        let file = path.as_ref().and_then(|p| match open_append(p) {
+            Ok(f) => Some(Mutex::new(f)),
+            Err(e) => {
+                tracing::warn!(
+                    "slow-query log {}: {e}; logging to the log stream only",
+                    p.display()
+                );
+                None
             }
         });
         SlowLog {
             threshold_ms: std::sync::atomic::AtomicU64::new(threshold_ms),
             file,
+            path,
+        }
+    }
+
+    /// Open the file again (by its path), as after a log rotation moved it away: SIGHUP and
+    /// `RELOAD RULES` do this. The old file stays in use when the path cannot be opened.
+    pub fn reopen(&self) {
+        let (Some(path), Some(file)) = (&self.path, &self.file) else {
+            return;
+        };
+        match open_append(path) {
+            Ok(f) => {
+                if let Ok(mut cur) = file.lock() {
+                    *cur = f;
+                }
+            }
+            Err(e) => tracing::warn!(
+                "slow-query log {}: {e}; still writing the old file",
+                path.display()
+            ),
         }
     }
 
@@ -140,5 +162,34 @@ mod tests {
         assert!(!off.is_slow(Duration::from_secs(100)));
         let on = SlowLog::open(1000, None);
         assert!(on.is_slow(Duration::from_secs(1)) && !on.is_slow(Duration::from_millis(999)));
+    }
+
+    #[test]
+    fn reopen_follows_a_rotation() {
+        let dir = std::env::temp_dir().join(format!("sg-slow-{}", std::process::id()));
+        let path = dir.join("slow.log");
+        let log = SlowLog::open(1, Some(path.clone()));
+        let e = |s| SlowEntry {
+            session: s,
+            user: "u",
+            db: None,
+            fingerprint: "select ?",
+            route: None,
+            nodes: 1,
+            rows: 0,
+            took: Duration::from_millis(5),
+            error: None,
+        };
+        log.record(&e(1));
+        let rotated = dir.join("slow.log.1");
+        std::fs::rename(&path, &rotated).unwrap();
+        log.record(&e(2));
+        log.reopen();
+        log.record(&e(3));
+        let old = std::fs::read_to_string(&rotated).unwrap();
+        let new = std::fs::read_to_string(&path).unwrap();
+        assert_eq!((old.lines().count(), new.lines().count()), (2, 1));
+        assert!(new.contains("\"session\":3"), "{new}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
