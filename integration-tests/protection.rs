@@ -414,6 +414,38 @@ async fn admin_rates_results_and_firewall() {
         .await
         .unwrap();
     assert_eq!(r.len(), 3);
+    // Past the limit the backend work stops: five million rows (MariaDB's sequence
+    // engine, streamed as generated) end with 1226 at once, not after the 700 ms time
+    // limit that reading them all would run into.
+    for sql in [
+        "SELECT seq FROM seq_1_to_5000000",
+        "SELECT seq FROM seq_1_to_5000000 WHERE seq % 2 = 0",
+    ] {
+        let started = std::time::Instant::now();
+        let e = root.query_drop(sql).await.unwrap_err();
+        assert_eq!(code(&e), 1226, "{sql}: {e}");
+        assert!(
+            started.elapsed() < Duration::from_millis(500),
+            "{sql}: {:?}",
+            started.elapsed()
+        );
+    }
+    let one: Option<i64> = root.query_first("SELECT 1").await.unwrap();
+    assert_eq!(one, Some(1), "the session goes on");
+    // Inside a transaction the pinned connection is kept (its statement is killed and read
+    // to its end): the transaction goes on.
+    root.query_drop("BEGIN").await.unwrap();
+    let e = root
+        .query_drop("SELECT seq FROM seq_1_to_5000000")
+        .await
+        .unwrap_err();
+    assert_eq!(code(&e), 1226, "{e}");
+    let n: Option<i64> = root
+        .query_first("SELECT COUNT(*) FROM t_user WHERE user_id = 1")
+        .await
+        .unwrap();
+    assert_eq!(n, Some(1));
+    root.query_drop("COMMIT").await.unwrap();
     // Firewall.
     for (sql, want) in [
         ("DELETE FROM t_order", 1175),

@@ -23,6 +23,9 @@ pub enum Interrupt {
     Timeout,
     /// `KILL QUERY` (or `KILL`) of the session.
     Killed,
+    /// The result went past `[limits] max_result_rows` / `max_result_bytes`: the backend
+    /// work stops; the client gets the limit's error (the writer holds it).
+    ResultLimit,
 }
 
 impl Interrupt {

@@ -225,6 +225,7 @@ impl<'a> ResultWriter<'a> {
                     "max_result_rows",
                     self.limits.rows,
                 ));
+                stop_backend_work();
                 return Ok(());
             }
             *n += 1;
@@ -240,6 +241,7 @@ impl<'a> ResultWriter<'a> {
                     "max_result_bytes",
                     self.limits.bytes,
                 ));
+                stop_backend_work();
                 return Ok(());
             }
         }
@@ -270,6 +272,11 @@ impl<'a> ResultWriter<'a> {
             self.io.flush().await?;
         }
         Ok(())
+    }
+
+    /// The result went past a result limit (its rows are dropped from here on).
+    pub fn over_limit(&self) -> bool {
+        self.over_limit.is_some()
     }
 
     /// End the current result set.
@@ -349,6 +356,10 @@ impl<'a> ResultWriter<'a> {
     }
 
     pub async fn error(&mut self, e: &SqlError) -> io::Result<()> {
+        // The backend work a result limit stopped ends with the server's 1317: the client
+        // gets the limit's error instead.
+        let limit = self.over_limit.take();
+        let e = limit.as_ref().unwrap_or(e);
         self.last_error = Some(e.code);
         self.outcome = Outcome::Error;
         self.last_error_detail = Some(e.clone());
@@ -377,5 +388,14 @@ impl<'a> ResultWriter<'a> {
 
     pub fn deprecate_eof(&self) -> bool {
         self.deprecate_eof
+    }
+}
+
+/// A result went past its limit: the statement's backend work is stopped (`KILL QUERY` on
+/// the connections still running it, see [`crate::backend::interrupt`]), so a huge scan
+/// does not go on for rows nobody will get.
+fn stop_backend_work() {
+    if let Some(scope) = crate::backend::Scope::current() {
+        scope.interrupt(crate::backend::Interrupt::ResultLimit);
     }
 }

@@ -300,7 +300,18 @@ impl Session {
             started = true;
             loop {
                 match res.next_row().await {
-                    Ok(Some(r)) => w.row(&r).await?,
+                    Ok(Some(r)) => {
+                        w.row(&r).await?;
+                        if w.over_limit() && retry.is_some() {
+                            // Past a result limit on a pooled connection: close it rather
+                            // than read the rest (the server stops at its next write); the
+                            // client gets the limit's error. A pinned connection (no
+                            // `retry`) is stopped by KILL QUERY and read to its end.
+                            *broken = true;
+                            w.end(0).await?;
+                            return Ok(());
+                        }
+                    }
                     Ok(None) => break,
                     Err(e) => {
                         let e = failed(e, broken);

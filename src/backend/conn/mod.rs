@@ -221,9 +221,10 @@ impl BackendConn {
         let read = self.io.read_packet();
         tokio::pin!(read);
         loop {
+            // The signals first: a result that streams without pause always has a packet
+            // ready, and would otherwise never let an interrupt be seen.
             tokio::select! {
                 biased;
-                r = &mut read => return Ok(r),
                 _ = interrupt::tripped(&mut self.trip) => {
                     self.broken = true;
                     return Err(BackendError::Lost {
@@ -237,6 +238,7 @@ impl BackendConn {
                     self.interrupted = why;
                     self.kill = Some(interrupt::spawn_kill(self.opts.clone(), self.thread_id));
                 }
+                r = &mut read => return Ok(r),
             }
         }
     }
