@@ -160,7 +160,14 @@ pub(super) fn server_args(opts: &LocalOptions, layout: &Layout, port: u16) -> Ve
         format!("--log-error={}", layout.error_log.display()),
         "--character-set-server=utf8mb4".to_string(),
         "--collation-server=utf8mb4_general_ci".to_string(),
-        "--skip-log-bin".to_string(),
+        // The binary log in the form online resharding reads (ROW events, full images):
+        // kept small, and its files expire after a day.
+        format!("--log-bin={}", layout.datadir.join("binlog").display()),
+        "--binlog-format=ROW".to_string(),
+        "--binlog-row-image=FULL".to_string(),
+        format!("--server-id={port}"),
+        "--max-binlog-size=64M".to_string(),
+        "--binlog-expire-logs-seconds=86400".to_string(),
         "--max-connections=500".to_string(),
         // Proxy tests abort connections on purpose; never block 127.0.0.1.
         "--max-connect-errors=1000000000".to_string(),

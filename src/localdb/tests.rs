@@ -83,6 +83,15 @@ async fn two_servers_start_concurrently_answer_and_stop_cleanly() {
             row,
             Some((2, "utf8mb4".to_string(), "utf8mb4_general_ci".to_string()))
         );
+        // The binary log as online resharding reads it.
+        let binlog: Option<(i64, String, String, u64)> = conn
+            .query_first("SELECT @@log_bin, @@binlog_format, @@binlog_row_image, @@server_id")
+            .await
+            .expect("binlog settings");
+        assert_eq!(
+            binlog,
+            Some((1, "ROW".to_string(), "FULL".to_string(), u64::from(db.port())))
+        );
         conn.disconnect().await.expect("disconnect");
         db.execute("CREATE DATABASE IF NOT EXISTS t; CREATE TABLE t.x (id INT PRIMARY KEY); INSERT INTO t.x VALUES (1),(2)")
             .await
