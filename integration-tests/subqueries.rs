@@ -60,6 +60,9 @@ fn colocated() -> Vec<Case> {
         ordered("SELECT COUNT(*) FROM t_order o WHERE NOT EXISTS (SELECT 1 FROM t_order_item i WHERE i.order_id = o.order_id AND i.user_id = o.user_id)"),
         ordered("SELECT o.order_id, (SELECT SUM(qty) FROM t_order_item i WHERE i.order_id = o.order_id AND i.user_id = o.user_id) AS q FROM t_order o ORDER BY q DESC, o.order_id LIMIT 5"),
         ordered("SELECT o.user_id % 3 AS b, COUNT(*) FROM t_order o WHERE EXISTS (SELECT 1 FROM t_order_item i WHERE i.order_id = o.order_id AND i.user_id = o.user_id AND i.price > 100) GROUP BY b ORDER BY 2, 1"),
+        // Bound through another nested table (transitively), as TPC-C's checks chain them.
+        ordered("SELECT COUNT(*) FROM t_order o WHERE EXISTS (SELECT 1 FROM t_order_item i WHERE i.order_id = o.order_id AND i.user_id = o.user_id AND EXISTS (SELECT 1 FROM t_order_item j WHERE j.order_id = i.order_id AND j.user_id = i.user_id AND j.item_id <> i.item_id))"),
+        ordered("SELECT o.order_id FROM t_order o WHERE o.amount > 100 AND NOT EXISTS (SELECT 1 FROM t_order_item i WHERE i.user_id = o.user_id AND i.order_id = o.order_id AND i.qty > (SELECT MIN(j.qty) FROM t_order_item j WHERE j.user_id = i.user_id AND j.order_id = i.order_id)) ORDER BY 1 LIMIT 20"),
     ]
 }
 

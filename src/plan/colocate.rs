@@ -223,8 +223,10 @@ pub(super) fn collect_equalities(
 }
 
 /// `refs.nested` with the nested references that are co-located with the outer query
-/// cleared: a nested sharded table in the outer sharded table's binding group, equal to it
-/// on every sharding column by an AND-ed equality in some WHERE of the statement.
+/// cleared: a nested sharded table in the outer sharded table's binding group, equal on
+/// every sharding column, by AND-ed equalities in the WHERE clauses of the statement, to
+/// the outer table or to a nested table already found co-located (followed transitively:
+/// `order_line` = `orders` = `customer` on the warehouse column, as TPC-C's checks write).
 pub(super) fn colocated_nested(ctx: &PlanCtx, q: &Query, sharding: &[Vec<String>]) -> Vec<bool> {
     use sqlparser::ast::{Visit, Visitor};
     use std::ops::ControlFlow;
@@ -259,24 +261,35 @@ pub(super) fn colocated_nested(ctx: &PlanCtx, q: &Query, sharding: &[Vec<String>
     for w in &selections {
         collect_equalities(&cc, w, &mut eq);
     }
-    for &i in &candidates {
-        let Some(group) = ctx.db.binding_group_of(&refs[i].name) else {
-            continue;
-        };
-        let bound = outer.iter().any(|&o| {
-            ctx.db.binding_group_of(&refs[o].name) == Some(group)
-                && strategy_column_pairs(ctx, o, i)
-                    .iter()
-                    .all(|((a, ca), (b, cb))| {
-                        eq.iter().any(|(x, y)| {
-                            (x.0 == *a && x.1 == *ca && y.0 == *b && y.1 == *cb)
-                                || (x.0 == *b && x.1 == *cb && y.0 == *a && y.1 == *ca)
+    let mut anchored = outer;
+    loop {
+        let mut grew = false;
+        for &i in &candidates {
+            if !nested[i] {
+                continue;
+            }
+            let Some(group) = ctx.db.binding_group_of(&refs[i].name) else {
+                continue;
+            };
+            let bound = anchored.iter().any(|&o| {
+                ctx.db.binding_group_of(&refs[o].name) == Some(group)
+                    && strategy_column_pairs(ctx, o, i)
+                        .iter()
+                        .all(|((a, ca), (b, cb))| {
+                            eq.iter().any(|(x, y)| {
+                                (x.0 == *a && x.1 == *ca && y.0 == *b && y.1 == *cb)
+                                    || (x.0 == *b && x.1 == *cb && y.0 == *a && y.1 == *ca)
+                            })
                         })
-                    })
-        });
-        if bound {
-            nested[i] = false;
+            });
+            if bound {
+                nested[i] = false;
+                anchored.push(i);
+                grew = true;
+            }
+        }
+        if !grew {
+            return nested;
         }
     }
-    nested
 }
