@@ -61,4 +61,7 @@ pub struct OkInfo {
     pub last_insert_id: u64,
     pub warnings: u16,
     pub info: String,
+    /// A node's `FOUND_ROWS()` after its `SELECT SQL_CALC_FOUND_ROWS` (read on its
+    /// connection right after the result).
+    pub found_rows: Option<u64>,
 }

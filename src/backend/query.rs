@@ -195,7 +195,16 @@ async fn run(
             if !batch.is_empty() && tx.send(Wire::Rows(batch)).await.is_err() {
                 return Ok(None);
             }
-            Ok(Some(lease.conn().finish(None).await?))
+            let mut ok = lease.conn().finish(None).await?;
+            if calc_found_rows(sql) {
+                // Before the connection runs anything else: the node's count without LIMIT.
+                let (_, rows) = lease.conn().collect("SELECT FOUND_ROWS()").await?;
+                ok.found_rows = rows
+                    .first()
+                    .and_then(|r| r.first().cloned().flatten())
+                    .and_then(|b| std::str::from_utf8(&b).ok()?.parse().ok());
+            }
+            Ok(Some(ok))
         }
     }
 }
@@ -287,4 +296,12 @@ impl TextResult<'_> {
         }
         r
     }
+}
+
+/// The statement asks for `SQL_CALC_FOUND_ROWS` (a node of one that does).
+fn calc_found_rows(sql: &str) -> bool {
+    const WORD: &[u8] = b"SQL_CALC_FOUND_ROWS";
+    sql.as_bytes()
+        .windows(WORD.len())
+        .any(|w| w.eq_ignore_ascii_case(WORD))
 }

@@ -90,7 +90,12 @@ async fn two_servers_start_concurrently_answer_and_stop_cleanly() {
             .expect("binlog settings");
         assert_eq!(
             binlog,
-            Some((1, "ROW".to_string(), "FULL".to_string(), u64::from(db.port())))
+            Some((
+                1,
+                "ROW".to_string(),
+                "FULL".to_string(),
+                u64::from(db.port())
+            ))
         );
         conn.disconnect().await.expect("disconnect");
         db.execute("CREATE DATABASE IF NOT EXISTS t; CREATE TABLE t.x (id INT PRIMARY KEY); INSERT INTO t.x VALUES (1),(2)")

@@ -293,8 +293,13 @@ impl Session {
         if effects.sets_last_insert_id {
             items.push("LAST_INSERT_ID()".into());
         }
-        if effects.calc_found_rows {
+        // Over several nodes the nodes' counts were summed already.
+        let calc_found_rows = effects.calc_found_rows && self.diag.found_rows_override.is_none();
+        if calc_found_rows {
             items.push("FOUND_ROWS()".into());
+        }
+        if items.is_empty() {
+            return;
         }
         let Ok((cols, rows)) =
             crate::backend::query_collect(lease, &format!("SELECT {}", items.join(", "))).await
@@ -319,7 +324,7 @@ impl Session {
                 .flatten()
                 .and_then(|b| String::from_utf8_lossy(&b).parse::<u64>().ok())
         };
-        if effects.calc_found_rows {
+        if calc_found_rows {
             let i = effects.assigned_vars.len() + usize::from(effects.sets_last_insert_id);
             self.diag.found_rows_override = num(i);
         }

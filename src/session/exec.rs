@@ -569,9 +569,9 @@ impl Session {
         w.begin(&client_cols).await?;
         let mut merge = KWayMerge::new(spec);
         let mut limit = LimitState::new(plan.merge.offset, plan.merge.limit);
-        let mut warnings = 0u16;
+        let mut tally = Tally::default();
         for (i, rx) in streams.iter_mut().enumerate() {
-            match next_row(rx, &mut leases, &mut warnings).await {
+            match next_row(rx, &mut leases, &mut tally).await {
                 Ok(Some(r)) => merge.push(i, r),
                 Ok(None) => {}
                 Err(e) => {
@@ -585,7 +585,7 @@ impl Session {
             if limit.offer() {
                 w.row(&row).await?;
             }
-            match next_row(&mut streams[src], &mut leases, &mut warnings).await {
+            match next_row(&mut streams[src], &mut leases, &mut tally).await {
                 Ok(Some(r)) => merge.push(src, r),
                 Ok(None) => {}
                 Err(e) => {
@@ -594,19 +594,29 @@ impl Session {
                 }
             }
         }
-        w.end(warnings).await?;
         // Streams still open here were cut by LIMIT. Each node was sent `LIMIT offset+n`, so
-        // what is left is bounded: read it off (after the client has its answer) and keep
-        // the connections, rather than closing them mid-result and reconnecting.
+        // what is left is bounded: read it off and keep the connections, rather than
+        // closing them mid-result and reconnecting; their ends also bring the nodes'
+        // FOUND_ROWS() for SQL_CALC_FOUND_ROWS.
+        let calc = self.effects.calc_found_rows;
+        if !calc {
+            w.end(tally.warnings).await?;
+        }
         for rx in streams.iter_mut() {
             while let Some(m) = rx.recv().await {
                 match m {
-                    NodeMsg::Done { lease, .. } | NodeMsg::Error { lease, .. } => {
+                    NodeMsg::Done { ok, lease } => {
+                        tally.add(&ok);
                         leases.extend(lease)
                     }
+                    NodeMsg::Error { lease, .. } => leases.extend(lease),
                     _ => {}
                 }
             }
+        }
+        if calc {
+            w.end(tally.warnings).await?;
+            self.diag.found_rows_override = tally.found_rows;
         }
         Ok(leases)
     }
@@ -685,17 +695,34 @@ fn replay(msgs: Vec<NodeMsg>) -> RowStream {
     RowStream::replay(msgs)
 }
 
+/// What the nodes of one result reported at their ends.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub warnings: u16,
+    /// The sum of the nodes' `FOUND_ROWS()` (`SQL_CALC_FOUND_ROWS`), when they report one.
+    pub found_rows: Option<u64>,
+}
+
+impl Tally {
+    fn add(&mut self, ok: &OkInfo) {
+        self.warnings = self.warnings.saturating_add(ok.warnings);
+        if let Some(n) = ok.found_rows {
+            *self.found_rows.get_or_insert(0) += n;
+        }
+    }
+}
+
 pub(super) async fn next_row(
     rx: &mut RowStream,
     leases: &mut Vec<Lease>,
-    warnings: &mut u16,
+    tally: &mut Tally,
 ) -> Result<Option<Row>, SqlError> {
     loop {
         match rx.recv().await {
             Some(NodeMsg::Row(r)) => return Ok(Some(r)),
             Some(NodeMsg::Columns(_)) => continue,
             Some(NodeMsg::Done { ok, lease }) => {
-                *warnings = warnings.saturating_add(ok.warnings);
+                tally.add(&ok);
                 leases.extend(lease);
                 return Ok(None);
             }

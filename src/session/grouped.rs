@@ -73,12 +73,12 @@ impl Session {
             out_cols,
             self.shared.config.server.max_memory_rows,
         );
-        let mut warnings = 0u16;
+        let mut tally = super::exec::Tally::default();
         let mut out = Vec::new();
         let mut began = false;
         let result: FlowResult<()> = async {
             for (i, rx) in streams.iter_mut().enumerate() {
-                if let Some(r) = next_row(rx, leases, &mut warnings).await? {
+                if let Some(r) = next_row(rx, leases, &mut tally).await? {
                     merge.push(i, r);
                 }
             }
@@ -94,7 +94,7 @@ impl Session {
                         w.row(&r).await?;
                     }
                 }
-                if let Some(r) = next_row(&mut streams[src], leases, &mut warnings).await? {
+                if let Some(r) = next_row(&mut streams[src], leases, &mut tally).await? {
                     merge.push(src, r);
                 }
             }
@@ -121,7 +121,7 @@ impl Session {
         }
         // Streams still open were cut by LIMIT; dropping them abandons those queries.
         drop(streams);
-        w.end(warnings).await?;
+        w.end(tally.warnings).await?;
         Ok(())
     }
 

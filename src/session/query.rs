@@ -347,9 +347,18 @@ impl Session {
         };
         self.firewall(Some(stmt), r, &plan)?;
         let effects = super::effects::Effects::of(stmt, sql);
-        if effects.reads_back() && plan.nodes.len() > 1 {
+        let several = plan.nodes.len() > 1;
+        if several && (!effects.assigned_vars.is_empty() || effects.sets_last_insert_id) {
             return Err(SqlError::unsupported(
-                "a user variable assignment, LAST_INSERT_ID(expr) or SQL_CALC_FOUND_ROWS in a statement over several nodes",
+                "a user variable assignment or LAST_INSERT_ID(expr) in a statement over several nodes",
+            )
+            .into());
+        }
+        // Over several nodes FOUND_ROWS() is the sum of the nodes' own, which counts rows,
+        // not groups.
+        if several && effects.calc_found_rows && plan.merge.aggregate.is_some() {
+            return Err(SqlError::unsupported(
+                "SQL_CALC_FOUND_ROWS with GROUP BY, DISTINCT or aggregates over several nodes",
             )
             .into());
         }

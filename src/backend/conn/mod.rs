@@ -395,6 +395,7 @@ impl BackendConn {
                     last_insert_id: ok.last_insert_id,
                     warnings: ok.warnings,
                     info: ok.info,
+                    found_rows: None,
                 }))
             }
             Some(0xff) => {
