@@ -234,7 +234,10 @@ impl Shared {
                 e.message
             ))
         };
-        let backend = self.backends.get(ds)?.clone();
+        // A data source this reload adds cannot be looked at yet: its copy counts as absent.
+        let Ok(backend) = self.backends.get(ds) else {
+            return Ok(None);
+        };
         let mut conn = backend
             .connect_unpooled()
             .await
