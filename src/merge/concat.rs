@@ -8,7 +8,6 @@ use crate::error::SqlError;
 use crate::eval::Val;
 use crate::plan::ConcatSpec;
 use bytes::Bytes;
-use std::cmp::Ordering;
 use std::collections::HashSet;
 
 /// One group's GROUP_CONCAT in progress.
@@ -97,7 +96,8 @@ impl ConcatAcc {
             spec.order.iter().map(|(_, d)| *d).collect()
         };
         if spec.distinct || !spec.order.is_empty() {
-            self.items.sort_by(|a, b| compare(&a.sort, &b.sort, &desc));
+            self.items
+                .sort_by(|a, b| super::group::compare_keys(&a.sort, &b.sort, &desc));
         }
         let max = self
             .max_len
@@ -149,22 +149,6 @@ fn as_u64(v: &Val) -> Option<u64> {
 /// Whether a byte starts a UTF-8 character (or is past the end).
 fn is_char_start(b: Option<u8>) -> bool {
     b.is_none_or(|b| (b & 0xC0) != 0x80)
-}
-
-fn compare(a: &[Val], b: &[Val], desc: &[bool]) -> Ordering {
-    for ((x, y), d) in a.iter().zip(b).zip(desc) {
-        let o = match (x.is_null(), y.is_null()) {
-            (true, true) => Ordering::Equal,
-            (true, false) => Ordering::Less,
-            (false, true) => Ordering::Greater,
-            _ => x.compare(y).unwrap_or(Ordering::Equal),
-        };
-        let o = if *d { o.reverse() } else { o };
-        if o != Ordering::Equal {
-            return o;
-        }
-    }
-    Ordering::Equal
 }
 
 #[cfg(test)]

@@ -410,7 +410,8 @@ fn concat_accs(p: &AggPlan) -> Vec<ConcatAcc> {
         .collect()
 }
 
-fn compare_keys(a: &[Val], b: &[Val], desc: &[bool]) -> Ordering {
+/// Sort values compared key by key (NULL first, `desc` reversing a key).
+pub(super) fn compare_keys(a: &[Val], b: &[Val], desc: &[bool]) -> Ordering {
     for ((x, y), d) in a.iter().zip(b).zip(desc) {
         let o = match (x.is_null(), y.is_null()) {
             (true, true) => Ordering::Equal,

@@ -443,17 +443,9 @@ impl BackendConn {
         let Phase::Rows(n) = self.phase else {
             return Ok(None);
         };
-        let pkt = self.read().await?;
-        match pkt.first() {
-            Some(0xfe) if pkt.len() < 0xFF_FFFF => {
-                self.end_rows(pkt)?;
-                Ok(None)
-            }
-            Some(0xff) => {
-                self.phase = Phase::Idle;
-                Err(self.server_error(&pkt))
-            }
-            _ => match packets::text_row(pkt, n) {
+        match self.next_raw_row().await? {
+            None => Ok(None),
+            Some(pkt) => match packets::text_row(pkt, n) {
                 Ok(r) => Ok(Some(r)),
                 Err(e) => Err(self.protocol(e.to_string())),
             },
