@@ -171,3 +171,42 @@ async fn region(c: &mut Conn) -> String {
         .unwrap();
     n.unwrap_or_default()
 }
+
+/// A write over several nodes inside a transaction is one statement: when one node fails,
+/// what the others did is undone, and the transaction goes on (as on one server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_statement_over_several_nodes_is_undone_in_its_transaction() {
+    let setup = vec![
+        "CREATE TABLE sg_branches2.kv (k INT PRIMARY KEY, v INT)".to_string(),
+        "CREATE TABLE sg_branches2.region (id INT PRIMARY KEY, name VARCHAR(20))".to_string(),
+    ];
+    let rules = RULES.replace("\"sg_branches\"", "\"sg_branches2\"");
+    let (addr, _stop, _) =
+        crate::harness::proxy_with_rules(&rules, &["sg_branches2"], &setup, |_| {}).await;
+    let mut c = Conn::from_url(format!("mysql://app:app@{addr}/branches"))
+        .await
+        .unwrap();
+    c.query_drop("INSERT INTO kv VALUES (20, 0)").await.unwrap();
+    c.query_drop("BEGIN").await.unwrap();
+    c.query_drop("UPDATE kv SET v = 5 WHERE k = 20")
+        .await
+        .unwrap();
+    // k = 21 lands on br_1, k = 20 on br_0 where it exists: 1062, and 21 is not kept.
+    let e = c
+        .query_drop("INSERT INTO kv VALUES (21, 1), (20, 1)")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("1062"), "{e}");
+    let rows: Vec<(i32, i32)> = c.query("SELECT k, v FROM kv ORDER BY k").await.unwrap();
+    assert_eq!(
+        rows,
+        vec![(20, 5)],
+        "the failed statement left nothing, the earlier one stays"
+    );
+    c.query_drop("INSERT INTO kv VALUES (22, 2), (23, 3)")
+        .await
+        .unwrap();
+    c.query_drop("COMMIT").await.unwrap();
+    let rows: Vec<(i32, i32)> = c.query("SELECT k, v FROM kv ORDER BY k").await.unwrap();
+    assert_eq!(rows, vec![(20, 5), (22, 2), (23, 3)]);
+}

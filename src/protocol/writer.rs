@@ -316,6 +316,11 @@ impl<'a> ResultWriter<'a> {
         self.defer_ok = on;
     }
 
+    /// OK packets are being held: the statement runs as a transaction of its own.
+    pub fn is_deferring(&self) -> bool {
+        self.defer_ok
+    }
+
     /// The held OK packet (if the statement succeeded); ends deferral.
     pub fn take_deferred(&mut self) -> Option<OkInfo> {
         self.defer_ok = false;

@@ -117,15 +117,31 @@ impl Session {
             return Ok(());
         }
         let mut streams: Vec<RowStream> = Vec::with_capacity(plan.nodes.len());
+        // A write over several nodes inside the client's transaction is one statement: when
+        // a node fails, what the others did is undone too (a savepoint on each data
+        // source), as one server rolls back a failed statement. A statement that is its own
+        // transaction (implicit XA) is rolled back whole instead.
+        let statement_savepoint = txn
+            && self.in_txn
+            && plan.write
+            && !plan.ddl
+            && plan.nodes.len() > 1
+            && !w.is_deferring();
         if txn {
             // Every data source joins before any node runs (name order, as outside a
             // transaction): a 1040 for one of them then comes before the statement did
             // anything anywhere.
             let dss: std::collections::BTreeSet<&str> =
                 plan.nodes.iter().map(|n| n.data_source.as_str()).collect();
-            for ds in dss {
+            for &ds in &dss {
                 let lease = self.txn_lease(ds).await?;
                 self.repin(lease);
+            }
+            if statement_savepoint {
+                for &ds in &dss {
+                    self.run_on(ds, &format!("SAVEPOINT {STATEMENT_SAVEPOINT}"))
+                        .await?;
+                }
             }
             for n in &plan.nodes {
                 let lease = self.txn_lease(&n.data_source).await?;
@@ -228,6 +244,20 @@ impl Session {
                         self.pinned.insert(ds.to_string(), p);
                     }
                 }
+            }
+        }
+        if statement_savepoint {
+            let undo = w.last_error.is_some();
+            let dss: std::collections::BTreeSet<&str> =
+                plan.nodes.iter().map(|n| n.data_source.as_str()).collect();
+            for ds in dss {
+                let sql = if undo {
+                    format!("ROLLBACK TO SAVEPOINT {STATEMENT_SAVEPOINT}")
+                } else {
+                    format!("RELEASE SAVEPOINT {STATEMENT_SAVEPOINT}")
+                };
+                // After an error that ended the whole transaction the savepoint is gone.
+                let _ = self.run_on(ds, &sql).await;
             }
         }
         if txn {
@@ -694,6 +724,9 @@ async fn drain(mut rx: RowStream, max: usize) -> (Vec<NodeMsg>, Option<Lease>, b
 fn replay(msgs: Vec<NodeMsg>) -> RowStream {
     RowStream::replay(msgs)
 }
+
+/// The savepoint that makes a write over several nodes one statement in a transaction.
+const STATEMENT_SAVEPOINT: &str = "`__sg_statement`";
 
 /// What the nodes of one result reported at their ends.
 #[derive(Default)]

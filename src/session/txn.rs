@@ -119,7 +119,7 @@ impl Session {
         r.map_err(|e| self.map_error(e).into())
     }
 
-    async fn run_on(&mut self, ds: &str, sql: &str) -> Result<(), SqlError> {
+    pub(super) async fn run_on(&mut self, ds: &str, sql: &str) -> Result<(), SqlError> {
         let Some(p) = self.pinned.get_mut(ds) else {
             return Err(SqlError::internal("participant without a connection"));
         };
