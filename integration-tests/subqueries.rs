@@ -113,3 +113,26 @@ async fn uncorrelated_subqueries_match_oracle() {
     let oa = text(&mut o, sql).await.map(|a| a.affected);
     assert_eq!(pa, oa);
 }
+
+/// EXPLAIN SHARDING shows what runs: the uncorrelated subquery answered first, then the
+/// statement with its answer as literals (not a shipped table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn explain_shows_subqueries_answered_first() {
+    use mysql_async::prelude::Queryable;
+    let ep = crate::harness::shared();
+    let (mut p, _) = connect(&ep).await;
+    let rows: Vec<(String, String, String)> = p
+        .query("EXPLAIN SHARDING SELECT order_id FROM t_order WHERE user_id IN (SELECT user_id FROM t_user WHERE user_id IN (2, 4))")
+        .await
+        .unwrap();
+    assert_eq!(rows[0].0, "Subqueries", "{rows:?}");
+    assert!(rows.len() > 1, "{rows:?}");
+    for (route, ds, sql) in &rows[1..] {
+        assert_eq!(ds, "ds_0", "user ids 2 and 4 live on ds_0: {rows:?}");
+        assert!(route == "Multicast" || route == "Unicast", "{rows:?}");
+        assert!(
+            sql.contains("IN (2, 4)") && !sql.contains("__sg_ship"),
+            "{sql}"
+        );
+    }
+}

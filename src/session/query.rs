@@ -567,11 +567,43 @@ impl Session {
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
+        let rows = Box::pin(self.explain_rows(inner, bound, w)).await?;
+        let cols = [
+            ColumnDef::text("route"),
+            ColumnDef::text("data_source"),
+            ColumnDef::text("actual_sql"),
+        ];
+        w.rows(&cols, &rows).await?;
+        Ok(())
+    }
+
+    /// The rows of EXPLAIN SHARDING: each step of the statement as it would run now.
+    async fn explain_rows(
+        &mut self,
+        inner: &str,
+        bound: &Bound,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<Vec<crate::result::Row>> {
         let readable = self.tokenizable(inner);
         let stmt = crate::sql::parse_one(&tolerant_text(&readable)).map_err(SqlError::parse)?;
         let refs = Refs::collect(&stmt, &SourceMap::new(&readable));
         self.check_statement(&readable, &stmt, &refs)?;
         let mut rows = Vec::new();
+        if bound.sql.is_empty() {
+            // Uncorrelated subqueries over shards run first, as they would for the
+            // statement (they are reads); the plan below has their answers as literals.
+            if let Some(inlined) = self.inline_subqueries(&readable, &stmt, w).await? {
+                rows.push(vec![
+                    Some(Bytes::from("Subqueries")),
+                    Some(Bytes::from("(proxy)")),
+                    Some(Bytes::from(
+                        "uncorrelated subqueries over sharded tables answered first; their values are in the statement below",
+                    )),
+                ]);
+                rows.extend(Box::pin(self.explain_rows(&inlined, bound, w)).await?);
+                return Ok(rows);
+            }
+        }
         let plan = match self.plan_for(&readable, &stmt, bound) {
             Ok(p) => p,
             Err(e) if e.code == 1235 => {
@@ -599,11 +631,6 @@ impl Session {
         };
         // The copy a read of broadcast tables runs on now, as the statement would.
         let plan = self.place_reference(&plan).unwrap_or(plan);
-        let cols = [
-            ColumnDef::text("route"),
-            ColumnDef::text("data_source"),
-            ColumnDef::text("actual_sql"),
-        ];
         for n in &plan.nodes {
             rows.push(vec![
                 Some(Bytes::from(plan.kind.to_string())),
@@ -611,8 +638,7 @@ impl Session {
                 Some(Bytes::from(n.sql.clone())),
             ]);
         }
-        w.rows(&cols, &rows).await?;
-        Ok(())
+        Ok(rows)
     }
 }
 
