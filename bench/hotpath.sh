@@ -40,8 +40,8 @@ die() { log "ERROR: $*"; exit 1; }
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
-        ss -Htln "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
+        p=$((20000 + RANDOM % 12000))  # below the ephemeral range (see compat/run.sh)
+        ss -Htan "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return; }
     done
     die "no free port"
 }

@@ -78,7 +78,7 @@ declare -A USED_PORTS=()
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000))  # below the ephemeral range (see compat/run.sh)
         [[ -n ${USED_PORTS[$p]:-} ]] && continue
         # Any socket on it (a listener, or a connection using it as its local port).
         if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then

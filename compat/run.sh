@@ -99,12 +99,15 @@ BIN=$ROOT/target/debug/shardgate
 [ -x "$BIN" ] || die "$BIN not found"
 
 declare -A TAKEN=()
+# Ports below Linux's ephemeral range (32768 and up by default), which outgoing connections
+# (the proxies' own backend connections among them) take their local ports from: a port
+# picked there can be taken by such a connection before the server binds it.
 free_port() {
     local p
     for _ in $(seq 200); do
-        p=$((20000 + RANDOM % 30000))
+        p=$((20000 + RANDOM % 12000))
         [ -n "${TAKEN[$p]:-}" ] && continue
-        if ! ss -Htln "sport = :$p" 2>/dev/null | grep -q .; then TAKEN[$p]=1; echo "$p"; return 0; fi
+        if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then TAKEN[$p]=1; echo "$p"; return 0; fi
     done
     return 1
 }
