@@ -67,6 +67,7 @@ fn cases() -> Vec<Case> {
         ordered("SELECT GROUP_CONCAT(DISTINCT region_id), GROUP_CONCAT(DISTINCT user_id ORDER BY user_id DESC), COUNT(DISTINCT status) FROM t_order"),
         ordered("SELECT user_id % 4 AS b, GROUP_CONCAT(DISTINCT amount ORDER BY amount) FROM t_order GROUP BY b HAVING LENGTH(GROUP_CONCAT(DISTINCT amount ORDER BY amount)) > 10"),
         ordered("SELECT GROUP_CONCAT(note ORDER BY order_id) FROM t_order WHERE amount < 0"),
+        ordered("SELECT region_id, GROUP_CONCAT(INTERVAL(amount, 100, 1000) ORDER BY order_id SEPARATOR '') FROM t_order GROUP BY region_id"),
         ordered("SELECT UPPER(GROUP_CONCAT(DISTINCT name ORDER BY name SEPARATOR ', ')) FROM t_user WHERE user_id < 12"),
         // Parameters.
         ordered("SELECT status, COUNT(*) FROM t_order WHERE amount > ? GROUP BY status HAVING COUNT(*) > ?")

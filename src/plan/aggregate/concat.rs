@@ -113,7 +113,8 @@ impl<'a> Builder<'a> {
         let want = x.to_string();
         for _ in 0..8 {
             let text = sql.get(r.clone())?;
-            let back = crate::sql::parse_one(&format!("SELECT {text}")).ok();
+            let probe = format!("SELECT {text}");
+            let back = crate::sql::parse_one(&crate::sql::tolerant_text(&probe)).ok();
             if let Some(sqlparser::ast::Statement::Query(q)) = back {
                 if let sqlparser::ast::SetExpr::Select(s) = q.body.as_ref() {
                     if let [sqlparser::ast::SelectItem::UnnamedExpr(y)] = s.projection.as_slice() {
