@@ -112,12 +112,14 @@ async fn start(
 }
 
 /// Run `sql` on the leased connection in its own task, streaming the result. `state`: the
-/// session state to apply first (None: a pinned connection, already in it).
+/// session state to apply first (None: a pinned connection, already in it). `found_rows`:
+/// the statement is a `SELECT SQL_CALC_FOUND_ROWS`, whose `FOUND_ROWS()` its end reports.
 pub fn spawn_query(
     mut lease: Lease,
     sql: String,
     state: Option<SessionState>,
     read_only: bool,
+    found_rows: bool,
 ) -> RowStream {
     let (tx, rx) = mpsc::channel(STREAM_DEPTH);
     let stream = RowStream {
@@ -139,7 +141,7 @@ pub fn spawn_query(
                 return;
             }
         }
-        let outcome = run(&mut lease, &sql, state.as_ref(), read_only, &tx).await;
+        let outcome = run(&mut lease, &sql, state.as_ref(), read_only, found_rows, &tx).await;
         match outcome {
             Ok(Some(ok)) => {
                 let _ = tx
@@ -174,6 +176,7 @@ async fn run(
     sql: &str,
     state: Option<&SessionState>,
     read_only: bool,
+    found_rows: bool,
     tx: &mpsc::Sender<Wire>,
 ) -> Result<Option<OkInfo>, BackendError> {
     match start(lease, sql, state, read_only).await? {
@@ -196,7 +199,7 @@ async fn run(
                 return Ok(None);
             }
             let mut ok = lease.conn().finish(None).await?;
-            if calc_found_rows(sql) {
+            if found_rows {
                 // Before the connection runs anything else: the node's count without LIMIT.
                 let (_, rows) = lease.conn().collect("SELECT FOUND_ROWS()").await?;
                 ok.found_rows = rows
@@ -296,12 +299,4 @@ impl TextResult<'_> {
         }
         r
     }
-}
-
-/// The statement asks for `SQL_CALC_FOUND_ROWS` (a node of one that does).
-fn calc_found_rows(sql: &str) -> bool {
-    const WORD: &[u8] = b"SQL_CALC_FOUND_ROWS";
-    sql.as_bytes()
-        .windows(WORD.len())
-        .any(|w| w.eq_ignore_ascii_case(WORD))
 }

@@ -127,12 +127,16 @@ impl Session {
             && !plan.ddl
             && plan.nodes.len() > 1
             && !w.is_deferring();
+        // The statement's data sources in name order (for the pinned connections).
+        let dss: std::collections::BTreeSet<&str> = if txn {
+            plan.nodes.iter().map(|n| n.data_source.as_str()).collect()
+        } else {
+            Default::default()
+        };
         if txn {
             // Every data source joins before any node runs (name order, as outside a
             // transaction): a 1040 for one of them then comes before the statement did
             // anything anywhere.
-            let dss: std::collections::BTreeSet<&str> =
-                plan.nodes.iter().map(|n| n.data_source.as_str()).collect();
             for &ds in &dss {
                 let lease = self.txn_lease(ds).await?;
                 self.repin(lease);
@@ -145,7 +149,13 @@ impl Session {
             }
             for n in &plan.nodes {
                 let lease = self.txn_lease(&n.data_source).await?;
-                let rx = spawn_query(lease, n.sql.clone(), None, !plan.write);
+                let rx = spawn_query(
+                    lease,
+                    n.sql.clone(),
+                    None,
+                    !plan.write,
+                    self.effects.calc_found_rows,
+                );
                 // Several queries share the pinned connections: run them one at a time, each
                 // read whole (at most max_memory_rows rows) so that its connection comes back
                 // even when the merge stops early.
@@ -178,7 +188,7 @@ impl Session {
             let mut meta_stream = None;
             if let Some(n) = meta.and_then(|i| plan.nodes.get(i)) {
                 let lease = self.lease_from(&mut leases, &n.data_source).await?;
-                let rx = spawn_query(lease, n.sql.clone(), Some(self.state.clone()), true);
+                let rx = spawn_query(lease, n.sql.clone(), Some(self.state.clone()), true, false);
                 let (msgs, back, _) = drain(rx, usize::MAX).await;
                 if let Some(l) = back {
                     leases.entry(n.data_source.as_str()).or_default().push(l);
@@ -224,6 +234,7 @@ impl Session {
                     n.sql.clone(),
                     Some(self.state.clone()),
                     !plan.write,
+                    self.effects.calc_found_rows,
                 ));
             }
             streams.extend(meta_stream);
@@ -236,9 +247,7 @@ impl Session {
             if txn {
                 // The nodes ran on the session's pinned connections: read their warnings
                 // there (each connection keeps those of the last node it ran).
-                let dss: std::collections::BTreeSet<&str> =
-                    plan.nodes.iter().map(|n| n.data_source.as_str()).collect();
-                for ds in dss {
+                for &ds in &dss {
                     if let Some(mut p) = self.pinned.remove(ds) {
                         self.after_statement(&mut p.lease, 1).await;
                         self.pinned.insert(ds.to_string(), p);
@@ -247,15 +256,12 @@ impl Session {
             }
         }
         if statement_savepoint {
-            let undo = w.last_error.is_some();
-            let dss: std::collections::BTreeSet<&str> =
-                plan.nodes.iter().map(|n| n.data_source.as_str()).collect();
-            for ds in dss {
-                let sql = if undo {
-                    format!("ROLLBACK TO SAVEPOINT {STATEMENT_SAVEPOINT}")
-                } else {
-                    format!("RELEASE SAVEPOINT {STATEMENT_SAVEPOINT}")
-                };
+            let sql = if w.last_error.is_some() {
+                format!("ROLLBACK TO SAVEPOINT {STATEMENT_SAVEPOINT}")
+            } else {
+                format!("RELEASE SAVEPOINT {STATEMENT_SAVEPOINT}")
+            };
+            for &ds in &dss {
                 // After an error that ended the whole transaction the savepoint is gone.
                 let _ = self.run_on(ds, &sql).await;
             }

@@ -241,6 +241,15 @@ impl Session {
         }
     }
 
+    /// [`Session::served`] borrowed, for the per-column and per-row paths: no reference count
+    /// is taken on the snapshot every session shares.
+    pub(crate) fn served_ref(&self) -> ServedRef<'_> {
+        match &self.txn_served {
+            Some(s) => ServedRef::Txn(s),
+            None => ServedRef::Now(self.shared.served.load()),
+        }
+    }
+
     pub(crate) fn database(&self, name: &str) -> Option<Arc<crate::rules::LogicalDatabase>> {
         self.served().database(name)
     }
@@ -337,5 +346,21 @@ impl Session {
         }
         self.sticky = false;
         self.lock_pinned = false;
+    }
+}
+
+/// See [`Session::served_ref`].
+pub(crate) enum ServedRef<'a> {
+    Txn(&'a crate::served::Served),
+    Now(arc_swap::Guard<Arc<crate::served::Served>>),
+}
+
+impl std::ops::Deref for ServedRef<'_> {
+    type Target = crate::served::Served;
+    fn deref(&self) -> &crate::served::Served {
+        match self {
+            ServedRef::Txn(s) => s,
+            ServedRef::Now(g) => g,
+        }
     }
 }

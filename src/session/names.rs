@@ -23,7 +23,7 @@ impl Session {
                 return c;
             }
         }
-        let served = self.served();
+        let served = self.served_ref();
         let map_table = |b: &Bytes| -> Option<Bytes> {
             let s = std::str::from_utf8(b).ok()?;
             if let Some((_, l)) = self.shipped_names.iter().find(|(t, _)| t == s) {
@@ -50,7 +50,7 @@ impl Session {
 
     /// Backend errors keep code and SQLSTATE; physical names in the message become logical.
     pub(crate) fn map_error(&self, mut e: SqlError) -> SqlError {
-        let served = self.served();
+        let served = self.served_ref();
         let mut names: Vec<(&String, &String)> = served.physical_to_logical.iter().collect();
         names.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
         for (p, l) in names {
