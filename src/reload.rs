@@ -251,4 +251,40 @@ impl Shared {
             .and_then(|r| r.get(1).cloned().flatten())
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
     }
+
+    /// A reshard's cutover (or its rollback): serve `config` from now on. The rules file
+    /// is replaced first (atomically: a restarted proxy serves either the old or the new
+    /// rules, never a mix); then the data sources, the catalog and the snapshot are
+    /// swapped. The caller holds new statements meanwhile ([`crate::gate`]).
+    pub async fn switch_rules(&self, config: Config, text: String) -> Result<(), SqlError> {
+        let served = self.rules.served();
+        if let Some(path) = &served.path {
+            crate::reshard::state::replace_file(path, &text).map_err(|e| {
+                reload_error(format!(
+                    "cannot write the new rules to {}: {e}",
+                    path.display()
+                ))
+            })?;
+        }
+        let fresh = self.backends.replace(&config);
+        tracing::info!(
+            "reshard: data sources with new connections: {}",
+            fresh.join(", ")
+        );
+        let now = self.served.load_full();
+        let next = crate::served::Served::from_config(&config, now.version + 1);
+        if let Err(e) = self.catalog.load(&next, &self.backends).await {
+            tracing::warn!("reshard: catalog after the switch: {}", e.message);
+        }
+        self.served.store(Arc::new(next));
+        self.accounts.store(Arc::new(accounts(&config)));
+        if let Some(limits) = crate::limits::Limits::reloaded(&config, &self.limits.load()) {
+            self.limits.store(Arc::new(limits));
+        }
+        let mut s = self.rules.inner.lock().unwrap_or_else(|p| p.into_inner());
+        s.text = text;
+        s.version += 1;
+        s.loaded_at = SystemTime::now();
+        Ok(())
+    }
 }

@@ -63,6 +63,10 @@ pub struct Shared {
     /// Tests only: a statement text that makes its session panic (fault injection; not
     /// reachable from the rules file or a client).
     pub inject_panic: std::sync::OnceLock<String>,
+    /// Holds new statements while a reshard cuts over.
+    pub gate: crate::gate::Gate,
+    /// The reshard job of this proxy (the running one, or the last one).
+    pub reshard: std::sync::Mutex<Option<Arc<crate::reshard::Job>>>,
 }
 
 /// A client connection's slot in `max_connections`: given back when the connection's task
@@ -141,7 +145,20 @@ impl Shared {
             questions: Default::default(),
             connections: AtomicU32::new(0),
             inject_panic: Default::default(),
+            gate: Default::default(),
+            reshard: Default::default(),
         })
+    }
+
+    pub fn reshard_job(&self) -> Option<Arc<crate::reshard::Job>> {
+        self.reshard
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub fn set_reshard_job(&self, job: Arc<crate::reshard::Job>) {
+        *self.reshard.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
     }
 
     pub fn password_of(&self, user: &str) -> Option<String> {
@@ -338,6 +355,7 @@ impl Server {
     /// Upkeep, the metrics endpoint and SIGHUP reloads.
     async fn start_background(&self, shutdown: &watch::Receiver<bool>) {
         tokio::spawn(crate::upkeep::run(self.shared.clone(), shutdown.clone()));
+        tokio::spawn(crate::reshard::cutover::resume(self.shared.clone()));
         if let Some(addr) = self.shared.config.server.metrics_listen.clone() {
             match TcpListener::bind(&addr).await {
                 Ok(l) => {

@@ -75,7 +75,7 @@ impl Session {
         }
     }
 
-    fn require_admin(&self, what: &str) -> Result<(), SqlError> {
+    pub(super) fn require_admin(&self, what: &str) -> Result<(), SqlError> {
         if self.is_admin() {
             return Ok(());
         }

@@ -12,6 +12,7 @@ mod infoschema;
 mod insert_select;
 mod names;
 mod query;
+mod reshard;
 mod selectinto;
 mod sessfns;
 mod setvar;
@@ -94,6 +95,8 @@ pub struct Session {
     txn_modes: Option<String>,
     /// The rules the open transaction started with (see [`crate::served`]).
     txn_served: Option<Arc<crate::served::Served>>,
+    /// Counted by the cutover gate while the transaction is open.
+    txn_pass: Option<crate::gate::TxnPass>,
     /// The session's sql_select_limit when not the default (unlimited).
     select_limit: Option<u64>,
     /// The session's div_precision_increment when not the default 4.
@@ -172,6 +175,7 @@ impl Session {
             stmt_modifier: None,
             txn_modes: None,
             txn_served: None,
+            txn_pass: None,
             select_limit: None,
             div_precision: None,
             round_fractional: false,

@@ -58,6 +58,8 @@ impl Session {
             .questions
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
+        // Held here while a reshard cuts over (statements of open transactions go on).
+        let _pass = self.shared.gate.enter(self.in_txn).await;
         let r = match self.admit(sql, w).and_then(|()| self.scan(sql)) {
             Ok(text) => {
                 let timeout = self.statement_timeout(sql);
@@ -204,6 +206,11 @@ impl Session {
         if matches!(kw.as_str(), "SHOW" | "KILL" | "RELOAD") {
             if let Some(cmd) = super::admin::parse(sql) {
                 return self.admin(cmd, w).await;
+            }
+        }
+        if matches!(kw.as_str(), "SHOW" | "RESHARD") {
+            if let Some(cmd) = super::reshard::parse(sql) {
+                return self.reshard(cmd?, w).await;
             }
         }
         if let Some(r) = crate::sql::classify::by_keyword(sql) {

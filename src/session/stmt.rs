@@ -317,6 +317,7 @@ impl Session {
             .get(&id)
             .map(|s| s.sql.clone())
             .unwrap_or_default();
+        let _pass = self.shared.gate.enter(self.in_txn).await;
         let r = match self.admit(&sql, w) {
             Ok(()) => {
                 let timeout = self.statement_timeout(&sql);

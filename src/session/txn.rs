@@ -37,6 +37,7 @@ impl Session {
         self.in_txn = true;
         // The transaction plans against the rules it started with, whatever a reload does.
         self.txn_served = Some(self.shared.served.load_full());
+        self.txn_pass = Some(self.shared.gate.transaction());
         self.savepoints.clear();
         self.txn_modes = self.next_txn.take();
         // XA START takes no characteristics (READ ONLY, WITH CONSISTENT SNAPSHOT): such
@@ -106,6 +107,7 @@ impl Session {
         let gtrid = self.xa_gtrid.take();
         self.in_txn = false;
         self.txn_served = None;
+        self.txn_pass = None;
         self.savepoints.clear();
         let r = match gtrid {
             None => self.commit_local(&parts).await,
@@ -299,6 +301,7 @@ impl Session {
         let gtrid = self.xa_gtrid.take();
         self.in_txn = false;
         self.txn_served = None;
+        self.txn_pass = None;
         self.savepoints.clear();
         match gtrid {
             Some(g) => self.abort_participants(&g, &parts).await,

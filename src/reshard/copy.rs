@@ -1,0 +1,205 @@
+//! The copy phase: target databases and tables created from the sources' own DDL, then
+//! every row read in primary-key order in chunks and written to its target node(s) with
+//! REPLACE (a chunk copied twice after a resume changes nothing).
+
+use super::conn::{connect, create_statement, err, JobResult};
+use super::{Flow, Job};
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use mysql_common::value::Value;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+/// Rows read per chunk.
+pub const CHUNK: usize = 2000;
+/// Largest REPLACE statement written (bytes of values).
+const MAX_STATEMENT: usize = 4 << 20;
+
+/// Connections by data source name, opened on first use.
+pub struct Conns<'a> {
+    config: &'a crate::rules::Config,
+    open: HashMap<String, Conn>,
+}
+
+impl<'a> Conns<'a> {
+    pub fn new(config: &'a crate::rules::Config) -> Conns<'a> {
+        Conns {
+            config,
+            open: HashMap::new(),
+        }
+    }
+
+    pub async fn get(&mut self, ds: &str) -> JobResult<&mut Conn> {
+        if !self.open.contains_key(ds) {
+            let cfg = self
+                .config
+                .data_sources
+                .get(ds)
+                .ok_or_else(|| format!("unknown data source {ds}"))?;
+            let c = connect(ds, cfg).await?;
+            self.open.insert(ds.to_string(), c);
+        }
+        self.open
+            .get_mut(ds)
+            .ok_or_else(|| format!("data source {ds}: no connection"))
+    }
+
+    pub async fn close(self) {
+        for (_, c) in self.open {
+            let _ = c.disconnect().await;
+        }
+    }
+}
+
+/// Create the physical databases and tables the targets need.
+pub async fn create_targets(flow: &Flow) -> JobResult<()> {
+    let mut src = Conns::new(&flow.from);
+    let mut dst = Conns::new(&flow.to);
+    for (ds, db) in flow.plan.target_databases() {
+        let sql = format!(
+            "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
+            super::plan::quote(&db)
+        );
+        dst.get(&ds)
+            .await?
+            .query_drop(sql)
+            .await
+            .map_err(|e| err(&format!("create database {db} on {ds}"), e))?;
+    }
+    for m in &flow.plan.moves {
+        let Some(first) = m.read_from().first() else {
+            continue;
+        };
+        let ddl_src = src.get(&first.ds).await?;
+        for (_, t) in m.filled() {
+            let ddl = create_statement(ddl_src, first, t).await?;
+            dst.get(&t.ds)
+                .await?
+                .query_drop(ddl)
+                .await
+                .map_err(|e| err(&format!("create table {t}"), e))?;
+        }
+    }
+    src.close().await;
+    dst.close().await;
+    Ok(())
+}
+
+/// Copy one moving table, from where an earlier run stopped.
+pub async fn copy_move(job: &Job, m: usize) -> JobResult<()> {
+    let flow = &job.forward;
+    let mv = &flow.plan.moves[m];
+    let shape = &flow.shapes[m];
+    let cols = shape.column_list();
+    let pk = shape.pk_list();
+    let mut src = Conns::new(&flow.from);
+    let mut dst = Conns::new(&flow.to);
+    let started = Instant::now();
+    let mut copied_here = 0u64;
+    for (k, node) in mv.read_from().iter().enumerate() {
+        let Some(mut last) = job.resume_point(m, k) else {
+            continue;
+        };
+        loop {
+            job.check_cancelled()?;
+            let filter = match &last {
+                Some(l) => format!(" WHERE {}", shape.after(l)),
+                None => String::new(),
+            };
+            let sql = format!(
+                "SELECT {cols} FROM {}{filter} ORDER BY {pk} LIMIT {CHUNK}",
+                node.qualified()
+            );
+            let rows: Vec<mysql_async::Row> = src
+                .get(&node.ds)
+                .await?
+                .exec(sql, ())
+                .await
+                .map_err(|e| err(&format!("read {node}"), e))?;
+            let n = rows.len();
+            if n == 0 {
+                break;
+            }
+            let rows: Vec<Vec<Value>> = rows.into_iter().map(mysql_async::Row::unwrap).collect();
+            let mut per: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+            for row in &rows {
+                let nodes = mv
+                    .to
+                    .nodes_for(&|c| shape.shard_value(row, c, false))
+                    .map_err(|e| format!("{}: {e}", mv.table))?;
+                for i in nodes.into_iter().filter(|i| !mv.kept.contains(i)) {
+                    per.entry(i).or_default().push(shape.tuple(row, false));
+                }
+            }
+            for (i, tuples) in per {
+                let t = &mv.to.nodes[i];
+                let c = dst.get(&t.ds).await?;
+                for batch in batches(&tuples) {
+                    let sql = format!(
+                        "REPLACE INTO {} ({cols}) VALUES {}",
+                        t.qualified(),
+                        batch.join(",")
+                    );
+                    c.query_drop(sql)
+                        .await
+                        .map_err(|e| err(&format!("write {t}"), e))?;
+                }
+            }
+            let key = rows.last().map(|r| shape.key_of(r, false));
+            copied_here += n as u64;
+            job.copied(m, k, key.clone(), n as u64, n < CHUNK);
+            last = key;
+            throttle(job.opts.max_rows_per_sec, copied_here, started).await;
+            if n < CHUNK {
+                break;
+            }
+        }
+        job.copied(m, k, last, 0, true);
+    }
+    src.close().await;
+    dst.close().await;
+    Ok(())
+}
+
+/// Tuples in statements of at most MAX_STATEMENT bytes.
+fn batches(tuples: &[String]) -> Vec<&[String]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut size = 0;
+    for (i, t) in tuples.iter().enumerate() {
+        if size > 0 && size + t.len() > MAX_STATEMENT {
+            out.push(&tuples[start..i]);
+            start = i;
+            size = 0;
+        }
+        size += t.len() + 1;
+    }
+    if start < tuples.len() {
+        out.push(&tuples[start..]);
+    }
+    out
+}
+
+/// Sleep so that `done` rows since `started` stay under `rate` per second.
+async fn throttle(rate: Option<u64>, done: u64, started: Instant) {
+    let Some(rate) = rate.filter(|r| *r > 0) else {
+        return;
+    };
+    let due = Duration::from_secs_f64(done as f64 / rate as f64);
+    let spent = started.elapsed();
+    if due > spent {
+        tokio::time::sleep(due - spent).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn batches_split_by_size() {
+        let big = "x".repeat(super::MAX_STATEMENT / 2);
+        let tuples = vec![big.clone(), big.clone(), big.clone(), "y".into()];
+        let b = super::batches(&tuples);
+        assert_eq!(b.iter().map(|b| b.len()).collect::<Vec<_>>(), [1, 1, 2]);
+        assert!(super::batches(&[]).is_empty());
+    }
+}
