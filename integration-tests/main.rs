@@ -21,6 +21,7 @@ mod protofuzz;
 mod queries;
 mod rawclient;
 mod reload;
+mod reshard;
 mod security;
 mod session;
 mod subqueries;

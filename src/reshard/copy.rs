@@ -85,6 +85,39 @@ pub async fn create_targets(flow: &Flow) -> JobResult<()> {
     Ok(())
 }
 
+/// A new job's targets hold no rows (a table left by an earlier job that rolled back would
+/// keep rows the sources no longer have).
+pub async fn check_targets_empty(flow: &Flow) -> JobResult<()> {
+    let mut dst = Conns::new(&flow.to);
+    for m in &flow.plan.moves {
+        for (_, t) in m.filled() {
+            let c = dst.get(&t.ds).await?;
+            let exists: Option<u8> = c
+                .exec_first(
+                    "SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+                    (&t.database, &t.table),
+                )
+                .await
+                .map_err(|e| err(&format!("look for {t}"), e))?;
+            if exists.is_none() {
+                continue;
+            }
+            let any: Option<u8> = c
+                .query_first(format!("SELECT 1 FROM {} LIMIT 1", t.qualified()))
+                .await
+                .map_err(|e| err(&format!("look into {t}"), e))?;
+            if any.is_some() {
+                return Err(format!(
+                    "target table {t} already holds rows; empty or drop it first (an earlier \
+                     job that rolled back leaves its targets)"
+                ));
+            }
+        }
+    }
+    dst.close().await;
+    Ok(())
+}
+
 /// Copy one moving table, from where an earlier run stopped.
 pub async fn copy_move(job: &Job, m: usize) -> JobResult<()> {
     let flow = &job.forward;

@@ -387,8 +387,12 @@ async fn drive_inner(shared: &Arc<Shared>, job: &Arc<Job>) -> JobResult<()> {
             super::conn::check_binlog(&mut c, &server).await?;
             let _ = c.disconnect().await;
         }
+        let fresh = job.saved().start.is_empty();
+        if fresh {
+            copy::check_targets_empty(&fwd).await?;
+        }
         copy::create_targets(&fwd).await?;
-        if job.saved().start.is_empty() {
+        if fresh {
             let start = master_positions(&fwd, &fwd.servers(), false).await?;
             job.update(|s| {
                 s.start = start.clone();

@@ -126,6 +126,8 @@ pub struct Job {
     live: Mutex<Live>,
     commands: watch::Sender<Command>,
     state_path: Option<PathBuf>,
+    /// Serialises writes of the state file (the newest state always lands last).
+    writing: Mutex<()>,
     appliers: Mutex<Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
 }
 
@@ -144,6 +146,7 @@ impl Job {
             live: Mutex::new(Live::default()),
             commands: watch::channel(Command::None).0,
             state_path,
+            writing: Mutex::new(()),
             appliers: Mutex::new(Vec::new()),
         })
     }
@@ -162,15 +165,19 @@ impl Job {
 
     /// Change the saved state and write it out (durable before this returns).
     pub fn update(&self, f: impl FnOnce(&mut Saved)) {
-        let copy = {
-            let mut s = self.saved.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut s);
-            s.clone()
+        f(&mut self.saved.lock().unwrap_or_else(|p| p.into_inner()));
+        self.persist();
+    }
+
+    /// Write the state file with the state as it is now.
+    fn persist(&self) {
+        let Some(p) = &self.state_path else {
+            return;
         };
-        if let Some(p) = &self.state_path {
-            if let Err(e) = copy.write(p) {
-                tracing::warn!("reshard state {}: {e}", p.display());
-            }
+        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let copy = self.saved();
+        if let Err(e) = copy.write(p) {
+            tracing::warn!("reshard state {}: {e}", p.display());
         }
     }
 
@@ -314,15 +321,12 @@ impl apply::Progress for Reporter {
             }
             due
         };
-        let copy = due.then(|| s.clone());
         drop(s);
         if changes > 0 {
             self.job.update_live(|l| l.changes_applied += changes);
         }
-        if let (Some(copy), Some(p)) = (copy, &self.job.state_path) {
-            if let Err(e) = copy.write(p) {
-                tracing::warn!("reshard state {}: {e}", p.display());
-            }
+        if due {
+            self.job.persist();
         }
     }
 

@@ -82,10 +82,35 @@ type At = (Vec<String>, String);
 /// Differences found for a set of keys: (missing, extra, different).
 type Found = (BTreeSet<At>, BTreeSet<At>, BTreeSet<At>);
 
+/// Where the keys of a chunk come from: a source node (its rows are looked up there and on
+/// the targets they route to) or a target node (only rows that should not be there are
+/// looked for: the sources' scans find the rest).
+#[derive(Debug, Clone, Copy)]
+enum From {
+    Source(usize),
+    Target(usize),
+    /// Keys found different before: look everywhere.
+    Anywhere,
+}
+
+/// A CRC32 cell (text protocol) as a number.
+fn number(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        Value::UInt(u) => *u as i64,
+        Value::Bytes(b) => std::str::from_utf8(b)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(-1),
+        _ => -1,
+    }
+}
+
 async fn check_keys(
     flow: &Flow,
     m: usize,
     keys: &[Vec<String>],
+    from: From,
     src: &mut Conns<'_>,
     dst: &mut Conns<'_>,
 ) -> JobResult<Found> {
@@ -93,9 +118,15 @@ async fn check_keys(
     let shape = &flow.shapes[m];
     let crc = crc_expr(shape);
     let filter = key_in(shape, keys);
+    let sharded_source = matches!(mv.from.spread, super::plan::Spread::Sharded(_));
+    let sources: Vec<&super::plan::Phys> = match from {
+        // A sharded source's row lives on that node only.
+        From::Source(k) if sharded_source => vec![&mv.read_from()[k]],
+        _ => mv.read_from().iter().collect(),
+    };
     // key → (target nodes, crc)
     let mut expected: BTreeMap<Vec<String>, (Vec<usize>, i64)> = BTreeMap::new();
-    for node in mv.read_from() {
+    for node in sources {
         let sql = format!(
             "SELECT {}, {crc} FROM {} WHERE {filter}",
             shape.column_list(),
@@ -104,16 +135,12 @@ async fn check_keys(
         let rows: Vec<mysql_async::Row> = src
             .get(&node.ds)
             .await?
-            .exec(sql, ())
+            .query(sql)
             .await
             .map_err(|e| err(&format!("verify {node}"), e))?;
         for r in rows {
             let mut v = r.unwrap();
-            let c = match v.pop() {
-                Some(Value::Int(i)) => i,
-                Some(Value::UInt(u)) => u as i64,
-                _ => -1,
-            };
+            let c = v.pop().map(|c| number(&c)).unwrap_or(-1);
             let nodes = mv
                 .to
                 .nodes_for(&|col| shape.shard_value(&v, col, false))
@@ -124,8 +151,17 @@ async fn check_keys(
             expected.insert(shape.key_of(&v, false), (nodes, c));
         }
     }
+    let targets: BTreeSet<usize> = match from {
+        From::Target(i) => [i].into(),
+        From::Source(_) => expected
+            .values()
+            .flat_map(|(n, _)| n.iter().copied())
+            .collect(),
+        From::Anywhere => mv.filled().map(|(i, _)| i).collect(),
+    };
     let mut actual: BTreeMap<(Vec<String>, usize), i64> = BTreeMap::new();
-    for (i, node) in mv.filled() {
+    for i in targets {
+        let node = &mv.to.nodes[i];
         let sql = format!(
             "SELECT {}, {crc} FROM {} WHERE {filter}",
             shape.pk_list(),
@@ -134,16 +170,12 @@ async fn check_keys(
         let rows: Vec<mysql_async::Row> = dst
             .get(&node.ds)
             .await?
-            .exec(sql, ())
+            .query(sql)
             .await
             .map_err(|e| err(&format!("verify {node}"), e))?;
         for r in rows {
             let mut v = r.unwrap();
-            let c = match v.pop() {
-                Some(Value::Int(i)) => i,
-                Some(Value::UInt(u)) => u as i64,
-                _ => -1,
-            };
+            let c = v.pop().map(|c| number(&c)).unwrap_or(-1);
             let key: Vec<String> = v
                 .iter()
                 .zip(&shape.pk)
@@ -154,16 +186,18 @@ async fn check_keys(
     }
     let name = |k: &[String], i: usize| (k.to_vec(), mv.to.nodes[i].ds.clone());
     let (mut missing, mut extra, mut different) = Found::default();
-    for (k, (nodes, c)) in &expected {
-        for &i in nodes {
-            match actual.get(&(k.clone(), i)) {
-                None => {
-                    missing.insert(name(k, i));
+    if !matches!(from, From::Target(_)) {
+        for (k, (nodes, c)) in &expected {
+            for &i in nodes {
+                match actual.get(&(k.clone(), i)) {
+                    None => {
+                        missing.insert(name(k, i));
+                    }
+                    Some(a) if a != c => {
+                        different.insert(name(k, i));
+                    }
+                    _ => {}
                 }
-                Some(a) if a != c => {
-                    different.insert(name(k, i));
-                }
-                _ => {}
             }
         }
     }
@@ -192,7 +226,7 @@ async fn keys_chunk(
         pk = shape.pk_list()
     );
     let rows: Vec<mysql_async::Row> = c
-        .exec(sql, ())
+        .query(sql)
         .await
         .map_err(|e| err(&format!("verify {node}"), e))?;
     Ok(rows
@@ -236,13 +270,15 @@ where
             found.1.extend(f.1);
             found.2.extend(f.2);
         };
-        let sides: Vec<(bool, &super::plan::Phys)> = mv
+        let sides: Vec<(From, &super::plan::Phys)> = mv
             .read_from()
             .iter()
-            .map(|p| (true, p))
-            .chain(mv.filled().map(|(_, p)| (false, p)))
+            .enumerate()
+            .map(|(k, p)| (From::Source(k), p))
+            .chain(mv.filled().map(|(i, p)| (From::Target(i), p)))
             .collect();
-        for (is_source, node) in sides {
+        for (side, node) in sides {
+            let is_source = matches!(side, From::Source(_));
             let mut after = None;
             loop {
                 let c = if is_source {
@@ -257,7 +293,7 @@ where
                 if is_source {
                     source_rows += keys.len() as u64;
                 }
-                let f = check_keys(flow, m, &keys, &mut src, &mut dst).await?;
+                let f = check_keys(flow, m, &keys, side, &mut src, &mut dst).await?;
                 add(f, &mut found);
                 let full = keys.len() == CHUNK;
                 after = keys.into_iter().last();
@@ -274,7 +310,7 @@ where
             settle().await?;
             let mut again = Found::default();
             for keys in keys_of(&found).chunks(CHUNK) {
-                let f = check_keys(flow, m, keys, &mut src, &mut dst).await?;
+                let f = check_keys(flow, m, keys, From::Anywhere, &mut src, &mut dst).await?;
                 add(f, &mut again);
             }
             found = again;
