@@ -41,22 +41,29 @@ fn rules(ep: &Endpoints, dir: &Path, text: &str, dbs: &[(&str, &str)]) -> String
 }
 
 async fn spawn_proxy(dir: &Path, port: u16) -> tokio::process::Child {
+    spawn_proxy_with(dir, port, None).await
+}
+
+async fn spawn_proxy_with(dir: &Path, port: u16, failpoint: Option<&str>) -> tokio::process::Child {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_shardgate"));
     cmd.arg("serve")
         .arg("--config")
         .arg(dir.join("rules.toml"))
         .arg("--listen")
         .arg(format!("127.0.0.1:{port}"))
-        .env("SHARDGATE_LOG", "info")
-        .env_remove("SHARDGATE_FAILPOINT")
-        .stderr(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(dir.join("stderr.log"))
-                .expect("log"),
-        )
-        .kill_on_drop(true);
+        .env("SHARDGATE_LOG", "info");
+    match failpoint {
+        Some(f) => cmd.env("SHARDGATE_FAILPOINT", f),
+        None => cmd.env_remove("SHARDGATE_FAILPOINT"),
+    };
+    cmd.stderr(
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("stderr.log"))
+            .expect("log"),
+    )
+    .kill_on_drop(true);
     let child = cmd.spawn().expect("spawn shardgate");
     for _ in 0..200 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -207,52 +214,57 @@ async fn reader(url: String, stop: Arc<AtomicBool>, wrong: Arc<AtomicU64>) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_to_four_data_sources_online() {
-    let ep = shared();
-    let dir = std::env::temp_dir().join(format!("sg-reshard-{}", std::process::id()));
+/// A directory, fresh physical databases `{prefix}_0/1` (sources) and `{prefix}4_0..3`
+/// (targets) on the cluster's servers, and both rules files: (dir, old text, new text).
+async fn setup(ep: &Endpoints, prefix: &str) -> (std::path::PathBuf, String, String) {
+    let dir = std::env::temp_dir().join(format!("sg-{prefix}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    // Databases of this test's own on the cluster's two servers.
     for (i, port) in ep.shard_ports.iter().enumerate() {
         let mut c = mysql_async::Conn::from_url(format!("mysql://root@127.0.0.1:{port}/"))
             .await
             .expect("shard");
         for db in [
-            format!("rs_{i}"),
-            format!("rs4_{i}"),
-            format!("rs4_{}", i + 2),
+            format!("{prefix}_{i}"),
+            format!("{prefix}4_{i}"),
+            format!("{prefix}4_{}", i + 2),
         ] {
             c.query_drop(format!("DROP DATABASE IF EXISTS {db}"))
                 .await
                 .expect("drop");
         }
-        c.query_drop(format!("CREATE DATABASE rs_{i}"))
+        c.query_drop(format!("CREATE DATABASE {prefix}_{i}"))
             .await
             .expect("create");
         c.disconnect().await.ok();
     }
-    let old = rules(&ep, &dir, shardgate::demo::RULES, &[("shop_", "rs_")]);
+    let old = rules(
+        ep,
+        &dir,
+        shardgate::demo::RULES,
+        &[("shop_", &format!("{prefix}_"))],
+    );
     let new = rules(
-        &ep,
+        ep,
         &dir,
         include_str!("../examples/ecommerce/rules-4ds.toml"),
-        &[("shop4_", "rs4_")],
+        &[("shop4_", &format!("{prefix}4_"))],
     );
     std::fs::write(dir.join("rules.toml"), &old).expect("rules");
     std::fs::write(dir.join("rules-4ds.toml"), &new).expect("rules");
-    let port = shardgate::localdb::pick_free_port().expect("port");
-    let url = format!("mysql://root:root@127.0.0.1:{port}/shop");
-    let mut proxy = spawn_proxy(&dir, port).await;
+    (dir, old, new)
+}
 
-    // Schema and rows through the proxy.
-    let mut c = mysql_async::Conn::from_url(&url).await.expect("proxy");
+/// The example schema and `n` orders (order i: user i % 16 + 1, amount i % 1000), some
+/// users, regions and a config row, through the proxy.
+async fn load(url: &str, n: u64) {
+    let mut c = mysql_async::Conn::from_url(url).await.expect("proxy");
     for stmt in shardgate::demo::statements(include_str!("../examples/ecommerce/schema.sql")) {
         c.query_drop(stmt).await.expect("schema");
     }
     let mut id = 1u64;
-    while id <= ROWS {
-        let rows: Vec<String> = (id..(id + 2000).min(ROWS + 1))
+    while id <= n {
+        let rows: Vec<String> = (id..(id + 2000).min(n + 1))
             .map(|i| {
                 format!(
                     "({i}, {}, 'PAID', {}, '2024-02-03 04:05:06', NULL)",
@@ -279,6 +291,46 @@ async fn two_to_four_data_sources_online() {
         .await
         .expect("config");
     c.disconnect().await.ok();
+}
+
+/// Every acknowledged write of the model is on the proxy's current layout, and no other
+/// order above the loaded ones.
+async fn check_writes(url: &str, model: &Model, unknown: &Model) {
+    let mut c = mysql_async::Conn::from_url(url).await.expect("proxy");
+    let got: BTreeMap<u64, u64> = c
+        .query::<(u64, u64), _>(
+            "SELECT order_id, CAST(amount AS SIGNED) FROM t_order WHERE order_id >= 1000000000",
+        )
+        .await
+        .expect("rows")
+        .into_iter()
+        .collect();
+    c.disconnect().await.ok();
+    let unknown = unknown.lock().unwrap().clone();
+    let model = model.lock().unwrap().clone();
+    assert!(model.len() > 20, "writers wrote: {}", model.len());
+    for (id, want) in &model {
+        if unknown.contains_key(id) {
+            continue;
+        }
+        assert_eq!(got.get(id), want.as_ref(), "order {id}");
+    }
+    for id in got.keys() {
+        assert!(
+            model.contains_key(id) || unknown.contains_key(id),
+            "order {id} was never written"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_to_four_data_sources_online() {
+    let ep = shared();
+    let (dir, old, new) = setup(&ep, "rs").await;
+    let port = shardgate::localdb::pick_free_port().expect("port");
+    let url = format!("mysql://root:root@127.0.0.1:{port}/shop");
+    let mut proxy = spawn_proxy(&dir, port).await;
+    load(&url, ROWS).await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let model: Model = Default::default();
@@ -369,35 +421,13 @@ async fn two_to_four_data_sources_online() {
     );
 
     // Every acknowledged write, and nothing else, on the new layout.
+    check_writes(&url, &model, &unknown).await;
     let mut c = mysql_async::Conn::from_url(&url).await.expect("proxy");
     let plan: Vec<(String, String, String)> = c
         .query("EXPLAIN SHARDING SELECT * FROM t_order WHERE user_id = 3")
         .await
         .expect("explain");
     assert_eq!(plan[0].1, "ds_3", "served by the new rules: {plan:?}");
-    let got: BTreeMap<u64, u64> = c
-        .query::<(u64, u64), _>(
-            "SELECT order_id, CAST(amount AS SIGNED) FROM t_order WHERE order_id >= 1000000000",
-        )
-        .await
-        .expect("rows")
-        .into_iter()
-        .collect();
-    let unknown = unknown.lock().unwrap().clone();
-    let model = model.lock().unwrap().clone();
-    assert!(model.len() > 100, "writers wrote: {}", model.len());
-    for (id, want) in &model {
-        if unknown.contains_key(id) {
-            continue;
-        }
-        assert_eq!(got.get(id), want.as_ref(), "order {id}");
-    }
-    for id in got.keys() {
-        assert!(
-            model.contains_key(id) || unknown.contains_key(id),
-            "order {id} was never written"
-        );
-    }
     let (n,): (u64,) = c
         .query_first("SELECT COUNT(*) FROM t_order WHERE order_id <= 200000")
         .await
@@ -464,4 +494,85 @@ async fn two_to_four_data_sources_online() {
     proxy.kill().await.ok();
     let _ = proxy.wait().await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A proxy killed during the cutover comes back serving one layout: the old one when it
+/// died before the rules file was replaced (the job then catches up and cuts over again),
+/// the new one when it died after (reverse replication resumes). No acknowledged write is
+/// lost either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn proxy_killed_during_cutover_serves_one_layout() {
+    let ep = shared();
+    for (prefix, point, first_layout) in [
+        ("rcb", "reshard_switch_before_file", "ds_1"),
+        ("rca", "reshard_switch_after_file", "ds_3"),
+    ] {
+        let (dir, old, new) = setup(&ep, prefix).await;
+        let port = shardgate::localdb::pick_free_port().expect("port");
+        let url = format!("mysql://root:root@127.0.0.1:{port}/shop");
+        let mut proxy = spawn_proxy_with(&dir, port, Some(point)).await;
+        load(&url, 3000).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let model: Model = Default::default();
+        let unknown: Model = Default::default();
+        let slowest = Arc::new(AtomicU64::new(0));
+        let writer_task = tokio::spawn(writer(
+            url.clone(),
+            0,
+            model.clone(),
+            unknown.clone(),
+            stop.clone(),
+            slowest,
+        ));
+        let to = dir.join("rules-4ds.toml").display().to_string();
+        let (ok, out) = cli(port, &["--to", &to, "--yes"]).await;
+        assert!(!ok, "{point}: the proxy dies at its cutover: {out}");
+        let _ = proxy.wait().await;
+        let file = std::fs::read_to_string(dir.join("rules.toml")).expect("rules");
+        assert_eq!(file == new, point.ends_with("after_file"), "{point}");
+        proxy = spawn_proxy(&dir, port).await;
+        // Served at once by one layout.
+        let mut c = mysql_async::Conn::from_url(&url).await.expect("proxy");
+        let plan: Vec<(String, String, String)> = c
+            .query("EXPLAIN SHARDING SELECT * FROM t_order WHERE user_id = 3")
+            .await
+            .expect("explain");
+        assert_eq!(plan[0].1, first_layout, "{point}: {plan:?}");
+        c.disconnect().await.ok();
+        // Either way the job ends cut over: followed by the same command.
+        let (ok, out) = cli(port, &["--to", &to, "--yes"]).await;
+        assert!(ok, "{point}: {out}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.store(true, Ordering::Relaxed);
+        writer_task.await.expect("writer");
+        let s = status(&url).await;
+        assert_eq!(
+            s.get("phase").map(String::as_str),
+            Some("cut_over"),
+            "{point}: {s:?}"
+        );
+        check_writes(&url, &model, &unknown).await;
+        let (ok, out) = cli(port, &["verify"]).await;
+        assert!(ok, "{point}: {out}");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("rules.toml")).expect("rules"),
+            new
+        );
+        // complete: reverse replication stops and the old tables go.
+        let (ok, out) = cli(port, &["complete", "--yes"]).await;
+        assert!(ok, "{point}: {out}");
+        let mut c = mysql_async::Conn::from_url(format!(
+            "mysql://root@127.0.0.1:{}/{prefix}_1",
+            ep.shard_ports[1]
+        ))
+        .await
+        .expect("shard");
+        let left: Vec<String> = c.query("SHOW TABLES").await.expect("tables");
+        assert!(left.is_empty(), "{point}: old tables left: {left:?}");
+        c.disconnect().await.ok();
+        let _ = old;
+        proxy.kill().await.ok();
+        let _ = proxy.wait().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -258,6 +258,7 @@ impl Shared {
     /// swapped. The caller holds new statements meanwhile ([`crate::gate`]).
     pub async fn switch_rules(&self, config: Config, text: String) -> Result<(), SqlError> {
         let served = self.rules.served();
+        crate::txn::failpoint("reshard_switch_before_file");
         if let Some(path) = &served.path {
             crate::reshard::state::replace_file(path, &text).map_err(|e| {
                 reload_error(format!(
@@ -266,6 +267,7 @@ impl Shared {
                 ))
             })?;
         }
+        crate::txn::failpoint("reshard_switch_after_file");
         let fresh = self.backends.replace(&config);
         tracing::info!(
             "reshard: data sources with new connections: {}",

@@ -183,7 +183,13 @@ async fn start(c: &mut Conn, a: &Args, path: &std::path::Path) -> Result<(), Str
     if let Some(n) = a.max_rows_per_sec {
         sql.push_str(&format!(" MAX_ROWS_PER_SEC {n}"));
     }
-    send(c, &sql).await?;
+    if let Err(e) = send(c, &sql).await {
+        // A job resumed by a restarted proxy meanwhile: follow it.
+        if !e.contains("a job is running") {
+            return Err(e);
+        }
+        println!("a reshard job is running; following it");
+    }
     follow(c, &["cut_over", "waiting_for_cutover"]).await
 }
 

@@ -118,21 +118,40 @@ pub async fn check_targets_empty(flow: &Flow) -> JobResult<()> {
     Ok(())
 }
 
-/// Copy one moving table, from where an earlier run stopped.
-pub async fn copy_move(job: &Job, m: usize) -> JobResult<()> {
+/// Copy one moving table, from where an earlier run stopped: its source nodes at once,
+/// each on connections of its own.
+pub async fn copy_move(job: &std::sync::Arc<Job>, m: usize) -> JobResult<()> {
+    let nodes = job.forward.plan.moves[m].read_from().len();
+    let tasks: Vec<_> = (0..nodes)
+        .map(|k| tokio::spawn(copy_node(job.clone(), m, k, nodes as u64)))
+        .collect();
+    let mut first_error = None;
+    for t in tasks {
+        let r = t.await.unwrap_or_else(|e| Err(format!("copy task: {e}")));
+        if let Err(e) = r {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Copy source node `k` of move `m` (`of`: nodes copied at once, sharing the rate limit).
+async fn copy_node(job: std::sync::Arc<Job>, m: usize, k: usize, of: u64) -> JobResult<()> {
     let flow = &job.forward;
     let mv = &flow.plan.moves[m];
     let shape = &flow.shapes[m];
+    let node = &mv.read_from()[k];
     let cols = shape.column_list();
     let pk = shape.pk_list();
+    let Some(mut last) = job.resume_point(m, k) else {
+        return Ok(());
+    };
+    let rate = job.opts.max_rows_per_sec.map(|r| (r / of).max(1));
     let mut src = Conns::new(&flow.from);
     let mut dst = Conns::new(&flow.to);
     let started = Instant::now();
     let mut copied_here = 0u64;
-    for (k, node) in mv.read_from().iter().enumerate() {
-        let Some(mut last) = job.resume_point(m, k) else {
-            continue;
-        };
+    let r: JobResult<()> = async {
         loop {
             job.check_cancelled()?;
             let filter = match &last {
@@ -182,16 +201,18 @@ pub async fn copy_move(job: &Job, m: usize) -> JobResult<()> {
             copied_here += n as u64;
             job.copied(m, k, key.clone(), n as u64, n < CHUNK);
             last = key;
-            throttle(job.opts.max_rows_per_sec, copied_here, started).await;
+            throttle(rate, copied_here, started).await;
             if n < CHUNK {
                 break;
             }
         }
         job.copied(m, k, last, 0, true);
+        Ok(())
     }
+    .await;
     src.close().await;
     dst.close().await;
-    Ok(())
+    r
 }
 
 /// Tuples in statements of at most MAX_STATEMENT bytes.

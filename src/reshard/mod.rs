@@ -26,7 +26,7 @@ use state::Saved;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use values::Shape;
 
@@ -126,8 +126,9 @@ pub struct Job {
     live: Mutex<Live>,
     commands: watch::Sender<Command>,
     state_path: Option<PathBuf>,
-    /// Serialises writes of the state file (the newest state always lands last).
-    writing: Mutex<()>,
+    /// Serialises writes of the state file (the newest state always lands last), and when
+    /// it was last written.
+    writing: Mutex<Instant>,
     appliers: Mutex<Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
 }
 
@@ -146,7 +147,7 @@ impl Job {
             live: Mutex::new(Live::default()),
             commands: watch::channel(Command::None).0,
             state_path,
-            writing: Mutex::new(()),
+            writing: Mutex::new(Instant::now()),
             appliers: Mutex::new(Vec::new()),
         })
     }
@@ -171,14 +172,24 @@ impl Job {
 
     /// Write the state file with the state as it is now.
     fn persist(&self) {
+        self.persist_if(Duration::ZERO);
+    }
+
+    /// Write the state file unless it was written less than `age` ago (progress that
+    /// replays harmlessly: copied chunks, applied positions).
+    fn persist_if(&self, age: Duration) {
         let Some(p) = &self.state_path else {
             return;
         };
-        let _one = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        let mut at = self.writing.lock().unwrap_or_else(|p| p.into_inner());
+        if !age.is_zero() && at.elapsed() < age {
+            return;
+        }
         let copy = self.saved();
         if let Err(e) = copy.write(p) {
             tracing::warn!("reshard state {}: {e}", p.display());
         }
+        *at = Instant::now();
     }
 
     pub fn phase(&self) -> state::Phase {
@@ -214,9 +225,11 @@ impl Job {
         (!n.done).then(|| n.last.clone())
     }
 
-    /// A chunk was copied (saved: a restarted job goes on after it).
+    /// A chunk was copied (saved at most twice a second, and when a node is done: a
+    /// restarted job goes on after the last chunk saved).
     pub fn copied(&self, m: usize, k: usize, last: Option<Vec<String>>, rows: u64, done: bool) {
-        self.update(|s| {
+        {
+            let mut s = self.saved.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(n) = s.nodes.iter_mut().find(|n| n.mv == m && n.node == k) {
                 if last.is_some() {
                     n.last = last;
@@ -224,7 +237,8 @@ impl Job {
                 n.copied += rows;
                 n.done |= done;
             }
-        });
+        }
+        self.persist_if(if done { Duration::ZERO } else { SAVE_EVERY });
     }
 
     /// Start applying a flow's changes on each of its source servers.
@@ -257,7 +271,6 @@ impl Job {
             let progress: Arc<dyn apply::Progress> = Arc::new(Reporter {
                 job: self.clone(),
                 reverse,
-                saved_at: Mutex::new(Instant::now()),
             });
             let task = tokio::spawn(apply::run(
                 flow.clone(),
@@ -294,11 +307,12 @@ impl Job {
     }
 }
 
+/// How often progress that replays harmlessly is written out.
+const SAVE_EVERY: Duration = Duration::from_millis(500);
+
 struct Reporter {
     job: Arc<Job>,
     reverse: bool,
-    /// When the position was last written out.
-    saved_at: Mutex<Instant>,
 }
 
 impl apply::Progress for Reporter {
@@ -310,24 +324,13 @@ impl apply::Progress for Reporter {
         } else {
             &mut s.applied
         };
-        let moved = map.get(server) != Some(pos);
         map.insert(server.to_string(), pos.clone());
-        // Written out at most twice a second: replaying from an older position is harmless.
-        let due = {
-            let mut at = self.saved_at.lock().unwrap_or_else(|p| p.into_inner());
-            let due = moved && at.elapsed() >= std::time::Duration::from_millis(500);
-            if due {
-                *at = Instant::now();
-            }
-            due
-        };
         drop(s);
         if changes > 0 {
             self.job.update_live(|l| l.changes_applied += changes);
         }
-        if due {
-            self.job.persist();
-        }
+        // Replaying from an older position is harmless.
+        self.job.persist_if(SAVE_EVERY);
     }
 
     fn stream_error(&self, server: &str, e: &str) {
