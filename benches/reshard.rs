@@ -180,6 +180,7 @@ fn main() {
             let s = status(&mut admin).await;
             let copied: f64 = s["rows_copied"].parse().unwrap_or(0.0);
             let pause: u64 = s["pause_ms"].parse().unwrap_or(0);
+            eprintln!("cutover steps: {}", s["pause_steps"]);
             admin.query_drop("RESHARD ROLLBACK").await.expect("rollback");
             wait_for(&mut admin, "rolled_back").await;
             let back: u64 = status(&mut admin).await["pause_ms"].parse().unwrap_or(0);

@@ -14,7 +14,7 @@ use super::copy::Conns;
 use super::plan::Move;
 use super::values::Shape;
 use super::Flow;
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use mysql_async::binlog::events::EventData;
 use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
@@ -165,7 +165,17 @@ struct Applier<'a> {
     xa: Option<(String, Pos, Vec<Change>)>,
     prepared: BTreeMap<String, Prepared>,
     pending_changes: u64,
+    /// Statements not sent yet, per target data source, and how many.
+    queued: BTreeMap<String, Vec<String>>,
+    queued_n: usize,
+    /// The last transaction boundary read (reported once what is queued is sent).
+    boundary: Option<Pos>,
+    /// The last position reported applied (where a new stream starts after an error).
+    reported: Pos,
 }
+
+/// Statements queued past which they are sent without waiting for a pause in the stream.
+const FLUSH_AT: usize = 500;
 
 /// The xid as the server prints it after `XA START` / `XA COMMIT` / `XA ROLLBACK`.
 fn xa_statement(q: &str) -> Option<(&'static str, String)> {
@@ -202,19 +212,43 @@ fn xa_statement(q: &str) -> Option<(&'static str, String)> {
 }
 
 impl Applier<'_> {
+    /// Queue a change's statements (sent by [`Applier::flush`], in order per data source).
     async fn apply(&mut self, ch: &Change) -> JobResult<()> {
         let mv = &self.flow.plan.moves[ch.mv];
         let shape = &self.flow.shapes[ch.mv];
         for (i, sql) in statements(mv, shape, ch)? {
-            let t = &mv.to.nodes[i];
+            self.queued
+                .entry(mv.to.nodes[i].ds.clone())
+                .or_default()
+                .push(sql);
+            self.queued_n += 1;
+        }
+        self.pending_changes += 1;
+        Ok(())
+    }
+
+    /// Send what is queued: one transaction (one round trip) per target data source.
+    async fn flush(&mut self) -> JobResult<()> {
+        for (ds, stmts) in std::mem::take(&mut self.queued) {
+            let sql = format!("BEGIN;{};COMMIT", stmts.join(";"));
             self.dst
-                .get(&t.ds)
+                .get(&ds)
                 .await?
                 .query_drop(sql)
                 .await
-                .map_err(|e| err(&format!("apply to {t}"), e))?;
+                .map_err(|e| err(&format!("apply to {ds}"), e))?;
         }
-        self.pending_changes += 1;
+        self.queued_n = 0;
+        Ok(())
+    }
+
+    /// Flush, then report the last transaction boundary reached.
+    async fn settle(&mut self, server: &str, progress: &dyn Progress) -> JobResult<()> {
+        self.flush().await?;
+        if let Some(b) = self.boundary.take() {
+            progress.applied(server, &b, std::mem::take(&mut self.pending_changes));
+            self.reported = b;
+        }
         Ok(())
     }
 
@@ -325,16 +359,29 @@ async fn run_once(
         xa: None,
         prepared: BTreeMap::new(),
         pending_changes: 0,
+        queued: BTreeMap::new(),
+        queued_n: 0,
+        boundary: None,
+        reported: from.clone(),
     };
     let mut file = from.file.clone();
     let mut at = from.clone();
     let mut in_txn = false;
     let result = loop {
-        let ev = tokio::select! {
-            ev = stream.next() => ev,
-            _ = stop.changed() => {
-                if *stop.borrow() { break Ok(()); }
-                continue;
+        // Changes are sent in batches: whenever the stream has nothing more to give at once.
+        let ev = match stream.next().now_or_never() {
+            Some(ev) => ev,
+            None => {
+                if let Err(e) = a.settle(server, progress).await {
+                    break Err(e);
+                }
+                tokio::select! {
+                    ev = stream.next() => ev,
+                    _ = stop.changed() => {
+                        if *stop.borrow() { break Ok(()); }
+                        continue;
+                    }
+                }
             }
         };
         let ev = match ev {
@@ -438,13 +485,24 @@ async fn run_once(
             };
         }
         if boundary && !in_txn {
-            progress.applied(server, &a.safe(&at), std::mem::take(&mut a.pending_changes));
+            a.boundary = Some(a.safe(&at));
+            if a.queued_n == 0 {
+                a.settle(server, progress).await.ok();
+            } else if a.queued_n >= FLUSH_AT {
+                if let Err(e) = a.settle(server, progress).await {
+                    break Err(e);
+                }
+            }
         }
     };
-    let last = a.safe(&at);
-    progress.applied(server, &last, std::mem::take(&mut a.pending_changes));
+    // Stopped: send what is queued; after an error, go on from the last boundary sent.
+    let result = match result {
+        Ok(()) => a.settle(server, progress).await,
+        Err(e) => Err(e),
+    };
     a.dst.close().await;
     drop(stream);
+    let last = a.reported.clone();
     result.map(|()| last.clone()).map_err(|e| (last, e))
 }
 
@@ -470,6 +528,80 @@ mod tests {
         assert_eq!(binlog_name("binlog.000001\u{fffd}<}"), "binlog.000001");
         assert_eq!(binlog_name("binlog.000012"), "binlog.000012");
         assert_eq!(binlog_name("my.bin.000003.\u{fffd}.9"), "my.bin.000003");
+    }
+
+    /// t_order from the example to the four-data-source rules: user_id % 4, order_id % 2.
+    fn order_move() -> (Move, Shape) {
+        let old = crate::rules::parse(include_str!("../../examples/ecommerce/rules.toml"), "a")
+            .expect("rules");
+        let new = crate::rules::parse(include_str!("../../examples/ecommerce/rules-4ds.toml"), "b")
+            .expect("rules");
+        let p = super::super::plan::plan(&old, &new, &|_| vec![]).expect("plan");
+        let mv = p
+            .moves
+            .into_iter()
+            .find(|m| m.table == "t_order")
+            .expect("t_order");
+        let col = |n: &str, t: &str| super::super::values::Column::new(n, t, t);
+        let shape = Shape {
+            columns: vec![
+                col("order_id", "bigint"),
+                col("user_id", "bigint"),
+                col("amount", "decimal"),
+            ],
+            pk: vec![0],
+        };
+        (mv, shape)
+    }
+
+    fn row(order: i64, user: i64, amount: &str) -> Option<Vec<Value>> {
+        Some(vec![
+            Value::Int(order),
+            Value::Int(user),
+            Value::Bytes(amount.into()),
+        ])
+    }
+
+    #[test]
+    fn row_changes_become_idempotent_statements_on_their_target_nodes() {
+        let (mv, shape) = order_move();
+        let ins = "REPLACE INTO `shop4_3`.`t_order_1` (`order_id`, `user_id`, `amount`) VALUES";
+        let cases: Vec<(Change, Vec<(usize, String)>)> = vec![
+            (
+                Change { mv: 0, before: None, after: row(11, 3, "1.50") },
+                vec![(7, format!("{ins} (11, 3, '1.50')"))],
+            ),
+            (
+                Change { mv: 0, before: row(11, 3, "1.50"), after: row(11, 3, "2.00") },
+                vec![(7, format!("{ins} (11, 3, '2.00')"))],
+            ),
+            // The user changes: the row leaves ds_3 for ds_1.
+            (
+                Change { mv: 0, before: row(11, 3, "2.00"), after: row(11, 1, "2.00") },
+                vec![
+                    (7, "DELETE FROM `shop4_3`.`t_order_1` WHERE `order_id` = 11".into()),
+                    (3, "REPLACE INTO `shop4_1`.`t_order_1` (`order_id`, `user_id`, `amount`) VALUES (11, 1, '2.00')".into()),
+                ],
+            ),
+            (
+                Change { mv: 0, before: row(11, 1, "2.00"), after: None },
+                vec![(3, "DELETE FROM `shop4_1`.`t_order_1` WHERE `order_id` = 11".into())],
+            ),
+        ];
+        for (ch, want) in cases {
+            assert_eq!(
+                statements(&mv, &shape, &ch).expect("statements"),
+                want,
+                "{ch:?}"
+            );
+        }
+        // A row whose sharding value is NULL has no node: an error, not a guess.
+        let bad = Change {
+            mv: 0,
+            before: None,
+            after: Some(vec![Value::Int(1), Value::NULL, Value::NULL]),
+        };
+        assert!(statements(&mv, &shape, &bad).is_err());
     }
 
     #[test]

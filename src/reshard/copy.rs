@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// Rows read per chunk.
-pub const CHUNK: usize = 2000;
+pub const CHUNK: usize = 5000;
 /// Largest REPLACE statement written (bytes of values).
 const MAX_STATEMENT: usize = 4 << 20;
 
@@ -151,23 +151,47 @@ async fn copy_node(job: std::sync::Arc<Job>, m: usize, k: usize, of: u64) -> Job
     let mut dst = Conns::new(&flow.to);
     let started = Instant::now();
     let mut copied_here = 0u64;
+    let mut last_values: Option<Vec<Value>> = None;
+    let mut next: Option<mysql_async::Statement> = None;
     let r: JobResult<()> = async {
         loop {
             job.check_cancelled()?;
-            let filter = match &last {
-                Some(l) => format!(" WHERE {}", shape.after(l)),
-                None => String::new(),
+            let c = src.get(&node.ds).await?;
+            let read = |e| err(&format!("read {node}"), e);
+            let rows: Vec<mysql_async::Row> = match (&last_values, &last) {
+                // After a chunk of this run: one prepared statement, the key as parameters.
+                (Some(v), _) => {
+                    let stmt = match &next {
+                        Some(s) => s.clone(),
+                        None => {
+                            let (cond, _) = shape.after_params(v);
+                            let s = c
+                                .prep(format!(
+                                    "SELECT {cols} FROM {} WHERE {cond} ORDER BY {pk} LIMIT {CHUNK}",
+                                    node.qualified()
+                                ))
+                                .await
+                                .map_err(read)?;
+                            next = Some(s.clone());
+                            s
+                        }
+                    };
+                    let (_, params) = shape.after_params(v);
+                    c.exec(&stmt, params).await.map_err(read)?
+                }
+                // The first chunk, or the first after a restart (the saved key as literals).
+                (None, l) => {
+                    let filter = match l {
+                        Some(l) => format!(" WHERE {}", shape.after(l)),
+                        None => String::new(),
+                    };
+                    let sql = format!(
+                        "SELECT {cols} FROM {}{filter} ORDER BY {pk} LIMIT {CHUNK}",
+                        node.qualified()
+                    );
+                    c.exec(sql, ()).await.map_err(read)?
+                }
             };
-            let sql = format!(
-                "SELECT {cols} FROM {}{filter} ORDER BY {pk} LIMIT {CHUNK}",
-                node.qualified()
-            );
-            let rows: Vec<mysql_async::Row> = src
-                .get(&node.ds)
-                .await?
-                .exec(sql, ())
-                .await
-                .map_err(|e| err(&format!("read {node}"), e))?;
             let n = rows.len();
             if n == 0 {
                 break;
@@ -198,12 +222,16 @@ async fn copy_node(job: std::sync::Arc<Job>, m: usize, k: usize, of: u64) -> Job
                 }
             }
             let key = rows.last().map(|r| shape.key_of(r, false));
+            last_values = rows.last().map(|r| shape.key_values(r));
             copied_here += n as u64;
             job.copied(m, k, key.clone(), n as u64, n < CHUNK);
             last = key;
             throttle(rate, copied_here, started).await;
             if n < CHUNK {
                 break;
+            }
+            if (copied_here / CHUNK as u64) % 10 == 0 {
+                back_off(src.get(&node.ds).await?).await;
             }
         }
         job.copied(m, k, last, 0, true);
@@ -232,6 +260,26 @@ fn batches(tuples: &[String]) -> Vec<&[String]> {
         out.push(&tuples[start..]);
     }
     out
+}
+
+/// Threads running on a source past which the copy pauses: the application comes first.
+const BUSY_THREADS: u64 = 32;
+
+/// While the source server is busy (`Threads_running` above [`BUSY_THREADS`]), wait (at
+/// most 5 s per check).
+async fn back_off(c: &mut Conn) {
+    for _ in 0..25 {
+        let running: Option<(String, u64)> = c
+            .query_first("SHOW GLOBAL STATUS LIKE 'Threads_running'")
+            .await
+            .unwrap_or(None);
+        match running {
+            Some((_, n)) if n > BUSY_THREADS => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            _ => return,
+        }
+    }
 }
 
 /// Sleep so that `done` rows since `started` stay under `rate` per second.

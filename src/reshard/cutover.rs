@@ -525,9 +525,13 @@ async fn switch(shared: &Arc<Shared>, job: &Arc<Job>, back: bool) -> JobResult<D
             IN_FLIGHT_BOUND.as_millis()
         )
     })?;
+    let drained = t0.elapsed();
+    let mut steps = Vec::new();
     let r = async {
         caught_up(job, back, FINAL_APPLY_BOUND).await?;
+        steps.push(("applied", t0.elapsed()));
         job.stop_appliers().await;
+        steps.push(("appliers stopped", t0.elapsed()));
         let (config, text, phase) = if back {
             (
                 job.reverse.to.clone(),
@@ -546,14 +550,23 @@ async fn switch(shared: &Arc<Shared>, job: &Arc<Job>, back: bool) -> JobResult<D
             )
         };
         job.update(|s| s.phase = phase);
+        steps.push(("positions recorded", t0.elapsed()));
         shared
             .switch_rules(config, text)
             .await
             .map_err(|e| e.message)?;
+        steps.push(("rules switched", t0.elapsed()));
         Ok(())
     }
     .await;
     shared.gate.open();
+    let detail = std::iter::once(("in flight drained", drained))
+        .chain(steps)
+        .map(|(what, at)| format!("{what} at {} ms", at.as_millis()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    tracing::info!("reshard: cutover steps: {detail}");
+    job.update_live(|l| l.pause_detail = detail);
     if r.is_err() && matches!(job.phase(), Phase::CuttingOver | Phase::RollingBack) {
         job.update(|s| {
             s.phase = if back {

@@ -110,6 +110,8 @@ pub struct Live {
     pub error: Option<String>,
     pub changes_applied: u64,
     pub pause_ms: Option<u64>,
+    /// When each step of the last cutover ended.
+    pub pause_detail: String,
     pub cutover_attempts: u32,
     pub verify: Option<verify::Report>,
     pub estimates: Vec<u64>,
@@ -405,6 +407,7 @@ pub fn status(job: &Job) -> Vec<(String, String)> {
         "pause_ms".into(),
         s.pause_ms.map(|p| p.to_string()).unwrap_or_default(),
     ));
+    out.push(("pause_steps".into(), l.pause_detail.clone()));
     out.push(("cutover_attempts".into(), l.cutover_attempts.to_string()));
     out
 }

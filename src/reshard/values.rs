@@ -83,6 +83,22 @@ impl Shape {
         ors.join(" OR ")
     }
 
+    /// [`Shape::after`] with placeholders, and the parameters for a row's key values.
+    pub fn after_params(&self, last: &[Value]) -> (String, Vec<Value>) {
+        let marks = vec!["?".to_string(); self.pk.len()];
+        let mut params = Vec::new();
+        for k in 0..self.pk.len() {
+            params.extend(last[..k].iter().cloned());
+            params.push(last[k].clone());
+        }
+        (self.after(&marks), params)
+    }
+
+    /// A row's primary key values.
+    pub fn key_values(&self, row: &[Value]) -> Vec<Value> {
+        self.pk.iter().map(|&i| row[i].clone()).collect()
+    }
+
     /// `a = x AND b = y` for a row's primary key.
     pub fn key_match(&self, key: &[String]) -> String {
         (0..self.pk.len())
@@ -405,5 +421,8 @@ mod tests {
             "`k0` = 1 AND `k2` = 2"
         );
         assert_eq!(shape.pk_list(), "`k0`, `k2`");
+        let (sql, params) = shape.after_params(&[Value::Int(1), Value::Int(2)]);
+        assert_eq!(sql, "(`k0` > ?) OR (`k0` = ? AND `k2` > ?)");
+        assert_eq!(params, [Value::Int(1), Value::Int(1), Value::Int(2)]);
     }
 }

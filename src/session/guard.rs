@@ -76,7 +76,14 @@ impl Session {
         sql: &str,
         w: &mut ResultWriter<'_>,
     ) -> Result<(), crate::error::SqlError> {
-        self.registration.info.begin(sql);
+        // A reshard's rules text holds backend credentials: not shown in the processlist.
+        match sql.find(['\'', '"']) {
+            Some(q) if crate::sql::first_keyword(sql) == "RESHARD" => self
+                .registration
+                .info
+                .begin(&format!("{}'(rules text not shown)'", &sql[..q])),
+            _ => self.registration.info.begin(sql),
+        }
         self.last_route = None;
         let limits = self.shared.limits.load();
         if limits.max_result_rows > 0 || limits.max_result_bytes > 0 {
