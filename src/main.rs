@@ -68,31 +68,7 @@ enum Cmd {
     /// Move a running proxy's data to new rules online (docs/resharding.md): with --to,
     /// plan, confirm and start a job, then follow it to the cutover; with an action, act on
     /// the job.
-    Reshard {
-        #[arg(value_enum)]
-        action: Option<shardgate::reshard::cli::Action>,
-        /// The new rules file.
-        #[arg(long)]
-        to: Option<PathBuf>,
-        /// The proxy's MySQL address.
-        #[arg(long, default_value = "127.0.0.1:3307")]
-        proxy: String,
-        /// An admin user of the proxy.
-        #[arg(long, default_value = "root")]
-        user: String,
-        #[arg(long, default_value = "", env = "SHARDGATE_PASSWORD")]
-        password: String,
-        /// Do not ask for confirmation.
-        #[arg(long)]
-        yes: bool,
-        /// `auto`: switch as soon as the changes are applied and verified; `manual`: wait
-        /// for `shardgate reshard cutover`.
-        #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
-        cutover: String,
-        /// Copy at most this many rows per second.
-        #[arg(long)]
-        max_rows_per_sec: Option<u64>,
-    },
+    Reshard(shardgate::reshard::cli::Args),
     /// Start two local MariaDB shards and the proxy with the e-commerce example.
     Demo {
         #[arg(long, default_value = "127.0.0.1:3307")]
@@ -227,28 +203,7 @@ async fn run(cmd: Cmd) -> Result<(), String> {
             let _ = task.await;
             Ok(())
         }
-        Cmd::Reshard {
-            action,
-            to,
-            proxy,
-            user,
-            password,
-            yes,
-            cutover,
-            max_rows_per_sec,
-        } => {
-            shardgate::reshard::cli::run(shardgate::reshard::cli::Args {
-                action,
-                to,
-                proxy,
-                user,
-                password,
-                yes,
-                manual: cutover == "manual",
-                max_rows_per_sec,
-            })
-            .await
-        }
+        Cmd::Reshard(args) => shardgate::reshard::cli::run(args).await,
         Cmd::Demo {
             listen,
             shard_ports,

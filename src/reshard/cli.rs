@@ -17,15 +17,30 @@ pub enum Action {
     Cancel,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    #[arg(value_enum)]
     pub action: Option<Action>,
+    /// The new rules file.
+    #[arg(long)]
     pub to: Option<std::path::PathBuf>,
+    /// The proxy's MySQL address.
+    #[arg(long, default_value = "127.0.0.1:3307")]
     pub proxy: String,
+    /// An admin user of the proxy.
+    #[arg(long, default_value = "root")]
     pub user: String,
+    #[arg(long, default_value = "", env = "SHARDGATE_PASSWORD")]
     pub password: String,
+    /// Do not ask for confirmation.
+    #[arg(long)]
     pub yes: bool,
-    pub manual: bool,
+    /// `auto`: switch as soon as the changes are applied and verified; `manual`: wait for
+    /// `shardgate reshard cutover`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "manual"])]
+    pub cutover: String,
+    /// Copy at most this many rows per second.
+    #[arg(long)]
     pub max_rows_per_sec: Option<u64>,
 }
 
@@ -177,7 +192,7 @@ async fn start(c: &mut Conn, a: &Args, path: &std::path::Path) -> Result<(), Str
         return Err("not confirmed; nothing was changed".into());
     }
     let mut sql = format!("RESHARD START {}", quoted(&text));
-    if a.manual {
+    if a.cutover == "manual" {
         sql.push_str(" CUTOVER MANUAL");
     }
     if let Some(n) = a.max_rows_per_sec {

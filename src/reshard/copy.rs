@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// Rows read per chunk.
-pub const CHUNK: usize = 5000;
+pub const CHUNK: usize = 2000;
 /// Largest REPLACE statement written (bytes of values).
 const MAX_STATEMENT: usize = 4 << 20;
 

@@ -106,6 +106,34 @@ fn number(v: &Value) -> i64 {
     }
 }
 
+/// `SELECT <cols>, <crc> FROM node WHERE filter`: each row's cells and its checksum.
+async fn with_crc(
+    conns: &mut Conns<'_>,
+    node: &super::plan::Phys,
+    cols: &str,
+    crc: &str,
+    filter: &str,
+) -> JobResult<Vec<(Vec<Value>, i64)>> {
+    let sql = format!(
+        "SELECT {cols}, {crc} FROM {} WHERE {filter}",
+        node.qualified()
+    );
+    let rows: Vec<mysql_async::Row> = conns
+        .get(&node.ds)
+        .await?
+        .query(sql)
+        .await
+        .map_err(|e| err(&format!("verify {node}"), e))?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut v = r.unwrap();
+            let c = v.pop().map(|c| number(&c)).unwrap_or(-1);
+            (v, c)
+        })
+        .collect())
+}
+
 async fn check_keys(
     flow: &Flow,
     m: usize,
@@ -127,20 +155,8 @@ async fn check_keys(
     // key → (target nodes, crc)
     let mut expected: BTreeMap<Vec<String>, (Vec<usize>, i64)> = BTreeMap::new();
     for node in sources {
-        let sql = format!(
-            "SELECT {}, {crc} FROM {} WHERE {filter}",
-            shape.column_list(),
-            node.qualified()
-        );
-        let rows: Vec<mysql_async::Row> = src
-            .get(&node.ds)
-            .await?
-            .query(sql)
-            .await
-            .map_err(|e| err(&format!("verify {node}"), e))?;
-        for r in rows {
-            let mut v = r.unwrap();
-            let c = v.pop().map(|c| number(&c)).unwrap_or(-1);
+        let cols = shape.column_list();
+        for (v, c) in with_crc(src, node, &cols, &crc, &filter).await? {
             let nodes = mv
                 .to
                 .nodes_for(&|col| shape.shard_value(&v, col, false))
@@ -162,20 +178,7 @@ async fn check_keys(
     let mut actual: BTreeMap<(Vec<String>, usize), i64> = BTreeMap::new();
     for i in targets {
         let node = &mv.to.nodes[i];
-        let sql = format!(
-            "SELECT {}, {crc} FROM {} WHERE {filter}",
-            shape.pk_list(),
-            node.qualified()
-        );
-        let rows: Vec<mysql_async::Row> = dst
-            .get(&node.ds)
-            .await?
-            .query(sql)
-            .await
-            .map_err(|e| err(&format!("verify {node}"), e))?;
-        for r in rows {
-            let mut v = r.unwrap();
-            let c = v.pop().map(|c| number(&c)).unwrap_or(-1);
+        for (v, c) in with_crc(dst, node, &shape.pk_list(), &crc, &filter).await? {
             let key: Vec<String> = v
                 .iter()
                 .zip(&shape.pk)
