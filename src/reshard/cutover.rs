@@ -350,6 +350,7 @@ async fn caught_up(job: &Job, reverse: bool, bound: Duration) -> JobResult<()> {
         if behind.is_empty() {
             return Ok(());
         }
+        job.check_cancelled()?;
         if Instant::now() >= deadline {
             return Err(format!(
                 "changes not applied in time: {}",
