@@ -355,7 +355,10 @@ impl Server {
     /// Upkeep, the metrics endpoint and SIGHUP reloads.
     async fn start_background(&self, shutdown: &watch::Receiver<bool>) {
         tokio::spawn(crate::upkeep::run(self.shared.clone(), shutdown.clone()));
-        tokio::spawn(crate::reshard::cutover::resume(self.shared.clone()));
+        // A reshard job the state file says was running is back before the first client
+        // is accepted (so `SHOW RESHARD STATUS` sees it), unless that takes long.
+        let resume = tokio::spawn(crate::reshard::cutover::resume(self.shared.clone()));
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), resume).await;
         if let Some(addr) = self.shared.config.server.metrics_listen.clone() {
             match TcpListener::bind(&addr).await {
                 Ok(l) => {

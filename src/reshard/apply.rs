@@ -409,7 +409,11 @@ async fn run_once(
         let step: JobResult<()> = async {
             match data {
                 Some(EventData::RotateEvent(r)) => {
-                    file = binlog_name(&r.name());
+                    file = if log_pos == 0 {
+                        rotated_to(&r.name(), &from.file)
+                    } else {
+                        r.name().into_owned()
+                    };
                     at = Pos {
                         file: file.clone(),
                         pos: r.position(),
@@ -506,14 +510,19 @@ async fn run_once(
     result.map(|()| last.clone()).map_err(|e| (last, e))
 }
 
-/// A rotate event's file name, without what follows `name.NNNNNN` (the fake rotate that
-/// starts a stream may carry its checksum in the name's bytes).
-fn binlog_name(raw: &str) -> String {
+/// The file a stream's first (fake) rotate event names. It is parsed before the format
+/// description says whether events carry checksums, so its name may end with the CRC's
+/// four bytes (which can look like digits): the file asked for when the name starts with
+/// it, otherwise the name without those bytes.
+fn rotated_to(raw: &str, asked: &str) -> String {
+    if !asked.is_empty() && raw.starts_with(asked) {
+        return asked.to_string();
+    }
     let b = raw.as_bytes();
     for (i, _) in raw.match_indices('.') {
         let digits = b[i + 1..].iter().take_while(|c| c.is_ascii_digit()).count();
         if digits >= 6 {
-            return raw[..i + 1 + digits].to_string();
+            return raw[..i + 1 + 6].to_string();
         }
     }
     raw.to_string()
@@ -525,9 +534,17 @@ mod tests {
 
     #[test]
     fn rotate_names_lose_trailing_bytes() {
-        assert_eq!(binlog_name("binlog.000001\u{fffd}<}"), "binlog.000001");
-        assert_eq!(binlog_name("binlog.000012"), "binlog.000012");
-        assert_eq!(binlog_name("my.bin.000003.\u{fffd}.9"), "my.bin.000003");
+        // The CRC's bytes may read as a digit: the file asked for wins.
+        assert_eq!(
+            rotated_to("binlog.0000011", "binlog.000001"),
+            "binlog.000001"
+        );
+        assert_eq!(
+            rotated_to("binlog.000001\u{fffd}<}", "binlog.000001"),
+            "binlog.000001"
+        );
+        assert_eq!(rotated_to("binlog.0000027\u{fffd}", ""), "binlog.000002");
+        assert_eq!(rotated_to("my.bin.000003.\u{fffd}.9", "x"), "my.bin.000003");
     }
 
     /// t_order from the example to the four-data-source rules: user_id % 4, order_id % 2.

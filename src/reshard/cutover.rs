@@ -347,7 +347,11 @@ async fn caught_up(job: &Job, reverse: bool, bound: Duration) -> JobResult<()> {
                 )
             })
             .collect();
-        if behind.is_empty() {
+        let broken = job
+            .live()
+            .error
+            .filter(|e| e.starts_with(super::STREAM_ERROR));
+        if behind.is_empty() && broken.is_none() {
             return Ok(());
         }
         job.check_cancelled()?;

@@ -309,6 +309,9 @@ impl Job {
     }
 }
 
+/// How a broken binlog stream's error starts (an applier with one is not caught up).
+pub const STREAM_ERROR: &str = "binlog of ";
+
 /// How often progress that replays harmlessly is written out.
 const SAVE_EVERY: Duration = Duration::from_millis(500);
 
@@ -328,9 +331,14 @@ impl apply::Progress for Reporter {
         };
         map.insert(server.to_string(), pos.clone());
         drop(s);
-        if changes > 0 {
-            self.job.update_live(|l| l.changes_applied += changes);
-        }
+        self.job.update_live(|l| {
+            l.changes_applied += changes;
+            // The stream works again.
+            let mine = format!("{STREAM_ERROR}{server}:");
+            if l.error.as_deref().is_some_and(|e| e.starts_with(&mine)) {
+                l.error = None;
+            }
+        });
         // Replaying from an older position is harmless.
         self.job.persist_if(SAVE_EVERY);
     }
@@ -338,7 +346,7 @@ impl apply::Progress for Reporter {
     fn stream_error(&self, server: &str, e: &str) {
         tracing::warn!("reshard: binlog of {server}: {e} (retrying)");
         self.job
-            .update_live(|l| l.error = Some(format!("binlog of {server}: {e} (retrying)")));
+            .update_live(|l| l.error = Some(format!("{STREAM_ERROR}{server}: {e} (retrying)")));
     }
 }
 
