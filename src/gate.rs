@@ -71,14 +71,15 @@ impl Gate {
     /// Let a statement through: at once when the gate is open or the statement belongs to
     /// an open transaction (`in_txn`), otherwise when the gate reopens.
     pub async fn enter(&self, in_txn: bool) -> Pass {
-        let mut opened = self.inner.opened.subscribe();
         loop {
             self.inner.statements.fetch_add(1, Ordering::SeqCst);
             if in_txn || !self.inner.closed.load(Ordering::SeqCst) {
                 return Pass(self.inner.clone());
             }
-            // Closed: step back out (the cutover counts what is inside) and wait.
+            // Closed: step back out (the cutover counts what is inside) and wait. Subscribed
+            // before the second look, so a reopening after it is not missed.
             self.inner.statements.fetch_sub(1, Ordering::SeqCst);
+            let mut opened = self.inner.opened.subscribe();
             if !self.inner.closed.load(Ordering::SeqCst) {
                 continue;
             }
