@@ -230,7 +230,7 @@ async fn copy_node(job: std::sync::Arc<Job>, m: usize, k: usize, of: u64) -> Job
             if n < CHUNK {
                 break;
             }
-            if (copied_here / CHUNK as u64) % 10 == 0 {
+            if (copied_here / CHUNK as u64).is_multiple_of(10) {
                 back_off(src.get(&node.ds).await?).await;
             }
         }
