@@ -153,7 +153,7 @@ fn main() {
                         tokio::time::sleep(wait).await;
                     }
                     let key = 1_000_000_000 * (w + 1) + n;
-                    let sql = if n % 2 == 0 {
+                    let sql = if n.is_multiple_of(2) {
                         format!("INSERT INTO t_order (order_id, user_id, status, amount, created_at) VALUES ({key}, {}, 'NEW', 1.00, NOW())", n % 1000 + 1)
                     } else {
                         format!("UPDATE t_order SET amount = amount + 1 WHERE order_id = {}", key - 1)

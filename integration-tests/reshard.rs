@@ -121,6 +121,9 @@ async fn connect(url: &str) -> mysql_async::Conn {
     panic!("proxy at {url}: {last:?}");
 }
 
+/// What an acknowledged statement does to the model.
+type Effect = Box<dyn Fn(&mut BTreeMap<u64, Option<u64>>) + Send>;
+
 /// What each writer's acknowledged statements left: order_id → amount (None: deleted).
 type Model = Arc<Mutex<BTreeMap<u64, Option<u64>>>>;
 
@@ -142,9 +145,7 @@ async fn writer(
     while !stop.load(Ordering::Relaxed) {
         let op = next % 5;
         let t = Instant::now();
-        let (sql, effect): (String, Box<dyn Fn(&mut BTreeMap<u64, Option<u64>>) + Send>) = if op < 3
-            || live.is_empty()
-        {
+        let (sql, effect): (String, Effect) = if op < 3 || live.is_empty() {
             let id = base + next;
             let user = next % 16 + 1;
             (
