@@ -93,7 +93,7 @@ pub async fn create_statement(c: &mut Conn, src: &Phys, dst: &Phys) -> JobResult
         return Err(format!("SHOW CREATE TABLE {src}: no answer"));
     };
     // The server's own text always starts `CREATE TABLE `name` (`.
-    let head = format!("CREATE TABLE {} ", super::plan::quote(&src.table));
+    let head = format!("CREATE TABLE {} ", crate::plan::ship::quoted(&src.table));
     let Some(rest) = ddl.strip_prefix(&head) else {
         return Err(format!("SHOW CREATE TABLE {src}: unexpected text"));
     };

@@ -58,7 +58,7 @@ pub async fn create_targets(flow: &Flow) -> JobResult<()> {
     for (ds, db) in flow.plan.target_databases() {
         let sql = format!(
             "CREATE DATABASE IF NOT EXISTS {} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci",
-            super::plan::quote(&db)
+            crate::plan::ship::quoted(&db)
         );
         dst.get(&ds)
             .await?

@@ -21,12 +21,12 @@ const FINAL_APPLY_BOUND: Duration = Duration::from_millis(2000);
 /// Cutover attempts before the job gives up (the old layout keeps serving).
 const ATTEMPTS: u32 = 10;
 
-fn job_error(e: String) -> SqlError {
+pub fn job_error(e: String) -> SqlError {
     SqlError::new(1105, "HY000", format!("RESHARD: {e}"))
 }
 
 /// The rules being served, as a configuration and as text.
-fn current_rules(shared: &Shared) -> Result<(Config, String), String> {
+pub fn current_rules(shared: &Shared) -> Result<(Config, String), String> {
     let text = shared.rules.served().text;
     if text.is_empty() {
         return Ok((shared.config.clone(), String::new()));
@@ -171,6 +171,30 @@ pub fn state_path(shared: &Shared) -> Option<std::path::PathBuf> {
     Some(shared.config.server.state_dir_path().join("reshard.toml"))
 }
 
+/// A change of rules planned against the rules being served.
+pub struct Planned {
+    pub old_text: String,
+    pub forward: Flow,
+    pub reverse: Flow,
+    /// Rows per moving table, as information_schema estimates them.
+    pub estimates: Vec<u64>,
+}
+
+/// What `new_text` would move (`RESHARD PLAN`, and the first step of `RESHARD START`).
+pub async fn plan_job(shared: &Shared, new_text: &str) -> Result<Planned, SqlError> {
+    let new =
+        crate::rules::parse(new_text, "the new rules").map_err(|e| job_error(e.to_string()))?;
+    let (old, old_text) = current_rules(shared).map_err(job_error)?;
+    let (forward, reverse) = flows(&old, &new).await.map_err(job_error)?;
+    let estimates = estimates(&forward).await.map_err(job_error)?;
+    Ok(Planned {
+        old_text,
+        forward,
+        reverse,
+        estimates,
+    })
+}
+
 /// `RESHARD START`: plan, record, and run the job in the background.
 pub async fn start(
     shared: &Arc<Shared>,
@@ -185,10 +209,12 @@ pub async fn start(
             )));
         }
     }
-    let new =
-        crate::rules::parse(&new_text, "the new rules").map_err(|e| job_error(e.to_string()))?;
-    let (old, old_text) = current_rules(shared).map_err(job_error)?;
-    let (forward, reverse) = flows(&old, &new).await.map_err(job_error)?;
+    let Planned {
+        old_text,
+        forward,
+        reverse,
+        estimates,
+    } = plan_job(shared, &new_text).await?;
     if forward.plan.moves.is_empty() {
         return Err(job_error(forward.plan.notes.join("; ")));
     }
@@ -205,7 +231,6 @@ pub async fn start(
             });
         }
     }
-    let estimates = estimates(&forward).await.map_err(job_error)?;
     let saved = Saved {
         phase: Phase::Copying,
         options: opts,

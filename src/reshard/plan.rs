@@ -2,6 +2,7 @@
 //! rules, with their source and target physical tables. Pure: the job gives it both rules
 //! and the unnamed tables it found on the default data sources.
 
+use crate::plan::ship::quoted as quote;
 use crate::rules::{Config, ShardedTable, TableRule};
 use crate::rules::{ShardValue, Values};
 use std::collections::BTreeSet;
@@ -38,11 +39,6 @@ impl fmt::Display for Phys {
             self.ds, self.table, self.server, self.database
         )
     }
-}
-
-/// Always-quoted identifier.
-pub fn quote(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
 }
 
 /// How rows spread over a side's nodes.

@@ -52,7 +52,7 @@ impl Shape {
     pub fn column_list(&self) -> String {
         self.columns
             .iter()
-            .map(|c| super::plan::quote(&c.name))
+            .map(|c| crate::plan::ship::quoted(&c.name))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -60,7 +60,7 @@ impl Shape {
     pub fn pk_list(&self) -> String {
         self.pk
             .iter()
-            .map(|&i| super::plan::quote(&self.columns[i].name))
+            .map(|&i| crate::plan::ship::quoted(&self.columns[i].name))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -94,6 +94,15 @@ impl Shape {
         (self.after(&marks), params)
     }
 
+    /// Literals of a row that holds only the primary key columns (in key order).
+    pub fn pk_literals(&self, cells: &[Value]) -> Vec<String> {
+        cells
+            .iter()
+            .zip(&self.pk)
+            .map(|(v, &ci)| literal(v, &self.columns[ci], false))
+            .collect()
+    }
+
     /// A row's primary key values.
     pub fn key_values(&self, row: &[Value]) -> Vec<Value> {
         self.pk.iter().map(|&i| row[i].clone()).collect()
@@ -108,7 +117,7 @@ impl Shape {
     }
 
     fn pk_name(&self, j: usize) -> String {
-        super::plan::quote(&self.columns[self.pk[j]].name)
+        crate::plan::ship::quoted(&self.columns[self.pk[j]].name)
     }
 
     /// A row's primary key as literals.
@@ -136,33 +145,10 @@ impl Shape {
     }
 }
 
-/// A string literal (backslash escapes: the job's sessions never set NO_BACKSLASH_ESCAPES),
-/// or a hex literal for bytes that are not UTF-8.
+/// A string literal, or a hex literal for bytes that are not UTF-8 (the job's sessions never
+/// set NO_BACKSLASH_ESCAPES).
 pub fn string_literal(b: &[u8]) -> String {
-    let Ok(s) = std::str::from_utf8(b) else {
-        let mut out = String::with_capacity(b.len() * 2 + 3);
-        out.push_str("X'");
-        for x in b {
-            out.push_str(&format!("{x:02X}"));
-        }
-        out.push('\'');
-        return out;
-    };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('\'');
-    for ch in s.chars() {
-        match ch {
-            '\0' => out.push_str("\\0"),
-            '\'' => out.push_str("\\'"),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\u{1a}' => out.push_str("\\Z"),
-            c => out.push(c),
-        }
-    }
-    out.push('\'');
-    out
+    crate::sql::literal::quote_bytes(b, false)
 }
 
 /// An integer the binlog wrote without its signedness (no full row metadata): back to the
@@ -224,15 +210,11 @@ pub fn literal(v: &Value, col: &Column, binlog: bool) -> String {
             string_literal(b)
         }
         Value::Date(..) => format!("'{}'", datetime_text(v, col).unwrap_or_default()),
-        Value::Time(neg, d, h, m, s, us) => {
-            let hours = *d as u64 * 24 + *h as u64;
-            let sign = if *neg { "-" } else { "" };
-            if *us == 0 {
-                format!("'{sign}{hours:02}:{m:02}:{s:02}'")
-            } else {
-                format!("'{sign}{hours:02}:{m:02}:{s:02}.{us:06}'")
-            }
-        }
+        Value::Time(..) => crate::sql::literal::value_to_sql(
+            v,
+            mysql_common::constants::ColumnType::MYSQL_TYPE_TIME,
+            false,
+        ),
     }
 }
 
@@ -307,7 +289,7 @@ mod tests {
                 Value::Bytes(b"it's \\ \n".to_vec()),
                 col("varchar", "varchar(9)"),
                 false,
-                "'it\\'s \\\\ \\n'",
+                "'it''s \\\\ \n'",
             ),
             (
                 Value::Bytes(vec![0xff, 0x00]),

@@ -48,7 +48,7 @@ fn crc_expr(shape: &Shape) -> String {
     let cols: Vec<String> = shape
         .columns
         .iter()
-        .map(|c| super::plan::quote(&c.name))
+        .map(|c| crate::plan::ship::quoted(&c.name))
         .collect();
     let nulls: Vec<String> = cols.iter().map(|c| format!("ISNULL({c})")).collect();
     format!(
@@ -118,20 +118,27 @@ async fn with_crc(
         "SELECT {cols}, {crc} FROM {} WHERE {filter}",
         node.qualified()
     );
-    let rows: Vec<mysql_async::Row> = conns
-        .get(&node.ds)
-        .await?
-        .query(sql)
-        .await
-        .map_err(|e| err(&format!("verify {node}"), e))?;
+    let rows = fetch(conns.get(&node.ds).await?, node, sql).await?;
     Ok(rows
         .into_iter()
-        .map(|r| {
-            let mut v = r.unwrap();
+        .map(|mut v| {
             let c = v.pop().map(|c| number(&c)).unwrap_or(-1);
             (v, c)
         })
         .collect())
+}
+
+/// A verification query's rows (text protocol).
+async fn fetch(
+    c: &mut mysql_async::Conn,
+    node: &super::plan::Phys,
+    sql: String,
+) -> JobResult<Vec<Vec<Value>>> {
+    let rows: Vec<mysql_async::Row> = c
+        .query(sql)
+        .await
+        .map_err(|e| err(&format!("verify {node}"), e))?;
+    Ok(rows.into_iter().map(mysql_async::Row::unwrap).collect())
 }
 
 async fn check_keys(
@@ -179,12 +186,7 @@ async fn check_keys(
     for i in targets {
         let node = &mv.to.nodes[i];
         for (v, c) in with_crc(dst, node, &shape.pk_list(), &crc, &filter).await? {
-            let key: Vec<String> = v
-                .iter()
-                .zip(&shape.pk)
-                .map(|(val, &ci)| super::values::literal(val, &shape.columns[ci], false))
-                .collect();
-            actual.insert((key, i), c);
+            actual.insert((shape.pk_literals(&v), i), c);
         }
     }
     let name = |k: &[String], i: usize| (k.to_vec(), mv.to.nodes[i].ds.clone());
@@ -228,19 +230,10 @@ async fn keys_chunk(
         node.qualified(),
         pk = shape.pk_list()
     );
-    let rows: Vec<mysql_async::Row> = c
-        .query(sql)
-        .await
-        .map_err(|e| err(&format!("verify {node}"), e))?;
-    Ok(rows
+    Ok(fetch(c, node, sql)
+        .await?
         .into_iter()
-        .map(|r| {
-            r.unwrap()
-                .iter()
-                .zip(&shape.pk)
-                .map(|(v, &ci)| super::values::literal(v, &shape.columns[ci], false))
-                .collect()
-        })
+        .map(|row| shape.pk_literals(&row))
         .collect())
 }
 

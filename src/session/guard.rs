@@ -69,6 +69,19 @@ async fn client_gone(client: Option<Arc<tokio::net::TcpStream>>) {
 /// Statements shorter than this are not watched for a vanished client.
 const WATCH_AFTER: Duration = Duration::from_millis(200);
 
+/// A `RESHARD` statement (cheap for every other statement: only text that starts with that
+/// word or with a comment is looked at further).
+fn is_reshard(sql: &str) -> bool {
+    let t = sql.trim_start();
+    match t.as_bytes().first() {
+        Some(b'r' | b'R') => t
+            .get(..7)
+            .is_some_and(|w| w.eq_ignore_ascii_case("RESHARD")),
+        Some(b'/' | b'-' | b'#') => crate::sql::first_keyword(sql) == "RESHARD",
+        _ => false,
+    }
+}
+
 impl Session {
     /// Rate limits and the firewall's deny list; the statement's processlist entry.
     pub(super) fn admit(
@@ -77,12 +90,12 @@ impl Session {
         w: &mut ResultWriter<'_>,
     ) -> Result<(), crate::error::SqlError> {
         // A reshard's rules text holds backend credentials: not shown in the processlist.
-        match sql.find(['\'', '"']) {
-            Some(q) if crate::sql::first_keyword(sql) == "RESHARD" => self
+        match is_reshard(sql).then(|| sql.find(['\'', '"'])).flatten() {
+            Some(q) => self
                 .registration
                 .info
                 .begin(&format!("{}'(rules text not shown)'", &sql[..q])),
-            _ => self.registration.info.begin(sql),
+            None => self.registration.info.begin(sql),
         }
         self.last_route = None;
         let limits = self.shared.limits.load();
@@ -192,5 +205,22 @@ impl Session {
             l.check_scatter(&db.name, &names)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod reshard_text_tests {
+    #[test]
+    fn reshard_statements_are_told_apart_cheaply() {
+        for (sql, want) in [
+            ("RESHARD START 'x'", true),
+            ("  reshard plan 'x'", true),
+            ("/* c */ RESHARD START 'x'", true),
+            ("SELECT 'RESHARD'", false),
+            ("REPLACE INTO t VALUES (1)", false),
+            ("", false),
+        ] {
+            assert_eq!(super::is_reshard(sql), want, "{sql}");
+        }
     }
 }

@@ -155,14 +155,8 @@ impl Session {
         let job = shared.reshard_job();
         match cmd {
             Reshard::Plan(text) => {
-                let new = crate::rules::parse(&text, "the new rules")
-                    .map_err(|e| SqlError::new(1105, "HY000", format!("RESHARD: {e}")))?;
-                let (forward, _) = crate::reshard::cutover::flows(&current_config(&shared)?, &new)
-                    .await
-                    .map_err(|e| SqlError::new(1105, "HY000", format!("RESHARD: {e}")))?;
-                let est = crate::reshard::cutover::estimates(&forward)
-                    .await
-                    .map_err(|e| SqlError::new(1105, "HY000", format!("RESHARD: {e}")))?;
+                let planned = crate::reshard::cutover::plan_job(&shared, &text).await?;
+                let (forward, est) = (planned.forward, planned.estimates);
                 let cols = vec![
                     ColumnDef::text("table"),
                     ColumnDef::text("from"),
@@ -263,15 +257,6 @@ impl Session {
         w.ok(&Default::default()).await?;
         Ok(())
     }
-}
-
-fn current_config(shared: &crate::server::Shared) -> Result<crate::rules::Config, SqlError> {
-    let text = shared.rules.served().text;
-    if text.is_empty() {
-        return Ok(shared.config.clone());
-    }
-    crate::rules::parse(&text, "the rules served")
-        .map_err(|e| SqlError::new(1105, "HY000", format!("RESHARD: {e}")))
 }
 
 #[cfg(test)]
