@@ -98,6 +98,42 @@ async fn cli(port: u16, args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// `shardgate reshard --to rules-4ds.toml --yes` as a process of its own (to kill).
+fn cli_child(port: u16, dir: &Path) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_shardgate"))
+        .arg("reshard")
+        .arg("--to")
+        .arg(dir.join("rules-4ds.toml"))
+        .arg("--yes")
+        .arg("--proxy")
+        .arg(format!("127.0.0.1:{port}"))
+        .args(["--user", "root", "--password", "root"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run reshard")
+}
+
+/// Poll the job's status until `done` holds (60 s at most); that status.
+async fn wait_for(
+    url: &str,
+    done: impl Fn(&BTreeMap<String, String>) -> bool,
+) -> BTreeMap<String, String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = status(url).await;
+        if done(&s) {
+            return s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the job did not get there: {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn status(url: &str) -> BTreeMap<String, String> {
     let mut c = mysql_async::Conn::from_url(url).await.expect("proxy");
     let rows: Vec<(String, Option<String>)> =
@@ -405,6 +441,25 @@ async fn two_to_four_data_sources_online() {
         .unwrap_or(0);
     // Progress is saved at most twice a second: it goes on from the last chunk saved.
     assert!(copied > 0, "resumed from its saved chunk: {s:?}");
+    // The command is only a follower: killed mid-copy and mid-catch-up, the job goes on.
+    let mut follower = cli_child(port, &dir);
+    wait_for(&url, |s| {
+        s.get("rows_copied").and_then(|v| v.parse::<u64>().ok()) > Some(copied)
+    })
+    .await;
+    follower.kill().await.expect("kill the CLI");
+    let mut follower = cli_child(port, &dir);
+    let s = wait_for(&url, |s| {
+        s.get("phase").map(String::as_str) != Some("copying")
+    })
+    .await;
+    follower.kill().await.expect("kill the CLI");
+    let _ = follower.wait().await;
+    let phase = s.get("phase").cloned().unwrap_or_default();
+    assert!(
+        ["catching_up", "verifying", "cutting_over", "cut_over"].contains(&phase.as_str()),
+        "{s:?}"
+    );
     // Running the command again follows the resumed job to its cutover.
     let (ok, out) = cli(
         port,
@@ -590,4 +645,111 @@ async fn proxy_killed_during_cutover_serves_one_layout() {
         let _ = proxy.wait().await;
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// The cutover holds only the moving tables: transactions left open on other tables do not
+/// stop it, a transaction that reaches a moving table after the switch is told to retry
+/// (1412), and one open on a moving table holds the cutover until it commits (its write
+/// then follows). Only admin users may reshard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cutover_waits_only_for_the_moving_tables() {
+    let ep = shared();
+    let (dir, old, _) = setup(&ep, "rgs").await;
+    // Only t_config moves (a single table from ds_0 to ds_1); an app user without admin.
+    let new = old.replace(
+        "single_tables = { t_config = \"ds_0\" }",
+        "single_tables = { t_config = \"ds_1\" }",
+    );
+    assert_ne!(new, old);
+    let app = "\n[[databases.shop.users]]\nname = \"app\"\npassword = \"app\"\n";
+    let old = format!("{old}{app}");
+    let new = format!("{new}{app}");
+    std::fs::write(dir.join("rules.toml"), &old).expect("rules");
+    std::fs::write(dir.join("rules-config.toml"), &new).expect("rules");
+    let port = shardgate::localdb::pick_free_port().expect("port");
+    let url = format!("mysql://root:root@127.0.0.1:{port}/shop");
+    let mut proxy = spawn_proxy(&dir, port).await;
+    load(&url, 100).await;
+
+    let mut app = connect(&format!("mysql://app:app@127.0.0.1:{port}/shop")).await;
+    for stmt in ["SHOW RESHARD STATUS", "RESHARD PLAN ''", "RESHARD CUTOVER"] {
+        let e = app.query_drop(stmt).await.expect_err(stmt);
+        assert!(e.to_string().contains("1227"), "{stmt}: {e}");
+    }
+    // Idle transactions on tables that stay.
+    let mut writer = connect(&url).await;
+    writer.query_drop("BEGIN").await.expect("begin");
+    writer
+        .query_drop("UPDATE t_user SET name = 'Anna' WHERE user_id = 1")
+        .await
+        .expect("update");
+    let mut late = connect(&url).await;
+    late.query_drop("BEGIN").await.expect("begin");
+    let _: Vec<u64> = late
+        .query("SELECT user_id FROM t_user")
+        .await
+        .expect("read");
+    let to = dir.join("rules-config.toml").display().to_string();
+    let (ok, out) = cli(port, &["--to", &to, "--yes"]).await;
+    assert!(ok, "{out}");
+    let s = status(&url).await;
+    assert_eq!(
+        s.get("cutover_attempts").map(String::as_str),
+        Some("1"),
+        "{s:?}"
+    );
+    // The late transaction planned against the old rules: t_config is out of its reach.
+    let e = late
+        .query_drop("SELECT * FROM t_config")
+        .await
+        .expect_err("stale");
+    assert!(e.to_string().contains("1412"), "{e}");
+    late.query_drop("ROLLBACK").await.expect("rollback");
+    writer.query_drop("COMMIT").await.expect("commit");
+
+    // Rolling back while a transaction holds a moving table: the cutover waits for it (the
+    // first attempts give up) and its write is on the old layout afterwards.
+    let mut holder = connect(&url).await;
+    holder.query_drop("BEGIN").await.expect("begin");
+    holder
+        .query_drop("UPDATE t_config SET v = 'held' WHERE k = 'k'")
+        .await
+        .expect("update");
+    let commit = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        holder.query_drop("COMMIT").await.expect("commit");
+        holder.disconnect().await.ok();
+    });
+    let (ok, out) = cli(port, &["rollback", "--yes"]).await;
+    assert!(ok, "{out}");
+    commit.await.expect("commit");
+    let s = status(&url).await;
+    assert_eq!(
+        s.get("phase").map(String::as_str),
+        Some("rolled_back"),
+        "{s:?}"
+    );
+    let attempts: u32 = s["cutover_attempts"].parse().expect("attempts");
+    assert!(attempts >= 2, "{s:?}");
+    let mut c = connect(&url).await;
+    let v: Option<String> = c
+        .query_first("SELECT v FROM t_config WHERE k = 'k'")
+        .await
+        .expect("config");
+    assert_eq!(v.as_deref(), Some("held"));
+    let name: Option<String> = c
+        .query_first("SELECT name FROM t_user WHERE user_id = 1")
+        .await
+        .expect("user");
+    assert_eq!(name.as_deref(), Some("Anna"));
+    let plan: Vec<(String, String, String)> = c
+        .query("EXPLAIN SHARDING SELECT * FROM t_config")
+        .await
+        .expect("explain");
+    assert_eq!(plan[0].1, "ds_0", "{plan:?}");
+    c.disconnect().await.ok();
+    app.disconnect().await.ok();
+    proxy.kill().await.ok();
+    let _ = proxy.wait().await;
+    let _ = std::fs::remove_dir_all(&dir);
 }

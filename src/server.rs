@@ -158,6 +158,14 @@ impl Shared {
     }
 
     pub fn set_reshard_job(&self, job: Arc<crate::reshard::Job>) {
+        // From now on the cutover gate holds only the statements on the moving tables.
+        self.gate.set_scope(
+            job.forward
+                .plan
+                .moves
+                .iter()
+                .map(|m| (m.db.clone(), m.table.clone())),
+        );
         *self.reshard.lock().unwrap_or_else(|p| p.into_inner()) = Some(job);
     }
 

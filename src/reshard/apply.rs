@@ -107,6 +107,10 @@ pub trait Progress: Send + Sync {
     fn stream_error(&self, server: &str, e: &str);
 }
 
+/// Replica server ids reserved per stream: `run` is given the first of 8 and tries them
+/// in turn as it reconnects (see [`super::Job::start_appliers`]).
+pub const IDS_PER_STREAM: u32 = 64;
+
 /// Stream `server`'s binlog from `from` and apply it until `stop` turns true. Reconnects
 /// (from the last applied position) when the stream breaks.
 pub async fn run(
@@ -117,7 +121,7 @@ pub async fn run(
     progress: Arc<dyn Progress>,
     mut stop: watch::Receiver<bool>,
 ) {
-    loop {
+    for attempt in 0u32.. {
         if *stop.borrow() {
             return;
         }
@@ -125,7 +129,7 @@ pub async fn run(
             &flow,
             &server,
             &from,
-            server_id,
+            server_id + attempt % 8,
             progress.as_ref(),
             &mut stop,
         )

@@ -589,6 +589,9 @@ async fn switch(shared: &Arc<Shared>, job: &Arc<Job>, back: bool) -> JobResult<D
         Ok(())
     }
     .await;
+    if r.is_ok() {
+        shared.gate.switched();
+    }
     shared.gate.open();
     let detail = std::iter::once(("in flight drained", drained))
         .chain(steps)

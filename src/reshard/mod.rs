@@ -132,6 +132,8 @@ pub struct Job {
     /// it was last written.
     writing: Mutex<Instant>,
     appliers: Mutex<Vec<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>>,
+    /// Applier starts so far (varies their replica server ids, see [`Job::start_appliers`]).
+    starts: std::sync::atomic::AtomicU32,
 }
 
 impl Job {
@@ -151,6 +153,7 @@ impl Job {
             state_path,
             writing: Mutex::new(Instant::now()),
             appliers: Mutex::new(Vec::new()),
+            starts: Default::default(),
         })
     }
 
@@ -269,7 +272,15 @@ impl Job {
                 .next()
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0);
-            let server_id = 3_900_000_000 + port * 2 + u32::from(reverse);
+            // A replica server id of its own per server, direction and start: the server
+            // refuses (4052) a second stream with the id of one whose dump thread has not
+            // noticed yet that its connection closed (after a failed cutover attempt).
+            let starts = self
+                .starts
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let server_id = 3_900_000_000
+                + (port * 2 + u32::from(reverse)) * apply::IDS_PER_STREAM
+                + (starts % 8) * 8;
             let progress: Arc<dyn apply::Progress> = Arc::new(Reporter {
                 job: self.clone(),
                 reverse,

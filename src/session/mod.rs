@@ -97,6 +97,8 @@ pub struct Session {
     txn_served: Option<Arc<crate::served::Served>>,
     /// Counted by the cutover gate while the transaction is open.
     txn_pass: Option<crate::gate::TxnPass>,
+    /// The cutover gate's pass of the client statement running now.
+    stmt_pass: Option<crate::gate::Pass>,
     /// The session's sql_select_limit when not the default (unlimited).
     select_limit: Option<u64>,
     /// The session's div_precision_increment when not the default 4.
@@ -176,6 +178,7 @@ impl Session {
             txn_modes: None,
             txn_served: None,
             txn_pass: None,
+            stmt_pass: None,
             select_limit: None,
             div_precision: None,
             round_fractional: false,

@@ -59,7 +59,7 @@ impl Session {
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let started = std::time::Instant::now();
         // Held here while a reshard cuts over (statements of open transactions go on).
-        let _pass = self.shared.gate.enter(self.in_txn).await;
+        self.stmt_pass = Some(self.shared.gate.enter(self.in_txn).await);
         let r = match self.admit(sql, w).and_then(|()| self.scan(sql)) {
             Ok(text) => {
                 let timeout = self.statement_timeout(sql);
@@ -71,6 +71,7 @@ impl Session {
             }
             Err(e) => Err(e.into()),
         };
+        self.stmt_pass = None;
         let out = self.finish(r, w).await;
         self.account(sql, started, w);
         out
@@ -322,6 +323,7 @@ impl Session {
                 &collected
             }
         };
+        self.touch_gate(r).await?;
         if Self::reads_information_schema(r) {
             if let Some(refusal) = crate::sql::classify::statement(stmt, sql) {
                 return Err(self.refuse(refusal).into());
@@ -409,6 +411,36 @@ impl Session {
             self.last_insert_id = id;
         }
         r
+    }
+
+    /// Tell the cutover gate which tables the statement touches: waits while a cutover
+    /// switches one of them; 1412 for a transaction whose rules the cutover replaced.
+    pub(super) async fn touch_gate(&mut self, r: &Refs) -> Result<(), SqlError> {
+        use crate::gate::Touch;
+        let Some(pass) = self.stmt_pass.as_mut() else {
+            return Ok(());
+        };
+        let db = self.db.as_deref().unwrap_or("");
+        loop {
+            let tables = r
+                .tables
+                .iter()
+                .map(|t| (t.schema.as_deref().unwrap_or(db), t.name.as_str()));
+            let txn = if self.in_txn {
+                self.txn_pass.as_mut()
+            } else {
+                None
+            };
+            match pass.try_touch(tables, txn) {
+                Touch::Go => return Ok(()),
+                Touch::Wait => pass.wait_open().await,
+                Touch::Stale => return Err(SqlError::new(
+                    1412,
+                    "HY000",
+                    "Table definition has changed, please retry transaction (a reshard moved a table this transaction had not used yet)",
+                )),
+            }
+        }
     }
 
     /// The logical database to plan against (table references need one selected).

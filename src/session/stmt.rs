@@ -317,7 +317,7 @@ impl Session {
             .get(&id)
             .map(|s| s.sql.clone())
             .unwrap_or_default();
-        let _pass = self.shared.gate.enter(self.in_txn).await;
+        self.stmt_pass = Some(self.shared.gate.enter(self.in_txn).await);
         let r = match self.admit(&sql, w) {
             Ok(()) => {
                 let timeout = self.statement_timeout(&sql);
@@ -328,6 +328,7 @@ impl Session {
             }
             Err(e) => Err(e.into()),
         };
+        self.stmt_pass = None;
         let out = self.finish(r, w).await;
         self.account(&sql, started, w);
         out

@@ -51,6 +51,7 @@ impl Session {
                 .map(|l| sql[l.range()].to_string())
                 .collect(),
         };
+        self.touch_gate(&parsed.refs).await?;
         let planned = self.plan_with_refs(&t.text, &parsed.stmt, Some(&parsed.refs), &bound);
         let Ok((plan, None)) = planned else {
             return Ok(false);

@@ -37,7 +37,7 @@ impl Session {
         self.in_txn = true;
         // The transaction plans against the rules it started with, whatever a reload does.
         self.txn_served = Some(self.shared.served.load_full());
-        self.txn_pass = Some(self.shared.gate.transaction());
+        self.txn_pass = Some(self.shared.gate.transaction(self.stmt_pass.as_ref()));
         self.savepoints.clear();
         self.txn_modes = self.next_txn.take();
         // XA START takes no characteristics (READ ONLY, WITH CONSISTENT SNAPSHOT): such
