@@ -1,8 +1,9 @@
 //! `shardgate reshard` end to end: the example on two data sources moved to four while
 //! writers insert, update and delete through the proxy; the proxy killed mid-copy and the
-//! job resumed; every acknowledged write present afterwards and nothing else; reads never
-//! wrong; verify equal; the new rules persisted; rollback keeps the writes made after the
-//! cutover.
+//! job resumed; the CLI killed mid-copy and after the copy; every acknowledged write present
+//! afterwards and nothing else; reads never wrong; verify equal; the new rules persisted;
+//! rollback keeps the writes made after the cutover. The cutover holds only the moving
+//! tables. The proxy killed at its cutover serves one layout.
 
 use crate::harness::{shared, Endpoints};
 use mysql_async::prelude::Queryable;

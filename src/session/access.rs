@@ -27,7 +27,23 @@ impl Session {
         if let Some(r) = classify::statement(stmt, sql) {
             return Err(self.refuse(r));
         }
-        let effect = classify::effect(stmt, sql);
+        self.check_effect(stmt, refs, classify::effect(stmt, sql))
+    }
+
+    /// [`Session::check_statement`] from what the statement's [`Analysis`] holds.
+    pub(crate) fn check_analysed(
+        &self,
+        stmt: &Statement,
+        refs: &Refs,
+        a: &super::stmt::Analysis,
+    ) -> Result<(), SqlError> {
+        if let Some(r) = &a.refusal {
+            return Err(self.refuse(r.clone()));
+        }
+        self.check_effect(stmt, refs, a.effect)
+    }
+
+    fn check_effect(&self, stmt: &Statement, refs: &Refs, effect: Effect) -> Result<(), SqlError> {
         let db = self.check_names(refs, effect)?;
         if let Effect::Write(cmd) | Effect::Ddl(cmd) = effect {
             let temporary = matches!(stmt, Statement::CreateTable(c) if c.temporary)

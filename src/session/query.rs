@@ -1,5 +1,6 @@
 //! COM_QUERY (and bound prepared statements): classify, parse, plan, run.
 
+use super::stmt::Analysis;
 use super::{Flow, FlowResult, Session};
 use crate::error::SqlError;
 use crate::plan::{self, PlanCtx};
@@ -311,16 +312,18 @@ impl Session {
         &mut self,
         sql: &str,
         stmt: &Statement,
-        refs: Option<&Refs>,
+        known: Option<(&Refs, &Analysis)>,
         bound: &Bound,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<()> {
         let collected;
-        let r = match refs {
-            Some(r) => r,
+        let analysed;
+        let (r, analysis) = match known {
+            Some(k) => k,
             None => {
                 collected = Refs::collect(stmt, &SourceMap::new(sql));
-                &collected
+                analysed = Analysis::of(self, stmt, sql);
+                (&collected, &analysed)
             }
         };
         self.touch_gate(r).await?;
@@ -338,9 +341,10 @@ impl Session {
             }
             return self.information_schema(sql, stmt, r, bound, w).await;
         }
-        self.check_statement(sql, stmt, r)?;
+        self.check_analysed(stmt, r, analysis)?;
         let tableless = r.tables.is_empty();
-        let (mut plan, generated) = match self.plan_with_refs(sql, stmt, refs, bound) {
+        let planned = self.plan_with(sql, stmt, Some(r), bound, None, analysis.session_fns);
+        let (mut plan, generated) = match planned {
             Ok(p) => p,
             // Tables that cannot meet on one node: ship some of them to the others.
             Err(e) if e.code == 1235 => {
@@ -355,7 +359,7 @@ impl Session {
             Err(e) => return Err(e.into()),
         };
         self.firewall(Some(stmt), r, &plan)?;
-        let effects = super::effects::Effects::of(stmt, sql);
+        let effects = analysis.effects.clone();
         let several = plan.nodes.len() > 1;
         if several && (!effects.assigned_vars.is_empty() || effects.sets_last_insert_id) {
             return Err(SqlError::unsupported(
@@ -482,23 +486,12 @@ impl Session {
         stmt: &Statement,
         bound: &Bound,
     ) -> Result<(plan::Plan, Option<u64>), SqlError> {
-        self.plan_with(sql, stmt, None, bound, None)
-    }
-
-    /// [`Session::plan_with_keys`] with the statement's references when they are known
-    /// (collected once for a prepared statement or a template).
-    pub(crate) fn plan_with_refs(
-        &self,
-        sql: &str,
-        stmt: &Statement,
-        known: Option<&Refs>,
-        bound: &Bound,
-    ) -> Result<(plan::Plan, Option<u64>), SqlError> {
-        self.plan_with(sql, stmt, known, bound, None)
+        self.plan_with(sql, stmt, None, bound, None, true)
     }
 
     /// Plan against the session's database, or against `overlay` (a database and catalog
-    /// with extra tables: a shipped join's temporary tables).
+    /// with extra tables: a shipped join's temporary tables). `session_fns`: the statement
+    /// may name session functions (false when its [`Analysis`] says it names none).
     pub(crate) fn plan_with(
         &self,
         sql: &str,
@@ -506,6 +499,7 @@ impl Session {
         known: Option<&Refs>,
         bound: &Bound,
         overlay: Option<(&LogicalDatabase, &crate::catalog::Snapshot)>,
+        session_fns: bool,
     ) -> Result<(plan::Plan, Option<u64>), SqlError> {
         let sm = SourceMap::new(sql);
         let collected;
@@ -526,7 +520,11 @@ impl Session {
                 (own_db.as_ref(), own_catalog.as_ref())
             }
         };
-        let fn_edits = self.function_edits(stmt, &sm, db);
+        let fn_edits = if session_fns {
+            self.function_edits(stmt, &sm, db)
+        } else {
+            crate::sql::Edits::new()
+        };
         let keys = plan::KeySource::new(&self.shared.ids);
         // Session functions are answered by the proxy: plan with their values spliced in
         // (only that text, so that keys are generated once).

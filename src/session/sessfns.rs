@@ -14,6 +14,15 @@ use std::ops::ControlFlow;
 
 impl Session {
     /// DATABASE(), LAST_INSERT_ID(), CONNECTION_ID() describe the proxy session, not a backend's.
+    /// The statement names session functions or variables the proxy answers.
+    pub(super) fn has_session_fns(&self, stmt: &Statement, sql: &str) -> bool {
+        let sm = SourceMap::new(sql);
+        let Some(db) = self.db.as_deref().and_then(|d| self.database(d)) else {
+            return true;
+        };
+        !self.function_edits(stmt, &sm, &db).is_empty()
+    }
+
     pub(super) fn function_edits(
         &self,
         stmt: &Statement,

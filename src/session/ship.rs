@@ -73,6 +73,7 @@ impl Session {
             None,
             &Bound::default(),
             Some((&overlay_db, &catalog)),
+            true,
         )?;
         Ok(plan)
     }

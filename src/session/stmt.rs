@@ -18,6 +18,30 @@ pub(crate) struct ParsedStmt {
     pub stmt: std::sync::Arc<sqlparser::ast::Statement>,
     pub ansi: bool,
     pub refs: std::sync::Arc<crate::sql::refs::Refs>,
+    /// What the checks and the session effects read from the statement alone.
+    pub analysis: std::sync::Arc<Analysis>,
+}
+
+/// What a statement's checks and session effects read from its text and AST alone, worked
+/// out once per parse rather than per execute.
+#[derive(Debug, Clone)]
+pub(crate) struct Analysis {
+    pub refusal: Option<crate::sql::classify::Refusal>,
+    pub effect: crate::sql::classify::Effect,
+    pub effects: super::effects::Effects,
+    /// It names session functions or variables the proxy answers (see `sessfns`).
+    pub session_fns: bool,
+}
+
+impl Analysis {
+    pub fn of(session: &Session, stmt: &sqlparser::ast::Statement, sql: &str) -> Analysis {
+        Analysis {
+            refusal: crate::sql::classify::statement(stmt, sql),
+            effect: crate::sql::classify::effect(stmt, sql),
+            effects: super::effects::Effects::of(stmt, sql),
+            session_fns: session.has_session_fns(stmt, sql),
+        }
+    }
 }
 
 pub struct Prepared {
@@ -130,6 +154,7 @@ impl Session {
         let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
         let nested = refs.nested.iter().any(|n| *n);
         (plain && !v.0 && !nested).then(|| ParsedStmt {
+            analysis: std::sync::Arc::new(Analysis::of(self, &stmt, &text)),
             stmt: std::sync::Arc::new(stmt),
             ansi: self.ansi_quotes,
             refs: std::sync::Arc::new(refs),
@@ -384,7 +409,13 @@ impl Session {
                 }
             }
         }
-        if let Some(ParsedStmt { stmt, ansi, refs }) = st.parsed.clone() {
+        if let Some(ParsedStmt {
+            stmt,
+            ansi,
+            refs,
+            analysis,
+        }) = st.parsed.clone()
+        {
             if ansi == self.ansi_quotes {
                 // Parsed at PREPARE: plan with the parameters bound (they route like literals).
                 let mut bound = Bound::default();
@@ -407,7 +438,7 @@ impl Session {
                     st.sql.clone()
                 };
                 return self
-                    .run_statement(&sql, &stmt, Some(&refs), &bound, w)
+                    .run_statement(&sql, &stmt, Some((&refs, &analysis)), &bound, w)
                     .await;
             }
         }

@@ -52,7 +52,14 @@ impl Session {
                 .collect(),
         };
         self.touch_gate(&parsed.refs).await?;
-        let planned = self.plan_with_refs(&t.text, &parsed.stmt, Some(&parsed.refs), &bound);
+        let planned = self.plan_with(
+            &t.text,
+            &parsed.stmt,
+            Some(&parsed.refs),
+            &bound,
+            None,
+            parsed.analysis.session_fns,
+        );
         let Ok((plan, None)) = planned else {
             return Ok(false);
         };
@@ -66,8 +73,8 @@ impl Session {
         let p = self.parse_for_execute(&t.text)?;
         // A statement refused by the checks is not a template: the normal path answers it;
         // nor is one that changes its session beyond its answer.
-        self.check_statement(&t.text, &p.stmt, &p.refs).ok()?;
-        let effects = super::effects::Effects::of(&p.stmt, &t.text);
+        self.check_analysed(&p.stmt, &p.refs, &p.analysis).ok()?;
+        let effects = &p.analysis.effects;
         if effects.reads_back() || effects.named_locks || p.refs.tables.is_empty() {
             return None;
         }

@@ -300,6 +300,12 @@ pub fn effect(stmt: &Statement, text: &str) -> Effect {
         Statement::Drop { .. } => Effect::Ddl("DROP"),
         Statement::Truncate(_) => Effect::Ddl("DROP"),
         Statement::RenameTable(_) => Effect::Ddl("ALTER"),
+        // The words are read only when they can be there.
+        Statement::Query(_)
+            if !contains_ascii_ci(text, b"update") && !contains_ascii_ci(text, b"share") =>
+        {
+            Effect::Read
+        }
         Statement::Query(_) => {
             let w = crate::sql::words(text);
             let locking = w.windows(2).any(|p| p[0] == "for" && p[1] == "update")
@@ -313,6 +319,13 @@ pub fn effect(stmt: &Statement, text: &str) -> Effect {
         }
         _ => Effect::Read,
     }
+}
+
+/// `needle` (lower-case ASCII) occurs in `text`, ignoring ASCII case.
+fn contains_ascii_ci(text: &str, needle: &[u8]) -> bool {
+    text.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// Checks of a parsed statement (see the module documentation). `text`: the scanned
