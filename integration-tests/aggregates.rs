@@ -4,7 +4,7 @@
 use crate::diff::{check_all, connect, ordered, unordered, Case};
 use mysql_async::Value;
 
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         // Scalar aggregates, including over no rows.
         ordered("SELECT COUNT(*) FROM t_order"),

@@ -4,7 +4,7 @@
 use crate::diff::{check_all, connect, mask_key_flags, ordered, unordered, Case};
 use mysql_async::Value;
 
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     let cases = vec![
         // Sharded by different keys: order items (user/order) with products (product_id).
         ordered("SELECT i.item_id, i.qty, p.name, p.price FROM t_order_item i JOIN t_product p ON p.product_id = i.product_id ORDER BY i.item_id LIMIT 20"),
@@ -129,7 +129,7 @@ async fn joins_in_transactions_repeat_and_explain() {
 
 /// Derived tables over shards: the derived query runs through the proxy (every merge applies)
 /// and its rows are shipped as a table typed from its result.
-fn derived() -> Vec<Case> {
+pub(crate) fn derived() -> Vec<Case> {
     let cases = vec![
         ordered("SELECT status, n FROM (SELECT status, COUNT(*) AS n FROM t_order GROUP BY status) d WHERE n > 2 ORDER BY n DESC, status"),
         ordered("SELECT u.name, d.total FROM (SELECT user_id, SUM(amount) AS total FROM t_order GROUP BY user_id) d JOIN t_user u ON u.user_id = d.user_id ORDER BY d.total DESC, u.user_id LIMIT 10"),

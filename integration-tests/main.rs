@@ -11,6 +11,7 @@ mod branches;
 mod dml;
 mod faults;
 mod fuzz;
+mod golden;
 mod insert_select;
 mod isolation;
 mod joins;

@@ -3,7 +3,7 @@
 use crate::diff::{check_all, connect, ordered, unordered, Case};
 use mysql_async::Value;
 
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         // Point and key lookups (Unicast).
         unordered("SELECT * FROM t_order WHERE user_id = 7 AND order_id = 1010"),

@@ -4,7 +4,7 @@
 use crate::diff::{check_all, connect, ordered, text, unordered, Case};
 use mysql_async::Value;
 
-fn cases() -> Vec<Case> {
+pub(crate) fn cases() -> Vec<Case> {
     vec![
         ordered("SELECT order_id, amount FROM t_order WHERE user_id IN (SELECT user_id FROM t_user WHERE region_id = 2) ORDER BY order_id"),
         ordered("SELECT COUNT(*) FROM t_user WHERE region_id NOT IN (SELECT region_id FROM t_order)"),
@@ -30,7 +30,7 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn unions() -> Vec<Case> {
+pub(crate) fn unions() -> Vec<Case> {
     vec![
         unordered("SELECT user_id FROM t_order WHERE amount > 1500 UNION ALL SELECT user_id FROM t_user WHERE region_id = 1"),
         unordered("SELECT user_id FROM t_order WHERE amount > 1500 UNION SELECT user_id FROM t_user WHERE region_id = 1"),
@@ -54,7 +54,7 @@ fn unions() -> Vec<Case> {
 
 /// Correlated subqueries over a bound table, correlated on every sharding column: each
 /// outer row's subquery rows are on its node, so the statement is pushed down whole.
-fn colocated() -> Vec<Case> {
+pub(crate) fn colocated() -> Vec<Case> {
     vec![
         ordered("SELECT order_id FROM t_order o WHERE EXISTS (SELECT 1 FROM t_order_item i WHERE i.order_id = o.order_id AND i.user_id = o.user_id AND i.qty > 3) ORDER BY order_id"),
         ordered("SELECT COUNT(*) FROM t_order o WHERE NOT EXISTS (SELECT 1 FROM t_order_item i WHERE i.order_id = o.order_id AND i.user_id = o.user_id)"),

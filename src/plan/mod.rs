@@ -104,6 +104,56 @@ impl fmt::Display for Plan {
     }
 }
 
+impl Plan {
+    /// The node that is the grouped plan's metadata query (see [`MergeSpec::aggregate`]).
+    pub fn metadata_node(&self) -> Option<usize> {
+        self.merge
+            .aggregate
+            .as_ref()
+            .and_then(|_| self.nodes.len().checked_sub(1))
+    }
+
+    /// What the proxy does with the nodes' rows, as EXPLAIN SHARDING prints it after the
+    /// nodes: (step, detail). Empty when the rows are relayed as they come.
+    pub fn proxy_steps(&self) -> Vec<(&'static str, String)> {
+        let m = &self.merge;
+        let mut steps = Vec::new();
+        if let Some(a) = &m.aggregate {
+            steps.push(("Aggregate", a.to_string()));
+            return steps;
+        }
+        if self.nodes.len() < 2 {
+            return steps;
+        }
+        if !m.order_by.is_empty() {
+            let keys: Vec<String> = m
+                .order_by
+                .iter()
+                .map(|k| match *k {
+                    OrderKey::Index(i, d) => {
+                        format!("column {}{}", i + 1, if d { " DESC" } else { "" })
+                    }
+                    OrderKey::Hidden(i, d) => {
+                        format!("hidden column {}{}", i + 1, if d { " DESC" } else { "" })
+                    }
+                })
+                .collect();
+            steps.push(("MergeSort", keys.join(", ")));
+        }
+        if m.limit.is_some() || m.offset > 0 {
+            let limit = m.limit.map_or("none".to_string(), |l| l.to_string());
+            steps.push(("Limit", format!("offset {}, limit {limit}", m.offset)));
+        }
+        if m.hidden > 0 {
+            steps.push((
+                "Project",
+                format!("drop the last {} (sort) columns", m.hidden),
+            ));
+        }
+        steps
+    }
+}
+
 /// Everything planning needs besides the statement.
 pub struct PlanCtx<'a> {
     pub db: &'a LogicalDatabase,

@@ -615,7 +615,7 @@ impl Session {
     }
 
     /// The rows of EXPLAIN SHARDING: each step of the statement as it would run now.
-    async fn explain_rows(
+    pub(super) async fn explain_rows(
         &mut self,
         inner: &str,
         bound: &Bound,
@@ -626,6 +626,9 @@ impl Session {
         let refs = Refs::collect(&stmt, &SourceMap::new(&readable));
         self.check_statement(&readable, &stmt, &refs)?;
         let mut rows = Vec::new();
+        if let Some(rows) = self.explain_union(&readable, &stmt, bound, w).await? {
+            return Ok(rows);
+        }
         if bound.sql.is_empty() {
             // Uncorrelated subqueries over shards run first, as they would for the
             // statement (they are reads); the plan below has their answers as literals.
@@ -668,11 +671,24 @@ impl Session {
         };
         // The copy a read of broadcast tables runs on now, as the statement would.
         let plan = self.place_reference(&plan).unwrap_or(plan);
-        for n in &plan.nodes {
+        let metadata = plan.metadata_node();
+        for (i, n) in plan.nodes.iter().enumerate() {
+            let step = if Some(i) == metadata {
+                "Metadata".to_string()
+            } else {
+                plan.kind.to_string()
+            };
             rows.push(vec![
-                Some(Bytes::from(plan.kind.to_string())),
+                Some(Bytes::from(step)),
                 Some(Bytes::from(n.data_source.clone())),
                 Some(Bytes::from(n.sql.clone())),
+            ]);
+        }
+        for (step, detail) in plan.proxy_steps() {
+            rows.push(vec![
+                Some(Bytes::from(step)),
+                Some(Bytes::from("(proxy)")),
+                Some(Bytes::from(detail)),
             ]);
         }
         Ok(rows)

@@ -11,7 +11,8 @@ use crate::eval::Val;
 use crate::protocol::writer::ResultWriter;
 use crate::result::{ColumnDef, Row};
 use crate::route::{self, Placement};
-use crate::sql::clauses::{union_text, SetOp};
+use crate::rules::LogicalDatabase;
+use crate::sql::clauses::{union_text, SetOp, UnionText};
 use crate::sql::refs::Refs;
 use crate::sql::SourceMap;
 use sqlparser::ast::{
@@ -141,6 +142,88 @@ fn combine(
 }
 
 impl Session {
+    /// The branches of a set operation over sharded tables; `None` when the statement is no
+    /// such set operation (it plans like any other).
+    fn sharded_union(
+        &self,
+        sql: &str,
+        stmt: &Statement,
+    ) -> Result<Option<(UnionText, Refs, std::sync::Arc<LogicalDatabase>)>, SqlError> {
+        let Statement::Query(q) = stmt else {
+            return Ok(None);
+        };
+        if !matches!(q.body.as_ref(), SetExpr::SetOperation { .. }) || q.with.is_some() {
+            return Ok(None);
+        }
+        let Some(db) = self.db.as_deref().and_then(|d| self.database(d)) else {
+            return Ok(None);
+        };
+        let refs = Refs::collect(stmt, &SourceMap::new(sql));
+        let sharded = refs
+            .tables
+            .iter()
+            .any(|t| matches!(route::placement(&db, t), Placement::Sharded(_)));
+        if !sharded {
+            return Ok(None);
+        }
+        if !supported_set_ops(&q.body) {
+            return Err(SqlError::unsupported(
+                "this set operation over sharded tables",
+            ));
+        }
+        let Some(parts) = union_text(sql) else {
+            return Err(SqlError::unsupported("this UNION over sharded tables"));
+        };
+        Ok(Some((parts, refs, db)))
+    }
+
+    /// EXPLAIN SHARDING of a set operation over sharded tables: the metadata query, each
+    /// branch's own plan, then the combination in the proxy. `None`: no such statement.
+    pub(crate) async fn explain_union(
+        &mut self,
+        sql: &str,
+        stmt: &Statement,
+        bound: &super::query::Bound,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<Option<Vec<Row>>> {
+        let Some((parts, refs, db)) = self.sharded_union(sql, stmt)? else {
+            return Ok(None);
+        };
+        let cell = |s: String| Some(bytes::Bytes::from(s));
+        let (ds, meta) = self.union_metadata_sql(sql, &refs, &parts, &db)?;
+        let mut rows = vec![vec![cell("Metadata".into()), cell(ds), cell(meta)]];
+        let mut combined = String::from("branch 1");
+        for (i, b) in parts.branches.iter().enumerate() {
+            let text = sql[b.clone()].to_string();
+            for mut r in Box::pin(self.explain_rows(&text, bound, w)).await? {
+                let step = r[0]
+                    .as_deref()
+                    .map(String::from_utf8_lossy)
+                    .unwrap_or_default();
+                r[0] = cell(format!("Branch {}: {step}", i + 1));
+                rows.push(r);
+            }
+            if i > 0 {
+                let op = match parts.ops[i - 1] {
+                    SetOp::Union => "UNION",
+                    SetOp::Intersect => "INTERSECT",
+                    SetOp::Except => "EXCEPT",
+                };
+                let all = if parts.all[i - 1] { " ALL" } else { "" };
+                combined.push_str(&format!(" {op}{all} branch {}", i + 1));
+            }
+        }
+        if let Some(t) = &parts.tail {
+            combined.push_str(&format!(", then {}", sql[t.clone()].trim()));
+        }
+        rows.push(vec![
+            cell("SetOp".into()),
+            cell("(proxy)".into()),
+            cell(combined),
+        ]);
+        Ok(Some(rows))
+    }
+
     /// Answer a UNION over sharded tables; `false` when the statement is no such union.
     pub(crate) async fn union_query(
         &mut self,
@@ -148,34 +231,13 @@ impl Session {
         stmt: &Statement,
         w: &mut ResultWriter<'_>,
     ) -> FlowResult<bool> {
+        let Some((parts, refs, db)) = self.sharded_union(sql, stmt)? else {
+            return Ok(false);
+        };
         let Statement::Query(q) = stmt else {
             return Ok(false);
         };
-        if !matches!(q.body.as_ref(), SetExpr::SetOperation { .. }) || q.with.is_some() {
-            return Ok(false);
-        }
-        let Some(db_name) = self.db.clone() else {
-            return Ok(false);
-        };
-        let Some(db) = self.database(&db_name) else {
-            return Ok(false);
-        };
         let db = db.as_ref();
-        let sm = SourceMap::new(sql);
-        let refs = Refs::collect(stmt, &sm);
-        let sharded = refs
-            .tables
-            .iter()
-            .any(|t| matches!(route::placement(db, t), Placement::Sharded(_)));
-        if !sharded {
-            return Ok(false);
-        }
-        if !supported_set_ops(&q.body) {
-            return Err(SqlError::unsupported("this set operation over sharded tables").into());
-        }
-        let Some(parts) = union_text(sql) else {
-            return Err(SqlError::unsupported("this UNION over sharded tables").into());
-        };
 
         // The result's metadata, from MariaDB itself.
         let columns = self.union_metadata(sql, &refs, &parts, db).await?;
@@ -293,9 +355,25 @@ impl Session {
         &mut self,
         sql: &str,
         refs: &Refs,
-        parts: &crate::sql::clauses::UnionText,
-        db: &crate::rules::LogicalDatabase,
+        parts: &UnionText,
+        db: &LogicalDatabase,
     ) -> Result<Vec<ColumnDef>, SqlError> {
+        let (ds, text) = self.union_metadata_sql(sql, refs, parts, db)?;
+        let backend = self.shared.backends.get(&ds)?.clone();
+        let mut lease = backend.acquire().await?;
+        lease.apply_state(&self.state).await?;
+        let (cols, _) = crate::backend::query_collect(&mut lease, &text).await?;
+        Ok(cols)
+    }
+
+    /// Where and as what [`Session::union_metadata`] runs.
+    fn union_metadata_sql(
+        &self,
+        sql: &str,
+        refs: &Refs,
+        parts: &UnionText,
+        db: &LogicalDatabase,
+    ) -> Result<(String, String), SqlError> {
         let mut per_ds: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         let mut names = HashSet::new();
@@ -339,11 +417,7 @@ impl Session {
         } else {
             text
         };
-        let backend = self.shared.backends.get(&ds)?.clone();
-        let mut lease = backend.acquire().await?;
-        lease.apply_state(&self.state).await?;
-        let (cols, _) = crate::backend::query_collect(&mut lease, &text).await?;
-        Ok(cols)
+        Ok((ds, text))
     }
 }
 
