@@ -22,6 +22,8 @@ pub const MAX_EXPRESSION_DEPTH: usize = 40_000;
 /// State shared by all sessions of one proxy.
 pub struct Shared {
     pub config: Config,
+    /// Parsed statements, shared by every session (prepared statements and templates).
+    pub statements: crate::session::stmtcache::StatementCache,
     pub backends: Backends,
     /// Version announced to clients (the backends' own unless configured).
     pub server_version: String,
@@ -122,6 +124,7 @@ impl Shared {
                 }
             });
         Ok(Shared {
+            statements: Default::default(),
             sessions: Default::default(),
             metrics: crate::metrics::Metrics::new(),
             slow: crate::slowlog::SlowLog::open(config.limits.slow_query_ms, slow_path),

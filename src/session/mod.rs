@@ -20,6 +20,7 @@ mod ship;
 mod show;
 mod sqlprep;
 mod stmt;
+pub mod stmtcache;
 mod subquery;
 mod template;
 mod txn;

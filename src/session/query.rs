@@ -322,7 +322,7 @@ impl Session {
             Some(k) => k,
             None => {
                 collected = Refs::collect(stmt, &SourceMap::new(sql));
-                analysed = Analysis::of(self, stmt, sql);
+                analysed = Analysis::of(stmt, sql);
                 (&collected, &analysed)
             }
         };

@@ -14,15 +14,6 @@ use std::ops::ControlFlow;
 
 impl Session {
     /// DATABASE(), LAST_INSERT_ID(), CONNECTION_ID() describe the proxy session, not a backend's.
-    /// The statement names session functions or variables the proxy answers.
-    pub(super) fn has_session_fns(&self, stmt: &Statement, sql: &str) -> bool {
-        let sm = SourceMap::new(sql);
-        let Some(db) = self.db.as_deref().and_then(|d| self.database(d)) else {
-            return true;
-        };
-        !self.function_edits(stmt, &sm, &db).is_empty()
-    }
-
     pub(super) fn function_edits(
         &self,
         stmt: &Statement,
@@ -66,6 +57,30 @@ impl Session {
             Edits::new()
         }
     }
+}
+
+/// The statement names session functions or variables the proxy answers (whatever the
+/// session: which ones it names depends on the statement alone).
+pub(super) fn names_session_fns(stmt: &Statement, sql: &str) -> bool {
+    let sm = SourceMap::new(sql);
+    let mut f = SessionFns {
+        sm: &sm,
+        edits: Edits::new(),
+        db: None,
+        last_id: 0,
+        conn_id: 0,
+        autocommit: true,
+        row_count: 0,
+        found_rows: 0,
+        warning_count: 0,
+        error_count: 0,
+        user: String::new(),
+        account: String::new(),
+        aliased: Vec::new(),
+        found: false,
+    };
+    let _ = stmt.visit(&mut f);
+    f.found
 }
 
 struct SessionFns<'a, 'b> {

@@ -34,12 +34,12 @@ pub(crate) struct Analysis {
 }
 
 impl Analysis {
-    pub fn of(session: &Session, stmt: &sqlparser::ast::Statement, sql: &str) -> Analysis {
+    pub fn of(stmt: &sqlparser::ast::Statement, sql: &str) -> Analysis {
         Analysis {
             refusal: crate::sql::classify::statement(stmt, sql),
             effect: crate::sql::classify::effect(stmt, sql),
             effects: super::effects::Effects::of(stmt, sql),
-            session_fns: session.has_session_fns(stmt, sql),
+            session_fns: super::sessfns::names_session_fns(stmt, sql),
         }
     }
 }
@@ -107,11 +107,17 @@ impl Session {
     /// Parse a prepared statement once if executes can skip re-parsing it: plain SELECT,
     /// INSERT, UPDATE, DELETE without subqueries (those are answered by re-dispatching text).
     pub(super) fn parse_for_execute(&self, sql: &str) -> Option<ParsedStmt> {
-        use sqlparser::ast::{Expr, SetExpr, Statement, Visit, Visitor};
         if self.no_backslash_escapes {
             // Executes of such statements go through the text path (re-read in that mode).
             return None;
         }
+        self.shared
+            .statements
+            .get_or_parse(sql, self.ansi_quotes, || self.parse_uncached(sql))
+    }
+
+    fn parse_uncached(&self, sql: &str) -> Option<ParsedStmt> {
+        use sqlparser::ast::{Expr, SetExpr, Statement, Visit, Visitor};
         let text = if self.ansi_quotes {
             crate::sql::ansi_quotes_to_backticks(sql)
         } else {
@@ -154,7 +160,7 @@ impl Session {
         let refs = crate::sql::refs::Refs::collect(&stmt, &sm);
         let nested = refs.nested.iter().any(|n| *n);
         (plain && !v.0 && !nested).then(|| ParsedStmt {
-            analysis: std::sync::Arc::new(Analysis::of(self, &stmt, &text)),
+            analysis: std::sync::Arc::new(Analysis::of(&stmt, &text)),
             stmt: std::sync::Arc::new(stmt),
             ansi: self.ansi_quotes,
             refs: std::sync::Arc::new(refs),
