@@ -754,3 +754,89 @@ async fn cutover_waits_only_for_the_moving_tables() {
     let _ = proxy.wait().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Local ports of the TCP connections process `pid` holds (from `ss`).
+fn client_ports(pid: u32) -> Vec<u16> {
+    let out = std::process::Command::new("ss")
+        .args(["-Htnp", "state", "established"])
+        .output()
+        .expect("ss");
+    let tag = format!("pid={pid},");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&tag))
+        .filter_map(|l| {
+            let local = l.split_whitespace().nth(2)?;
+            local.rsplit(':').next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// The servers drop the job's connections (as a restart or a `wait_timeout` would) during
+/// the copy, twice: each chunk that fails is tried again on new connections, and the job
+/// still ends cut over and verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn copy_survives_dropped_connections() {
+    let ep = shared();
+    let (dir, _, _) = setup(&ep, "rkc").await;
+    let port = shardgate::localdb::pick_free_port().expect("port");
+    let url = format!("mysql://root:root@127.0.0.1:{port}/shop");
+    let mut proxy = spawn_proxy(&dir, port).await;
+    load(&url, 20_000).await;
+    let to = dir.join("rules-4ds.toml").display().to_string();
+    let job = tokio::spawn(async move {
+        cli(port, &["--to", &to, "--yes", "--max-rows-per-sec", "4000"]).await
+    });
+    let mut killed = 0;
+    for round in 1..=2u64 {
+        wait_for(&url, |s| {
+            s.get("rows_copied").and_then(|v| v.parse::<u64>().ok()) > Some(round * 3000)
+        })
+        .await;
+        // Every connection of this proxy (the job's and its pool's): the servers know them
+        // by their client address.
+        let ours = client_ports(proxy.id().expect("pid"));
+        for port in &ep.shard_ports {
+            let mut c = mysql_async::Conn::from_url(format!("mysql://root@127.0.0.1:{port}/"))
+                .await
+                .expect("shard");
+            let list: Vec<(u64, String)> = c
+                .query("SELECT ID, HOST FROM information_schema.PROCESSLIST")
+                .await
+                .expect("processlist");
+            let ids = list.into_iter().filter_map(|(id, host)| {
+                let p: u16 = host.rsplit(':').next()?.parse().ok()?;
+                ours.contains(&p).then_some(id)
+            });
+            for id in ids {
+                if c.query_drop(format!("KILL CONNECTION {id}")).await.is_ok() {
+                    killed += 1;
+                }
+            }
+            c.disconnect().await.ok();
+        }
+    }
+    assert!(killed > 0, "no connection of the job was found");
+    let (ok, out) = job.await.expect("cli");
+    assert!(ok, "{out}");
+    let s = status(&url).await;
+    assert_eq!(
+        s.get("phase").map(String::as_str),
+        Some("cut_over"),
+        "{s:?}"
+    );
+    let (ok, out) = cli(port, &["verify"]).await;
+    assert!(ok, "{out}");
+    let mut c = connect(&url).await;
+    let n: Option<u64> = c
+        .query_first("SELECT COUNT(*) FROM t_order")
+        .await
+        .expect("count");
+    assert_eq!(n, Some(20_000));
+    c.disconnect().await.ok();
+    let log = std::fs::read_to_string(dir.join("stderr.log")).unwrap_or_default();
+    assert!(log.contains("trying again"), "no chunk was retried:\n{log}");
+    proxy.kill().await.ok();
+    let _ = proxy.wait().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -135,112 +135,189 @@ pub async fn copy_move(job: &std::sync::Arc<Job>, m: usize) -> JobResult<()> {
     first_error.map_or(Ok(()), Err)
 }
 
+/// Attempts at a chunk that fails (the server restarted, closed the connection, froze)
+/// before the job fails: each on new connections, from the last chunk written.
+const RETRIES: u32 = 10;
+/// Longest wait for one statement of the copy or one connection: past it the server counts
+/// as frozen and the chunk is tried again.
+const OP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `fut`, or an error after [`OP_TIMEOUT`].
+async fn bounded<T>(
+    what: &str,
+    fut: impl std::future::Future<Output = JobResult<T>>,
+) -> JobResult<T> {
+    tokio::time::timeout(OP_TIMEOUT, fut)
+        .await
+        .unwrap_or_else(|_| Err(format!("{what}: no answer in {} s", OP_TIMEOUT.as_secs())))
+}
+
+/// Where a node's copy is.
+struct Cursor {
+    /// The last key written (as saved), None before the first chunk.
+    last: Option<Vec<String>>,
+    /// The last key written in this attempt, as values (the next chunk's parameters).
+    last_values: Option<Vec<Value>>,
+    /// The prepared "next chunk" statement of this attempt's source connection.
+    next: Option<mysql_async::Statement>,
+    copied_here: u64,
+}
+
 /// Copy source node `k` of move `m` (`of`: nodes copied at once, sharing the rate limit).
+/// A failing chunk is tried again on new connections, up to [`RETRIES`] times in a row.
 async fn copy_node(job: std::sync::Arc<Job>, m: usize, k: usize, of: u64) -> JobResult<()> {
+    let flow = &job.forward;
+    let Some(last) = job.resume_point(m, k) else {
+        return Ok(());
+    };
+    let node = &flow.plan.moves[m].read_from()[k];
+    let mut at = Cursor {
+        last,
+        last_values: None,
+        next: None,
+        copied_here: 0,
+    };
+    let started = Instant::now();
+    let mut failures = 0;
+    loop {
+        let mut src = Conns::new(&flow.from);
+        let mut dst = Conns::new(&flow.to);
+        let before = at.copied_here;
+        let r = copy_chunks(&job, m, k, of, started, &mut src, &mut dst, &mut at).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            src.close().await;
+            dst.close().await;
+        })
+        .await;
+        match r {
+            Ok(()) => {
+                job.copied(m, k, at.last, 0, true);
+                return Ok(());
+            }
+            Err(e) if e == "cancelled" => return Err(e),
+            Err(e) => {
+                if at.copied_here > before {
+                    failures = 0;
+                }
+                failures += 1;
+                if failures > RETRIES {
+                    return Err(format!("{e} (after {RETRIES} retries)"));
+                }
+                tracing::warn!("reshard: copy of {node}: {e}; trying again ({failures}/{RETRIES})");
+                // From the last chunk written, on new connections.
+                at.last_values = None;
+                at.next = None;
+                for _ in 0..failures.min(5) {
+                    job.check_cancelled()?;
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Copy chunks of node `k` of move `m` from `at` to the end of the node.
+#[allow(clippy::too_many_arguments)]
+async fn copy_chunks(
+    job: &Job,
+    m: usize,
+    k: usize,
+    of: u64,
+    started: Instant,
+    src: &mut Conns<'_>,
+    dst: &mut Conns<'_>,
+    at: &mut Cursor,
+) -> JobResult<()> {
     let flow = &job.forward;
     let mv = &flow.plan.moves[m];
     let shape = &flow.shapes[m];
     let node = &mv.read_from()[k];
     let cols = shape.column_list();
     let pk = shape.pk_list();
-    let Some(mut last) = job.resume_point(m, k) else {
-        return Ok(());
-    };
     let rate = job.opts.max_rows_per_sec.map(|r| (r / of).max(1));
-    let mut src = Conns::new(&flow.from);
-    let mut dst = Conns::new(&flow.to);
-    let started = Instant::now();
-    let mut copied_here = 0u64;
-    let mut last_values: Option<Vec<Value>> = None;
-    let mut next: Option<mysql_async::Statement> = None;
-    let r: JobResult<()> = async {
-        loop {
-            job.check_cancelled()?;
-            let c = src.get(&node.ds).await?;
-            let read = |e| err(&format!("read {node}"), e);
-            let rows: Vec<mysql_async::Row> = match (&last_values, &last) {
-                // After a chunk of this run: one prepared statement, the key as parameters.
-                (Some(v), _) => {
-                    let stmt = match &next {
-                        Some(s) => s.clone(),
-                        None => {
-                            let (cond, _) = shape.after_params(v);
-                            let s = c
-                                .prep(format!(
-                                    "SELECT {cols} FROM {} WHERE {cond} ORDER BY {pk} LIMIT {CHUNK}",
-                                    node.qualified()
-                                ))
-                                .await
-                                .map_err(read)?;
-                            next = Some(s.clone());
-                            s
-                        }
-                    };
-                    let (_, params) = shape.after_params(v);
-                    c.exec(&stmt, params).await.map_err(read)?
-                }
-                // The first chunk, or the first after a restart (the saved key as literals).
-                (None, l) => {
-                    let filter = match l {
-                        Some(l) => format!(" WHERE {}", shape.after(l)),
-                        None => String::new(),
-                    };
-                    let sql = format!(
-                        "SELECT {cols} FROM {}{filter} ORDER BY {pk} LIMIT {CHUNK}",
-                        node.qualified()
-                    );
-                    c.exec(sql, ()).await.map_err(read)?
-                }
-            };
-            let n = rows.len();
-            if n == 0 {
-                break;
+    loop {
+        job.check_cancelled()?;
+        let c = bounded(&format!("connect {node}"), src.get(&node.ds)).await?;
+        let read = |e| err(&format!("read {node}"), e);
+        let rows: Vec<mysql_async::Row> = match (&at.last_values, &at.last) {
+            // After a chunk of this attempt: one prepared statement, the key as parameters.
+            (Some(v), _) => {
+                let stmt = match &at.next {
+                    Some(s) => s.clone(),
+                    None => {
+                        let (cond, _) = shape.after_params(v);
+                        let sql = format!(
+                            "SELECT {cols} FROM {} WHERE {cond} ORDER BY {pk} LIMIT {CHUNK}",
+                            node.qualified()
+                        );
+                        let s =
+                            bounded("prepare", async { c.prep(sql).await.map_err(read) }).await?;
+                        at.next = Some(s.clone());
+                        s
+                    }
+                };
+                let (_, params) = shape.after_params(v);
+                bounded("read", async { c.exec(&stmt, params).await.map_err(read) }).await?
             }
-            let rows: Vec<Vec<Value>> = rows.into_iter().map(mysql_async::Row::unwrap).collect();
-            let mut per: BTreeMap<usize, Vec<String>> = BTreeMap::new();
-            for row in &rows {
-                let nodes = mv
-                    .to
-                    .nodes_for(&|c| shape.shard_value(row, c, false))
-                    .map_err(|e| format!("{}: {e}", mv.table))?;
-                for i in nodes.into_iter().filter(|i| !mv.kept.contains(i)) {
-                    per.entry(i).or_default().push(shape.tuple(row, false));
-                }
+            // The first chunk, or the first after a restart (the saved key as literals).
+            (None, l) => {
+                let filter = match l {
+                    Some(l) => format!(" WHERE {}", shape.after(l)),
+                    None => String::new(),
+                };
+                let sql = format!(
+                    "SELECT {cols} FROM {}{filter} ORDER BY {pk} LIMIT {CHUNK}",
+                    node.qualified()
+                );
+                bounded("read", async { c.exec(sql, ()).await.map_err(read) }).await?
             }
-            for (i, tuples) in per {
-                let t = &mv.to.nodes[i];
-                let c = dst.get(&t.ds).await?;
-                for batch in batches(&tuples) {
-                    let sql = format!(
-                        "REPLACE INTO {} ({cols}) VALUES {}",
-                        t.qualified(),
-                        batch.join(",")
-                    );
-                    c.query_drop(sql)
-                        .await
-                        .map_err(|e| err(&format!("write {t}"), e))?;
-                }
-            }
-            let key = rows.last().map(|r| shape.key_of(r, false));
-            last_values = rows.last().map(|r| shape.key_values(r));
-            copied_here += n as u64;
-            job.copied(m, k, key.clone(), n as u64, n < CHUNK);
-            last = key;
-            throttle(rate, copied_here, started).await;
-            if n < CHUNK {
-                break;
-            }
-            if (copied_here / CHUNK as u64).is_multiple_of(10) {
-                back_off(src.get(&node.ds).await?).await;
+        };
+        let n = rows.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let rows: Vec<Vec<Value>> = rows.into_iter().map(mysql_async::Row::unwrap).collect();
+        let mut per: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for row in &rows {
+            let nodes = mv
+                .to
+                .nodes_for(&|c| shape.shard_value(row, c, false))
+                .map_err(|e| format!("{}: {e}", mv.table))?;
+            for i in nodes.into_iter().filter(|i| !mv.kept.contains(i)) {
+                per.entry(i).or_default().push(shape.tuple(row, false));
             }
         }
-        job.copied(m, k, last, 0, true);
-        Ok(())
+        for (i, tuples) in per {
+            let t = &mv.to.nodes[i];
+            let c = bounded(&format!("connect {t}"), dst.get(&t.ds)).await?;
+            for batch in batches(&tuples) {
+                let sql = format!(
+                    "REPLACE INTO {} ({cols}) VALUES {}",
+                    t.qualified(),
+                    batch.join(",")
+                );
+                bounded("write", async {
+                    c.query_drop(sql)
+                        .await
+                        .map_err(|e| err(&format!("write {t}"), e))
+                })
+                .await?;
+            }
+        }
+        let key = rows.last().map(|r| shape.key_of(r, false));
+        at.last_values = rows.last().map(|r| shape.key_values(r));
+        at.copied_here += n as u64;
+        job.copied(m, k, key.clone(), n as u64, n < CHUNK);
+        at.last = key;
+        throttle(rate, at.copied_here, started).await;
+        if n < CHUNK {
+            return Ok(());
+        }
+        if (at.copied_here / CHUNK as u64).is_multiple_of(10) {
+            let c = bounded(&format!("connect {node}"), src.get(&node.ds)).await?;
+            back_off(c).await;
+        }
     }
-    .await;
-    src.close().await;
-    dst.close().await;
-    r
 }
 
 /// Tuples in statements of at most MAX_STATEMENT bytes.

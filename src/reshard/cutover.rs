@@ -450,8 +450,20 @@ async fn drive_inner(shared: &Arc<Shared>, job: &Arc<Job>) -> JobResult<()> {
         job.start_appliers(false);
         caught_up(job, false, Duration::from_secs(3600)).await?;
         job.set_phase(Phase::Verifying, "comparing sources and targets");
-        let report =
-            verify::verify(&fwd, || caught_up(job, false, Duration::from_secs(60))).await?;
+        // A server that restarts or drops a connection fails one pass, not the job.
+        let mut attempt = 0;
+        let report = loop {
+            attempt += 1;
+            match verify::verify(&fwd, || caught_up(job, false, Duration::from_secs(60))).await {
+                Ok(r) => break r,
+                Err(e) if attempt < 5 && e != "cancelled" => {
+                    tracing::warn!("reshard: verify: {e}; trying again");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    job.check_cancelled()?;
+                }
+                Err(e) => return Err(e),
+            }
+        };
         let equal = report.equal();
         job.update_live(|l| l.verify = Some(report.clone()));
         if !equal {
