@@ -67,7 +67,7 @@ impl Session {
                 let scope = self.scope();
                 let client = self.client_watch();
                 let bound = Bound::default();
-                let run = self.dispatch(&text, &bound, w);
+                let run = Box::pin(self.dispatch(&text, &bound, w));
                 super::guard::run(&scope, timeout, client, run).await
             }
             Err(e) => Err(e.into()),

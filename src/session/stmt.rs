@@ -354,7 +354,7 @@ impl Session {
                 let timeout = self.statement_timeout(&sql);
                 let scope = self.scope();
                 let client = self.client_watch();
-                let run = self.execute_inner(body, w);
+                let run = Box::pin(self.execute_inner(body, w));
                 super::guard::run(&scope, timeout, client, run).await
             }
             Err(e) => Err(e.into()),
