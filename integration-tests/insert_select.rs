@@ -35,6 +35,24 @@ async fn insert_select_across_shards_matches_oracle() {
         let (pa, oa) = both(&mut p, &mut o, sql).await;
         compare(&pa, &oa, true).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
+    // EXPLAIN SHARDING shows what runs: the SELECT's plan, then the INSERT of its rows.
+    let ex = text(&mut p, &format!("EXPLAIN SHARDING {}", writes[3]))
+        .await
+        .expect("explain");
+    let steps: Vec<String> = ex
+        .rows
+        .iter()
+        .map(|r| match &r[0] {
+            mysql_async::Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            v => format!("{v:?}"),
+        })
+        .collect();
+    assert!(steps[0].starts_with("Select: "), "{steps:?}");
+    assert_eq!(
+        steps.last().map(String::as_str),
+        Some("Insert"),
+        "{steps:?}"
+    );
     let check = "SELECT * FROM t_archive ORDER BY id";
     let (pr, or) = both(&mut p, &mut o, check).await;
     compare(&pr, &or, true).unwrap_or_else(|e| panic!("{check}: {e}"));

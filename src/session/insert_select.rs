@@ -73,6 +73,56 @@ impl Session {
     }
 }
 
+impl Session {
+    /// EXPLAIN SHARDING of an INSERT ... SELECT that [`Session::insert_select`] answers: the
+    /// SELECT's own plan (`Select: ...` rows), then the INSERT the proxy sends with its rows.
+    /// `None`: not such a statement.
+    pub(crate) async fn explain_insert_select(
+        &mut self,
+        sql: &str,
+        stmt: &Statement,
+        w: &mut crate::protocol::writer::ResultWriter<'_>,
+    ) -> FlowResult<Option<Vec<crate::result::Row>>> {
+        let Statement::Insert(ins) = stmt else {
+            return Ok(None);
+        };
+        let Some(source) = ins.source.as_deref() else {
+            return Ok(None);
+        };
+        let sm = SourceMap::new(sql);
+        let refs = crate::sql::refs::Refs::collect(stmt, &sm);
+        if self.no_backslash_escapes
+            || matches!(source.body.as_ref(), SetExpr::Values(_))
+            || !refs.placeholders.is_empty()
+        {
+            return Ok(None);
+        }
+        let Some(range) = source_range(sql, &sm, source) else {
+            return Ok(None);
+        };
+        let cell = |s: String| Some(bytes::Bytes::from(s));
+        let mut rows = Vec::new();
+        for mut r in Box::pin(self.explain_rows(&sql[range.clone()], &Bound::default(), w)).await? {
+            let step = r[0]
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            r[0] = cell(format!("Select: {step}"));
+            rows.push(r);
+        }
+        rows.push(vec![
+            cell("Insert".into()),
+            cell("(proxy)".into()),
+            cell(format!(
+                "{}VALUES <the rows of the SELECT>{} (each row to its node; one transaction)",
+                &sql[..range.start],
+                &sql[range.end..]
+            )),
+        ]);
+        Ok(Some(rows))
+    }
+}
+
 /// The byte range of the INSERT's source query, when that text reads back as the same query.
 fn source_range(
     sql: &str,

@@ -649,6 +649,9 @@ impl Session {
             Err(e) if e.code == 1235 => {
                 // A join answered by shipping: first the copies, then the statement.
                 let Some(sp) = self.ship_plan_for(&readable, &stmt, bound)? else {
+                    if let Some(rows) = self.explain_insert_select(&readable, &stmt, w).await? {
+                        return Ok(rows);
+                    }
                     return Err(e.into());
                 };
                 for s in &sp.shipped {
