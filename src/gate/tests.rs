@@ -11,6 +11,16 @@ async fn touch(p: &mut Pass, table: &str, mut txn: Option<&mut TxnPass>) -> Resu
     }
 }
 
+fn assert_idle(gate: &Gate) {
+    assert_eq!(
+        gate.in_flight(),
+        InFlight {
+            statements: 0,
+            transactions: 0
+        }
+    );
+}
+
 async fn until_closed(gate: &Gate) {
     while !gate.is_closed() {
         tokio::task::yield_now().await;
@@ -101,13 +111,7 @@ async fn with_a_scope_only_the_moving_tables_wait() {
     );
     drop(p);
     drop(other);
-    assert_eq!(
-        gate.in_flight(),
-        InFlight {
-            statements: 0,
-            transactions: 0
-        }
-    );
+    assert_idle(&gate);
 }
 
 #[tokio::test]
@@ -151,13 +155,7 @@ async fn a_transaction_on_a_moving_table_holds_the_cutover_until_it_ends() {
     let late = held.await.unwrap().unwrap();
     assert_eq!(gate.in_flight().transactions, 1);
     drop(late);
-    assert_eq!(
-        gate.in_flight(),
-        InFlight {
-            statements: 0,
-            transactions: 0
-        }
-    );
+    assert_idle(&gate);
 }
 
 #[tokio::test]
@@ -203,11 +201,5 @@ async fn transactions_begun_before_the_scope_count_only_if_they_touched_a_moving
     touch(&mut p, "t_order", Some(&mut on_user)).await.unwrap();
     assert_eq!(gate.in_flight().transactions, 1);
     drop((p, on_user, idle));
-    assert_eq!(
-        gate.in_flight(),
-        InFlight {
-            statements: 0,
-            transactions: 0
-        }
-    );
+    assert_idle(&gate);
 }

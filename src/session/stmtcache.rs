@@ -57,8 +57,13 @@ impl StatementCache {
         parsed
     }
 
+    /// Statements held.
     pub fn len(&self) -> usize {
         self.plain.len() + self.ansi.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
