@@ -207,12 +207,12 @@ impl Session {
         let second = || first_keyword(sql.trim_start().get(kw.len()..).unwrap_or(""));
         if matches!(kw.as_str(), "SHOW" | "KILL" | "RELOAD") {
             if let Some(cmd) = super::admin::parse(sql) {
-                return self.admin(cmd, w).await;
+                return Box::pin(self.admin(cmd, w)).await;
             }
         }
         if matches!(kw.as_str(), "SHOW" | "RESHARD") {
             if let Some(cmd) = super::reshard::parse(sql) {
-                return self.reshard(cmd?, w).await;
+                return Box::pin(self.reshard(cmd?, w)).await;
             }
         }
         if let Some(r) = crate::sql::classify::by_keyword(sql) {
@@ -233,7 +233,7 @@ impl Session {
                 return self.rollback(w).await;
             }
             "SAVEPOINT" | "RELEASE" => return self.savepoint(sql, w).await,
-            "SET" => return self.set_statement(sql, w).await,
+            "SET" => return Box::pin(self.set_statement(sql, w)).await,
             "USE" => {
                 let name = after_word(sql.trim().trim_end_matches(';'), 3)
                     .trim()
@@ -242,13 +242,18 @@ impl Session {
                 w.ok(&Default::default()).await?;
                 return Ok(());
             }
-            "SHOW" => return self.show(sql, w).await,
-            "PREVIEW" => return self.explain_sharding(after_word(sql, 7), bound, w).await,
+            "SHOW" => return Box::pin(self.show(sql, w)).await,
+            "PREVIEW" => {
+                return Box::pin(self.explain_sharding(after_word(sql, 7), bound, w)).await
+            }
             "EXPLAIN" | "DESCRIBE" | "DESC" if second() == "SHARDING" => {
                 let rest = after_word(sql, kw.len());
-                return self
-                    .explain_sharding(after_word(rest, "SHARDING".len()), bound, w)
-                    .await;
+                return Box::pin(self.explain_sharding(
+                    after_word(rest, "SHARDING".len()),
+                    bound,
+                    w,
+                ))
+                .await;
             }
             "XA" => {
                 return Err(SqlError::unsupported(
@@ -270,7 +275,9 @@ impl Session {
                 w.ok(&Default::default()).await?;
                 return Ok(());
             }
-            "PREPARE" | "EXECUTE" | "DEALLOCATE" => return self.sql_prepared(sql, w).await,
+            "PREPARE" | "EXECUTE" | "DEALLOCATE" => {
+                return Box::pin(self.sql_prepared(sql, w)).await
+            }
             // `DO expr`: planned and checked as `SELECT expr`, sent as DO.
             "DO" => {
                 let select = format!("SELECT {}", after_word(sql, 2));
@@ -279,8 +286,10 @@ impl Session {
                 self.do_statement = prev;
                 return r;
             }
-            "DROP" if second() == "PREPARE" => return self.sql_prepared(sql, w).await,
-            "SELECT" if sql.contains('@') && self.select_into_vars(sql, w).await? => return Ok(()),
+            "DROP" if second() == "PREPARE" => return Box::pin(self.sql_prepared(sql, w)).await,
+            "SELECT" if sql.contains('@') && Box::pin(self.select_into_vars(sql, w)).await? => {
+                return Ok(())
+            }
             _ => {}
         }
         if kw == "SELECT" && bound.sql.is_empty() && self.run_template(sql, w).await? {
@@ -294,12 +303,12 @@ impl Session {
         let text = tolerant_text(sql);
         let stmt = match crate::sql::parse_one(&text) {
             Ok(s) => s,
-            Err(e) => return self.unparseable(original, &e.to_string(), w).await,
+            Err(e) => return Box::pin(self.unparseable(original, &e.to_string(), w)).await,
         };
-        if self.union_query(sql, &stmt, w).await? {
+        if Box::pin(self.union_query(sql, &stmt, w)).await? {
             return Ok(());
         }
-        if let Some(inlined) = self.inline_subqueries(sql, &stmt, w).await? {
+        if let Some(inlined) = Box::pin(self.inline_subqueries(sql, &stmt, w)).await? {
             // Subqueries over shards answered by the proxy; their values are literals now.
             return Box::pin(self.dispatch(&inlined, bound, w)).await;
         }
@@ -339,7 +348,7 @@ impl Session {
                     })
                     .into());
             }
-            return self.information_schema(sql, stmt, r, bound, w).await;
+            return Box::pin(self.information_schema(sql, stmt, r, bound, w)).await;
         }
         self.check_analysed(stmt, r, analysis)?;
         let tableless = r.tables.is_empty();
@@ -349,8 +358,8 @@ impl Session {
             // Tables that cannot meet on one node: ship some of them to the others.
             Err(e) if e.code == 1235 => {
                 self.firewall_scatter(r)?;
-                if self.ship_join(sql, stmt, bound, w).await?
-                    || self.insert_select(sql, stmt, bound, w).await?
+                if Box::pin(self.ship_join(sql, stmt, bound, w)).await?
+                    || Box::pin(self.insert_select(sql, stmt, bound, w)).await?
                 {
                     return Ok(());
                 }

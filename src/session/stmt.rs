@@ -460,7 +460,8 @@ impl Session {
         for d in st.long_data.iter_mut() {
             *d = None;
         }
-        self.dispatch(&sql, &Bound::default(), w).await
+        // The text path of an execute: boxed, so the parsed path's future stays small.
+        Box::pin(self.dispatch(&sql, &Bound::default(), w)).await
     }
 
     pub fn send_long_data(&mut self, body: &[u8]) {
