@@ -20,7 +20,8 @@
 //! closed gate holds every new statement at [`Gate::enter`].
 
 use arc_swap::ArcSwapOption;
-use std::collections::HashSet;
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -41,7 +42,7 @@ struct Inner {
     /// Bumped when the gate reopens (waiters wake up).
     opened: watch::Sender<u64>,
     /// The moving tables, lower-cased (logical database, table).
-    scope: ArcSwapOption<HashSet<(String, String)>>,
+    scope: ArcSwapOption<Scope>,
     /// Completed switches of the rules.
     switches: AtomicU64,
     /// Transactions begun before the scope was set (they count until it is, and remember
@@ -90,11 +91,23 @@ impl Inner {
     }
 }
 
-fn in_scope<'t>(
-    scope: &HashSet<(String, String)>,
-    mut tables: impl Iterator<Item = (&'t str, &'t str)>,
-) -> bool {
-    tables.any(|(db, t)| scope.contains(&(db.to_ascii_lowercase(), t.to_ascii_lowercase())))
+/// The moving tables: lower-cased logical database → lower-cased tables.
+type Scope = HashMap<String, HashSet<String>>;
+
+fn in_scope<'t>(scope: &Scope, mut tables: impl Iterator<Item = (&'t str, &'t str)>) -> bool {
+    // Names are usually lower-case already (table references are): no copy then.
+    fn lower(s: &str) -> Cow<'_, str> {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    }
+    tables.any(|(db, t)| {
+        scope
+            .get(lower(db).as_ref())
+            .is_some_and(|ts| ts.contains(lower(t).as_ref()))
+    })
 }
 
 /// A running statement (dropped when it ends, however it ends).
@@ -308,12 +321,15 @@ impl Gate {
     /// The moving tables of the reshard job (logical database, table). Transactions begun
     /// before stop counting unless they touched one of them.
     pub fn set_scope(&self, tables: impl IntoIterator<Item = (String, String)>) {
-        let set: HashSet<(String, String)> = tables
-            .into_iter()
-            .map(|(d, t)| (d.to_ascii_lowercase(), t.to_ascii_lowercase()))
-            .collect();
+        let mut set = Scope::new();
+        for (d, t) in tables {
+            set.entry(d.to_ascii_lowercase())
+                .or_default()
+                .insert(t.to_ascii_lowercase());
+        }
+        let set = Arc::new(set);
         let g = &self.inner;
-        g.scope.store(Some(Arc::new(set.clone())));
+        g.scope.store(Some(set.clone()));
         let list = std::mem::take(&mut *g.unscoped.lock().unwrap_or_else(|p| p.into_inner()));
         for cell in list.iter().filter_map(Weak::upgrade) {
             let mut st = cell.lock();
