@@ -18,18 +18,9 @@ impl Session {
         bound: &Bound,
         w: &mut crate::protocol::writer::ResultWriter<'_>,
     ) -> FlowResult<bool> {
-        if self.no_backslash_escapes {
-            return Ok(false);
-        }
-        let Statement::Insert(ins) = stmt else {
+        let Some(source) = self.select_source(stmt) else {
             return Ok(false);
         };
-        let Some(source) = ins.source.as_deref() else {
-            return Ok(false);
-        };
-        if matches!(source.body.as_ref(), SetExpr::Values(_)) {
-            return Ok(false);
-        }
         let sm = SourceMap::new(sql);
         let refs = crate::sql::refs::Refs::collect(stmt, &sm);
         if !refs.placeholders.is_empty() {
@@ -83,17 +74,13 @@ impl Session {
         stmt: &Statement,
         w: &mut crate::protocol::writer::ResultWriter<'_>,
     ) -> FlowResult<Option<Vec<crate::result::Row>>> {
-        let Statement::Insert(ins) = stmt else {
-            return Ok(None);
-        };
-        let Some(source) = ins.source.as_deref() else {
+        let Some(source) = self.select_source(stmt) else {
             return Ok(None);
         };
         let sm = SourceMap::new(sql);
-        let refs = crate::sql::refs::Refs::collect(stmt, &sm);
-        if self.no_backslash_escapes
-            || matches!(source.body.as_ref(), SetExpr::Values(_))
-            || !refs.placeholders.is_empty()
+        if !crate::sql::refs::Refs::collect(stmt, &sm)
+            .placeholders
+            .is_empty()
         {
             return Ok(None);
         }
@@ -101,15 +88,9 @@ impl Session {
             return Ok(None);
         };
         let cell = |s: String| Some(bytes::Bytes::from(s));
-        let mut rows = Vec::new();
-        for mut r in Box::pin(self.explain_rows(&sql[range.clone()], &Bound::default(), w)).await? {
-            let step = r[0]
-                .as_deref()
-                .map(String::from_utf8_lossy)
-                .unwrap_or_default();
-            r[0] = cell(format!("Select: {step}"));
-            rows.push(r);
-        }
+        let mut rows = self
+            .explain_part(&sql[range.clone()], "Select", &Bound::default(), w)
+            .await?;
         rows.push(vec![
             cell("Insert".into()),
             cell("(proxy)".into()),
@@ -120,6 +101,18 @@ impl Session {
             )),
         ]);
         Ok(Some(rows))
+    }
+}
+
+impl Session {
+    /// The SELECT of an INSERT ... SELECT (not `VALUES`) the proxy may run in two steps.
+    fn select_source<'s>(&self, stmt: &'s Statement) -> Option<&'s sqlparser::ast::Query> {
+        let Statement::Insert(ins) = stmt else {
+            return None;
+        };
+        let source = ins.source.as_deref()?;
+        let values = matches!(source.body.as_ref(), SetExpr::Values(_));
+        (!self.no_backslash_escapes && !values).then_some(source)
     }
 }
 

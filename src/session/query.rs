@@ -623,6 +623,26 @@ impl Session {
         Ok(())
     }
 
+    /// [`Session::explain_rows`] of a part of a statement (a union branch, the SELECT of an
+    /// INSERT ... SELECT), each step named `{label}: {step}`.
+    pub(super) async fn explain_part(
+        &mut self,
+        sql: &str,
+        label: &str,
+        bound: &Bound,
+        w: &mut ResultWriter<'_>,
+    ) -> FlowResult<Vec<crate::result::Row>> {
+        let mut rows = Box::pin(self.explain_rows(sql, bound, w)).await?;
+        for r in &mut rows {
+            let step = r[0]
+                .as_deref()
+                .map(String::from_utf8_lossy)
+                .unwrap_or_default();
+            r[0] = Some(Bytes::from(format!("{label}: {step}")));
+        }
+        Ok(rows)
+    }
+
     /// The rows of EXPLAIN SHARDING: each step of the statement as it would run now.
     pub(super) async fn explain_rows(
         &mut self,

@@ -194,15 +194,8 @@ impl Session {
         let mut rows = vec![vec![cell("Metadata".into()), cell(ds), cell(meta)]];
         let mut combined = String::from("branch 1");
         for (i, b) in parts.branches.iter().enumerate() {
-            let text = sql[b.clone()].to_string();
-            for mut r in Box::pin(self.explain_rows(&text, bound, w)).await? {
-                let step = r[0]
-                    .as_deref()
-                    .map(String::from_utf8_lossy)
-                    .unwrap_or_default();
-                r[0] = cell(format!("Branch {}: {step}", i + 1));
-                rows.push(r);
-            }
+            let label = format!("Branch {}", i + 1);
+            rows.extend(self.explain_part(&sql[b.clone()], &label, bound, w).await?);
             if i > 0 {
                 let op = match parts.ops[i - 1] {
                     SetOp::Union => "UNION",
